@@ -1,0 +1,100 @@
+//! The `awaitwhat` command line: a thin shell over the library crate.
+
+use awaitwhat::layout::{self, table::TableFile};
+use awaitwhat::target::elf::ElfFile;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "awaitwhat",
+    version,
+    about = "What waits for what in a stuck asyncio program"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Layout tables (offsets/): generate them from a build's DWARF.
+    Offsets {
+        #[command(subcommand)]
+        action: OffsetsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum OffsetsAction {
+    /// Extract every field the decoder uses from the DWARF of libpython (or the python
+    /// executable) and _asyncio, and write one table file.
+    Extract {
+        /// CPython version of the build, e.g. 3.12.1
+        #[arg(long)]
+        python: String,
+        /// ELF files with DWARF (libpython/python, the _asyncio module, or their debug files).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("awaitwhat: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Offsets {
+            action:
+                OffsetsAction::Extract {
+                    python,
+                    files,
+                    output,
+                },
+        } => {
+            let mut offsets = std::collections::BTreeMap::new();
+            let mut names = Vec::new();
+            for path in &files {
+                let elf = ElfFile::open(path)?;
+                let dwarf_path = elf
+                    .debug_file()
+                    .ok_or_else(|| format!("{}: no DWARF found", path.display()))?;
+                let dwarf_elf = if dwarf_path == elf.path {
+                    elf
+                } else {
+                    ElfFile::open(&dwarf_path)?
+                };
+                for (k, v) in layout::dwarf::extract(&dwarf_elf, layout::FIELDS)? {
+                    offsets.entry(k).or_insert(v);
+                }
+                names.push(
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+            }
+            let table = TableFile {
+                python,
+                generated_from: names,
+                offsets,
+            };
+            let text = serde_json::to_string_pretty(&table)? + "\n";
+            match output {
+                Some(p) => std::fs::write(p, text)?,
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+    }
+}

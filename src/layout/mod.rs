@@ -1,0 +1,261 @@
+//! Every struct offset the decoder uses, in one `Layout` value.
+//!
+//! The field list below is the single place a field is named: DWARF extraction, the
+//! generated tables in `offsets/` and the decoder's accessors all come from it.
+//! Which fields a version has is data; code that needs a field asks for it and gets a
+//! `MissingField` error naming it when no source describes it.
+
+pub mod dwarf;
+pub mod table;
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+
+/// A CPython version, from `PY_VERSION_HEX` or a version string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Version {
+    pub major: u8,
+    pub minor: u8,
+    pub micro: u8,
+}
+
+impl Version {
+    pub fn from_hex(hex: u64) -> Version {
+        Version {
+            major: (hex >> 24) as u8,
+            minor: (hex >> 16) as u8,
+            micro: (hex >> 8) as u8,
+        }
+    }
+    /// Parse "3.12.1", "3.12" or "3.12.1+ (main, ...)".
+    pub fn parse(s: &str) -> Option<Version> {
+        let head: String = s
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let mut it = head
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse::<u8>().ok());
+        let major = it.next()??;
+        let minor = it.next()??;
+        let micro = it.next().flatten().unwrap_or(0);
+        Some(Version {
+            major,
+            minor,
+            micro,
+        })
+    }
+    pub fn at_least(&self, major: u8, minor: u8) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+    pub fn minor_string(&self) -> String {
+        format!("{}.{}", self.major, self.minor)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.micro)
+    }
+}
+
+/// Where the offsets came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Dwarf,
+    Table,
+    DebugOffsets,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Dwarf => "dwarf",
+            Source::Table => "table",
+            Source::DebugOffsets => "debug-offsets",
+        }
+    }
+}
+
+macro_rules! fields {
+    ($( $(#[$doc:meta])* $field:ident : $ty:literal $path:literal ),* $(,)?) => {
+        /// Offsets (or sizes) of the fields the decoder reads; `None` when unknown.
+        #[derive(Debug, Clone, Default)]
+        pub struct Offsets { $( $(#[$doc])* pub $field: Option<u64>, )* }
+
+        /// Every field as `Type.path`, the key used in DWARF extraction and `offsets/` files.
+        pub const FIELDS: &[&str] = &[ $( concat!($ty, ".", $path) ),* ];
+
+        impl Offsets {
+            fn slot(&mut self, key: &str) -> Option<&mut Option<u64>> {
+                match key { $( concat!($ty, ".", $path) => Some(&mut self.$field), )* _ => None }
+            }
+            pub fn to_map(&self) -> BTreeMap<String, u64> {
+                let mut m = BTreeMap::new();
+                $( if let Some(v) = self.$field { m.insert(concat!($ty, ".", $path).to_string(), v); } )*
+                m
+            }
+            $( #[inline] pub fn $field(&self) -> Result<u64> {
+                self.$field.ok_or(Error::MissingField { field: concat!($ty, ".", $path), version: String::new() })
+            } )*
+        }
+    };
+}
+
+impl Offsets {
+    /// Fill from a `Type.path -> value` map; unknown keys are returned so callers can warn.
+    pub fn from_map(map: &BTreeMap<String, u64>) -> (Offsets, Vec<String>) {
+        let mut o = Offsets::default();
+        let mut unknown = Vec::new();
+        for (k, v) in map {
+            match o.slot(k) {
+                Some(slot) => *slot = Some(*v),
+                None => unknown.push(k.clone()),
+            }
+        }
+        (o, unknown)
+    }
+}
+
+fields! {
+    // runtime, interpreters, threads
+    rt_interpreters_head: "_PyRuntimeState" "interpreters.head",
+    is_next: "PyInterpreterState" "next",
+    is_tstate_head: "PyInterpreterState" "tstate_head",
+    is_threads_head: "PyInterpreterState" "threads.head",
+    is_modules: "PyInterpreterState" "modules",
+    is_imports_modules: "PyInterpreterState" "imports.modules",
+    ts_next: "PyThreadState" "next",
+    ts_interp: "PyThreadState" "interp",
+    ts_frame: "PyThreadState" "frame",
+    ts_cframe: "PyThreadState" "cframe",
+    ts_current_frame: "PyThreadState" "current_frame",
+    ts_thread_id: "PyThreadState" "thread_id",
+    ts_native_thread_id: "PyThreadState" "native_thread_id",
+    cframe_current_frame: "_PyCFrame" "current_frame",
+    // frame objects (3.8-3.10)
+    f_back: "PyFrameObject" "f_back",
+    f_code: "PyFrameObject" "f_code",
+    f_lasti: "PyFrameObject" "f_lasti",
+    f_stacktop: "PyFrameObject" "f_stacktop",
+    f_valuestack: "PyFrameObject" "f_valuestack",
+    f_stackdepth: "PyFrameObject" "f_stackdepth",
+    f_state: "PyFrameObject" "f_state",
+    f_localsplus: "PyFrameObject" "f_localsplus",
+    // interpreter frames (3.11+)
+    if_code: "_PyInterpreterFrame" "f_code",
+    if_executable: "_PyInterpreterFrame" "f_executable",
+    if_previous: "_PyInterpreterFrame" "previous",
+    if_prev_instr: "_PyInterpreterFrame" "prev_instr",
+    if_instr_ptr: "_PyInterpreterFrame" "instr_ptr",
+    if_stacktop: "_PyInterpreterFrame" "stacktop",
+    if_stackpointer: "_PyInterpreterFrame" "stackpointer",
+    if_owner: "_PyInterpreterFrame" "owner",
+    if_localsplus: "_PyInterpreterFrame" "localsplus",
+    // code objects
+    co_filename: "PyCodeObject" "co_filename",
+    co_name: "PyCodeObject" "co_name",
+    co_qualname: "PyCodeObject" "co_qualname",
+    co_firstlineno: "PyCodeObject" "co_firstlineno",
+    co_lnotab: "PyCodeObject" "co_lnotab",
+    co_linetable: "PyCodeObject" "co_linetable",
+    co_code: "PyCodeObject" "co_code",
+    co_code_adaptive: "PyCodeObject" "co_code_adaptive",
+    co_stacksize: "PyCodeObject" "co_stacksize",
+    co_nlocals: "PyCodeObject" "co_nlocals",
+    co_nlocalsplus: "PyCodeObject" "co_nlocalsplus",
+    co_varnames: "PyCodeObject" "co_varnames",
+    co_localsplusnames: "PyCodeObject" "co_localsplusnames",
+    // generators, coroutines, async generators
+    gi_frame: "PyGenObject" "gi_frame",
+    gi_running: "PyGenObject" "gi_running",
+    gi_code: "PyGenObject" "gi_code",
+    gi_qualname: "PyGenObject" "gi_qualname",
+    gi_frame_state: "PyGenObject" "gi_frame_state",
+    gi_iframe: "PyGenObject" "gi_iframe",
+    ags_gen: "PyAsyncGenASend" "ags_gen",
+    agt_gen: "PyAsyncGenAThrow" "agt_gen",
+    cw_coroutine: "PyCoroWrapper" "cw_coroutine",
+    // objects and types
+    ob_type: "PyObject" "ob_type",
+    ob_size: "PyVarObject" "ob_size",
+    tp_name: "PyTypeObject" "tp_name",
+    tp_basicsize: "PyTypeObject" "tp_basicsize",
+    tp_flags: "PyTypeObject" "tp_flags",
+    tp_base: "PyTypeObject" "tp_base",
+    tp_dictoffset: "PyTypeObject" "tp_dictoffset",
+    ht_cached_keys: "PyHeapTypeObject" "ht_cached_keys",
+    // str, bytes, int, tuple, list
+    ascii_length: "PyASCIIObject" "length",
+    ascii_state: "PyASCIIObject" "state",
+    ascii_size: "PyASCIIObject" "sizeof",
+    compact_size: "PyCompactUnicodeObject" "sizeof",
+    unicode_data: "PyUnicodeObject" "data",
+    bytes_sval: "PyBytesObject" "ob_sval",
+    long_digit: "PyLongObject" "ob_digit",
+    long_lv_tag: "PyLongObject" "long_value.lv_tag",
+    long_value_digit: "PyLongObject" "long_value.ob_digit",
+    tuple_item: "PyTupleObject" "ob_item",
+    list_item: "PyListObject" "ob_item",
+    // dict, set, weakref, module
+    ma_keys: "PyDictObject" "ma_keys",
+    ma_values: "PyDictObject" "ma_values",
+    dk_size: "PyDictKeysObject" "dk_size",
+    dk_log2_size: "PyDictKeysObject" "dk_log2_size",
+    dk_log2_index_bytes: "PyDictKeysObject" "dk_log2_index_bytes",
+    dk_kind: "PyDictKeysObject" "dk_kind",
+    dk_nentries: "PyDictKeysObject" "dk_nentries",
+    dk_indices: "PyDictKeysObject" "dk_indices",
+    dict_entry_size: "PyDictKeyEntry" "sizeof",
+    dict_unicode_entry_size: "PyDictUnicodeEntry" "sizeof",
+    dict_values_values: "PyDictValues" "values",
+    set_mask: "PySetObject" "mask",
+    set_table: "PySetObject" "table",
+    set_entry_size: "setentry" "sizeof",
+    wr_object: "PyWeakReference" "wr_object",
+    md_dict: "PyModuleObject" "md_dict",
+    // callables
+    func_code: "PyFunctionObject" "func_code",
+    func_closure: "PyFunctionObject" "func_closure",
+    cell_ref: "PyCellObject" "ob_ref",
+    im_func: "PyMethodObject" "im_func",
+    im_self: "PyMethodObject" "im_self",
+    m_ml: "PyCFunctionObject" "m_ml",
+    m_self: "PyCFunctionObject" "m_self",
+    ml_name: "PyMethodDef" "ml_name",
+    // _asyncio
+    fut_loop: "FutureObj" "fut_loop",
+    fut_callback0: "FutureObj" "fut_callback0",
+    fut_callbacks: "FutureObj" "fut_callbacks",
+    fut_state: "FutureObj" "fut_state",
+    task_fut_waiter: "TaskObj" "task_fut_waiter",
+    task_coro: "TaskObj" "task_coro",
+    task_name: "TaskObj" "task_name",
+    task_num_cancels_requested: "TaskObj" "task_num_cancels_requested",
+    fi_future: "futureiterobject" "future",
+    ww_task: "TaskWakeupMethWrapper" "ww_task",
+    sw_task: "TaskStepMethWrapper" "sw_task",
+}
+
+/// The offsets for one target, and where they came from.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub version: Version,
+    pub source: Source,
+    pub off: Offsets,
+}
+
+impl Layout {
+    /// Like `Offsets` accessors, but the error names the version.
+    pub fn need(&self, r: Result<u64>) -> Result<u64> {
+        r.map_err(|e| match e {
+            Error::MissingField { field, .. } => Error::MissingField {
+                field,
+                version: self.version.to_string(),
+            },
+            other => other,
+        })
+    }
+}

@@ -1,0 +1,54 @@
+//! The generated tables in `offsets/`, embedded at compile time, and their file format.
+
+use super::{Offsets, Version};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+
+/// One `offsets/*.json` file: written by `awaitwhat offsets extract`, never by hand.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TableFile {
+    /// Full version of the build the table was generated from, e.g. "3.12.1".
+    pub python: String,
+    /// Which files' DWARF it came from (file names only).
+    pub generated_from: Vec<String>,
+    pub offsets: BTreeMap<String, u64>,
+}
+
+/// (file name, contents) of every table, embedded.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("3.8.json", include_str!("../../offsets/3.8.json")),
+    ("3.9.json", include_str!("../../offsets/3.9.json")),
+    ("3.10.json", include_str!("../../offsets/3.10.json")),
+    ("3.11.json", include_str!("../../offsets/3.11.json")),
+    ("3.12.json", include_str!("../../offsets/3.12.json")),
+    ("3.13.json", include_str!("../../offsets/3.13.json")),
+];
+
+pub fn parse(text: &str) -> Result<TableFile> {
+    serde_json::from_str(text).map_err(|e| Error::Target(format!("bad offsets table: {e}")))
+}
+
+/// Versions we have a table for, e.g. "3.8, 3.9, ...".
+pub fn supported() -> String {
+    let mut v: Vec<Version> = EMBEDDED
+        .iter()
+        .filter_map(|(_, text)| parse(text).ok().and_then(|t| Version::parse(&t.python)))
+        .collect();
+    v.sort();
+    v.iter()
+        .map(Version::minor_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The embedded table for this minor version.
+pub fn for_version(version: Version) -> Option<(TableFile, Offsets)> {
+    EMBEDDED.iter().find_map(|(_, text)| {
+        let t = parse(text).ok()?;
+        let v = Version::parse(&t.python)?;
+        ((v.major, v.minor) == (version.major, version.minor)).then(|| {
+            let (o, _) = Offsets::from_map(&t.offsets);
+            (t, o)
+        })
+    })
+}

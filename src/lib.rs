@@ -1,0 +1,9 @@
+//! awaitwhat: what waits for what in a paused asyncio program, from its memory alone.
+//!
+//! Data flow: `target` (memory, modules) → `discover` (version, runtime, layout) →
+//! `cpython` (objects, frames, code) → `asyncio` (tasks, chains) → `model` (Snapshot) →
+//! `render` (text, json). `ffi` is the C ABI the debugger front ends call.
+
+pub mod error;
+pub mod layout;
+pub mod target;

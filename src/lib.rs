@@ -4,6 +4,13 @@
 //! `cpython` (objects, frames, code) → `asyncio` (tasks, chains) → `model` (Snapshot) →
 //! `render` (text, json). `ffi` is the C ABI the debugger front ends call.
 
+pub mod asyncio;
+pub mod cpython;
+pub mod discover;
 pub mod error;
+pub mod ffi;
 pub mod layout;
+pub mod model;
+pub mod render;
+pub mod snapshot;
 pub mod target;

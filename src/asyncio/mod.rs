@@ -1,0 +1,4 @@
+//! asyncio: finding tasks, decoding each task and its await chain.
+
+pub mod chain;
+pub mod tasks;

@@ -1,0 +1,258 @@
+//! Finding every task (the `_asyncio` registries of each version) and decoding one task.
+
+use super::chain::await_chain;
+use crate::cpython::Py;
+use crate::cpython::frame::FrameInfo;
+use crate::error::{Error, Result};
+use crate::model;
+use crate::target::Addr;
+use std::collections::BTreeSet;
+
+/// Type names (`tp_name`) of the C Task/Future and of the pure-Python classes.
+const C_TASK: &str = "_asyncio.Task";
+const C_FUTURE: &str = "_asyncio.Future";
+const PY_TASK: &str = "Task";
+const PY_FUTURE: &str = "Future";
+
+/// The registries of one interpreter's asyncio.
+pub struct Registry {
+    /// Every Task object the registries hold (live or done), deduplicated, sorted.
+    pub tasks: Vec<Addr>,
+    /// Task currently running on some loop (`_current_tasks` values).
+    pub current: Vec<Addr>,
+    pub warnings: Vec<String>,
+}
+
+/// Read the registries through `sys.modules['_asyncio']`. `Ok(None)`: asyncio not imported.
+pub fn registry(py: &Py<'_>, sys_modules: Addr) -> Result<Option<Registry>> {
+    let Some(module) = py.dict_get(sys_modules, "_asyncio")? else {
+        return Ok(None);
+    };
+    let globals = py.mem.ptr(module + py.off().md_dict()?)?;
+    let mut tasks = BTreeSet::new();
+    let mut warnings = Vec::new();
+    let weaksets: &[&str] = if py.at_least(3, 12) {
+        &["_scheduled_tasks"]
+    } else {
+        &["_all_tasks"]
+    };
+    for name in weaksets {
+        match py.dict_get(globals, name)? {
+            Some(ws) => tasks.extend(weakset(py, ws)?),
+            None => warnings.push(format!(
+                "_asyncio has no {name}: tasks registered there are not shown"
+            )),
+        }
+    }
+    if py.at_least(3, 12) {
+        if let Some(eager) = py.dict_get(globals, "_eager_tasks")? {
+            tasks.extend(py.set_items(eager)?);
+        }
+    }
+    let mut current = Vec::new();
+    if let Some(d) = py.dict_get(globals, "_current_tasks")? {
+        current = py.dict_items(d)?.into_iter().map(|(_, t)| t).collect();
+    }
+    Ok(Some(Registry {
+        tasks: tasks.into_iter().collect(),
+        current,
+        warnings,
+    }))
+}
+
+/// Live referents of a `weakref.WeakSet` (its `data` set of weak references).
+fn weakset(py: &Py<'_>, ws: Addr) -> Result<Vec<Addr>> {
+    let data = py.attr(ws, "data")?.ok_or(Error::Implausible {
+        what: "WeakSet without a data attribute",
+        addr: ws,
+        value: 0,
+    })?;
+    let mut out = Vec::new();
+    for r in py.set_items(data)? {
+        let target = py.mem.ptr(r + py.off().wr_object()?)?;
+        if target != 0 && &*py.obj_type_name(target)? != "NoneType" {
+            out.push(target);
+        }
+    }
+    Ok(out)
+}
+
+/// Is `obj` a Task (C, pure-Python, or a subclass of either)? And is it the C layout?
+pub fn task_kind(py: &Py<'_>, obj: Addr) -> Result<Option<bool>> {
+    for t in py.type_chain(obj)? {
+        match &*py.type_name(t)? {
+            C_TASK => return Ok(Some(true)),
+            PY_TASK => return Ok(Some(false)),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Is `obj` a Future or Task, and is it the C layout? `None` when it is neither.
+pub fn future_kind(py: &Py<'_>, obj: Addr) -> Result<Option<bool>> {
+    for t in py.type_chain(obj)? {
+        match &*py.type_name(t)? {
+            C_TASK | C_FUTURE => return Ok(Some(true)),
+            PY_TASK | PY_FUTURE => return Ok(Some(false)),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// "pending" / "cancelled" / "finished" of a Future or Task.
+pub fn future_state(py: &Py<'_>, obj: Addr, c_layout: bool) -> Result<String> {
+    if c_layout {
+        return Ok(match py.mem.i32(obj + py.off().fut_state()?)? {
+            0 => "pending".into(),
+            1 => "cancelled".into(),
+            2 => "finished".into(),
+            other => {
+                return Err(Error::Implausible {
+                    what: "future state",
+                    addr: obj,
+                    value: other as u64,
+                });
+            }
+        });
+    }
+    match py.attr(obj, "_state")? {
+        Some(s) => Ok(py.str(s)?.to_lowercase()),
+        None => Err(Error::Implausible {
+            what: "pure-Python future without _state",
+            addr: obj,
+            value: 0,
+        }),
+    }
+}
+
+pub fn task_name(py: &Py<'_>, task: Addr, c_layout: bool) -> Result<Option<String>> {
+    let name = if c_layout {
+        py.mem.ptr(task + py.off().task_name()?)?
+    } else {
+        py.attr(task, "_name")?.unwrap_or(0)
+    };
+    if name == 0 {
+        return Ok(None);
+    }
+    // 3.12+ keeps the default name as the counter N until someone asks for "Task-N".
+    if py.is_int(name)? {
+        return Ok(Some(format!("Task-{}", py.int(name)?)));
+    }
+    Ok(Some(py.str(name)?))
+}
+
+fn task_field(
+    py: &Py<'_>,
+    task: Addr,
+    c_layout: bool,
+    c_offset: Result<u64>,
+    attr: &str,
+) -> Result<Addr> {
+    if c_layout {
+        py.mem.ptr(task + c_offset?)
+    } else {
+        Ok(py.attr(task, attr)?.unwrap_or(0))
+    }
+}
+
+fn hex(a: Addr) -> String {
+    format!("{a:#x}")
+}
+
+pub fn frame(f: FrameInfo) -> model::Frame {
+    model::Frame {
+        function: f.function,
+        qualname: f.qualname,
+        file: f.file,
+        line: f.line,
+        source: None,
+    }
+}
+
+/// Describe the object a task waits on.
+pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
+    let mut a = model::Awaited {
+        type_name: py.short_type_name(obj)?,
+        address: hex(obj),
+        state: None,
+        name: None,
+    };
+    if let Some(c_layout) = future_kind(py, obj)? {
+        a.state = future_state(py, obj, c_layout).ok();
+        if task_kind(py, obj)?.is_some() {
+            a.name = task_name(py, obj, c_layout).ok().flatten();
+        }
+    }
+    Ok(a)
+}
+
+/// Decode one task. `running` gives the thread stacks (innermost first, with frame
+/// addresses) used when the task's coroutine is executing right now.
+pub fn decode_task(
+    py: &Py<'_>,
+    task: Addr,
+    c_layout: bool,
+    running: &[(u64, Vec<(Addr, FrameInfo)>)],
+) -> Result<model::Task> {
+    let o = py.off();
+    let state = future_state(py, task, c_layout)?;
+    let mut t = model::Task {
+        address: hex(task),
+        name: task_name(py, task, c_layout)?,
+        state,
+        type_name: py.short_type_name(task)?,
+        cancel_requests: None,
+        frames: Vec::new(),
+        awaiting: None,
+        running_on_thread: None,
+        error: None,
+    };
+    if py.at_least(3, 11) {
+        t.cancel_requests = if c_layout {
+            o.task_num_cancels_requested
+                .and_then(|off| py.mem.i32(task + off).ok())
+                .map(i64::from)
+        } else {
+            py.attr(task, "_num_cancels_requested")
+                .ok()
+                .flatten()
+                .and_then(|n| py.int(n).ok())
+        };
+    }
+    let coro = task_field(py, task, c_layout, o.task_coro(), "_coro")?;
+    if coro != 0 && py.gen_kind(coro)?.is_some() && py.gen_running(coro)? {
+        // Running: its frames are on a thread's stack, from the coroutine's frame inwards.
+        if let Some(frame) = py.gen_frame(coro)? {
+            for (tid, stack) in running {
+                if let Some(k) = stack.iter().position(|(f, _)| *f == frame) {
+                    t.frames = stack[..=k]
+                        .iter()
+                        .rev()
+                        .map(|(_, fi)| frame_of(fi))
+                        .collect();
+                    t.running_on_thread = Some(*tid);
+                }
+            }
+        }
+    } else if coro != 0 {
+        let chain = await_chain(py, coro);
+        t.frames = chain.frames.into_iter().map(frame).collect();
+        t.error = chain.error.map(|e| e.to_string());
+        let waiter = task_field(py, task, c_layout, o.task_fut_waiter(), "_fut_waiter")?;
+        let waiter = if waiter != 0 && &*py.obj_type_name(waiter)? != "NoneType" {
+            Some(waiter)
+        } else {
+            chain.terminal
+        };
+        if let Some(w) = waiter {
+            t.awaiting = Some(awaited(py, w)?);
+        }
+    }
+    Ok(t)
+}
+
+fn frame_of(f: &FrameInfo) -> model::Frame {
+    frame(f.clone())
+}

@@ -1,0 +1,132 @@
+//! Code objects: names, file, line table; decoded once per code object and cached.
+
+use super::Py;
+use super::linetable;
+use crate::error::Result;
+use crate::target::Addr;
+use std::rc::Rc;
+
+/// Largest line table or bytecode we read.
+const MAX_TABLE: u64 = 1 << 20;
+
+/// What we keep of a code object.
+#[derive(Debug)]
+pub struct CodeInfo {
+    pub name: String,
+    /// `co_qualname` (3.11+); older versions take it from the generator or fall back to the name.
+    pub qualname: Option<String>,
+    pub filename: String,
+    pub firstlineno: i32,
+    table: Vec<u8>,
+    /// Bytecode (≤3.10), needed to see whether a suspended frame sits on a YIELD_FROM.
+    pub bytecode: Vec<u8>,
+    /// Address of the first instruction (3.11+ `co_code_adaptive`).
+    pub instructions: Addr,
+}
+
+impl CodeInfo {
+    /// Line for an instruction: `offset` in bytes (≤3.10) or code units (3.11+), as `lasti`.
+    pub fn line(&self, py: &Py<'_>, lasti: i64) -> Option<i32> {
+        if lasti < 0 {
+            return Some(self.firstlineno);
+        }
+        let at = u32::try_from(lasti).ok()?;
+        if py.at_least(3, 11) {
+            linetable::locations_line(&self.table, self.firstlineno, at)
+        } else if py.at_least(3, 10) {
+            linetable::linetable_310_line(&self.table, self.firstlineno, at.checked_mul(2)?)
+        } else {
+            Some(linetable::lnotab_line(&self.table, self.firstlineno, at))
+        }
+    }
+}
+
+impl Py<'_> {
+    pub fn code(&self, addr: Addr) -> Result<Rc<CodeInfo>> {
+        if let Some(c) = self.code_cache.borrow().get(&addr) {
+            return Ok(c.clone());
+        }
+        let o = self.off();
+        let table_field = if self.at_least(3, 10) {
+            o.co_linetable()?
+        } else {
+            o.co_lnotab()?
+        };
+        let qualname = match o.co_qualname {
+            Some(q) => Some(self.str(self.mem.ptr(addr + q)?)?),
+            None => None,
+        };
+        let bytecode = if self.at_least(3, 11) {
+            Vec::new()
+        } else {
+            self.bytes_obj(self.mem.ptr(addr + o.co_code()?)?, MAX_TABLE)?
+        };
+        let info = Rc::new(CodeInfo {
+            name: self.str(self.mem.ptr(addr + o.co_name()?)?)?,
+            qualname,
+            filename: self.str(self.mem.ptr(addr + o.co_filename()?)?)?,
+            firstlineno: self.mem.i32(addr + o.co_firstlineno()?)?,
+            table: self.bytes_obj(self.mem.ptr(addr + table_field)?, MAX_TABLE)?,
+            bytecode,
+            instructions: if self.at_least(3, 11) {
+                addr + o.co_code_adaptive()?
+            } else {
+                0
+            },
+        });
+        self.code_cache.borrow_mut().insert(addr, info.clone());
+        Ok(info)
+    }
+
+    /// Is this object a code object? (3.13+ frames may hold other executables.)
+    pub fn is_code(&self, obj: Addr) -> Result<bool> {
+        let tp = self.type_of(obj)?;
+        Ok(if self.types.code != 0 {
+            tp == self.types.code
+        } else {
+            &*self.type_name(tp)? == "code"
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::linetable::*;
+
+    #[test]
+    fn location_table_entries() {
+        // one-line form (code 10): line unchanged, 2 units; code 11: +1 line, 1 unit;
+        // no-location (15): 1 unit; long form (14) +2 lines.
+        let table = [
+            0x80 | (10 << 3) | 1,
+            0,
+            4,
+            0x80 | (11 << 3),
+            0,
+            4,
+            0x80 | (15 << 3),
+            0x80 | (14 << 3),
+            4,
+            0,
+            1,
+            1,
+        ];
+        assert_eq!(locations_line(&table, 10, 0), Some(10));
+        assert_eq!(locations_line(&table, 10, 1), Some(10));
+        assert_eq!(locations_line(&table, 10, 2), Some(11));
+        assert_eq!(locations_line(&table, 10, 3), None);
+        assert_eq!(locations_line(&table, 10, 4), Some(13));
+        assert_eq!(locations_line(&table, 10, 5), None);
+        assert_eq!(locations_line(&[0x00, 0xff], 1, 0), None);
+    }
+
+    #[test]
+    fn lnotab_and_310_tables() {
+        assert_eq!(lnotab_line(&[6, 1, 8, 2], 5, 0), 5);
+        assert_eq!(lnotab_line(&[6, 1, 8, 2], 5, 6), 6);
+        assert_eq!(lnotab_line(&[6, 1, 8, 2], 5, 14), 8);
+        assert_eq!(linetable_310_line(&[4, 0, 4, 0x80, 6, 3], 7, 2), Some(7));
+        assert_eq!(linetable_310_line(&[4, 0, 4, 0x80, 6, 3], 7, 5), None);
+        assert_eq!(linetable_310_line(&[4, 0, 4, 0x80, 6, 3], 7, 9), Some(10));
+    }
+}

@@ -1,0 +1,233 @@
+//! dict and set tables, and instance attributes (which live in dicts or inline values).
+
+use super::Py;
+use super::object::{TPFLAGS_INLINE_VALUES, TPFLAGS_MANAGED_DICT};
+use crate::error::{Error, Result};
+use crate::target::Addr;
+
+/// Most entries we walk in one dict or set table.
+const MAX_ENTRIES: u64 = 1 << 22;
+/// 3.11+ keeps the managed dict pointer just before the object (pre-header).
+const MANAGED_DICT_OFFSET: u64 = 24;
+/// 3.11 keeps the inline values pointer before the managed dict pointer.
+const MANAGED_VALUES_OFFSET_311: u64 = 32;
+
+/// The entry table of a dict's keys object: (entries address, count, entry size, key/value offsets).
+struct Entries {
+    at: Addr,
+    count: u64,
+    size: u64,
+    key: u64,
+    value: u64,
+}
+
+impl Py<'_> {
+    fn keys_entries(&self, keys: Addr) -> Result<Entries> {
+        let o = self.off();
+        let indices = keys + o.dk_indices()?;
+        let count = self.mem.u64(keys + o.dk_nentries()?)?;
+        if count > MAX_ENTRIES {
+            return Err(Error::Limit {
+                what: "dict entries",
+                limit: MAX_ENTRIES,
+            });
+        }
+        if self.at_least(3, 11) {
+            let index_bytes = self.mem.u8(keys + o.dk_log2_index_bytes()?)?;
+            if index_bytes > 40 {
+                return Err(Error::Implausible {
+                    what: "dict index size",
+                    addr: keys,
+                    value: index_bytes as u64,
+                });
+            }
+            let general = self.mem.u8(keys + o.dk_kind()?)? == 0;
+            let at = indices + (1u64 << index_bytes);
+            Ok(if general {
+                Entries {
+                    at,
+                    count,
+                    size: o.dict_entry_size()?,
+                    key: 8,
+                    value: 16,
+                }
+            } else {
+                Entries {
+                    at,
+                    count,
+                    size: o.dict_unicode_entry_size()?,
+                    key: 0,
+                    value: 8,
+                }
+            })
+        } else {
+            let size = self.mem.u64(keys + o.dk_size()?)?;
+            if size > MAX_ENTRIES * 2 {
+                return Err(Error::Implausible {
+                    what: "dict size",
+                    addr: keys,
+                    value: size,
+                });
+            }
+            let width = match size {
+                0..=0xff => 1,
+                0x100..=0xffff => 2,
+                0x1_0000..=0xffff_ffff => 4,
+                _ => 8,
+            };
+            Ok(Entries {
+                at: indices + size * width,
+                count,
+                size: o.dict_entry_size()?,
+                key: 8,
+                value: 16,
+            })
+        }
+    }
+
+    /// Address of value slot `i` of a split table's values array.
+    fn split_value_slot(&self, values: Addr, i: u64) -> Result<Addr> {
+        // ≤3.10 `ma_values` is a plain `PyObject **` array.
+        let header = if self.at_least(3, 11) {
+            self.off().dict_values_values()?
+        } else {
+            0
+        };
+        Ok(values + header + 8 * i)
+    }
+
+    /// All (key, value) pairs of a dict, live entries only.
+    pub fn dict_items(&self, dict: Addr) -> Result<Vec<(Addr, Addr)>> {
+        let o = self.off();
+        let keys = self.mem.ptr(dict + o.ma_keys()?)?;
+        let values = self.mem.ptr(dict + o.ma_values()?)?;
+        let e = self.keys_entries(keys)?;
+        let raw = self.mem.bytes(e.at, (e.count * e.size) as usize)?;
+        let word = |b: &[u8], at: u64| {
+            u64::from_le_bytes(
+                b[at as usize..at as usize + 8]
+                    .try_into()
+                    .unwrap_or_default(),
+            )
+        };
+        let mut out = Vec::new();
+        for i in 0..e.count {
+            let entry = &raw[(i * e.size) as usize..((i + 1) * e.size) as usize];
+            let key = word(entry, e.key);
+            if key == 0 {
+                continue;
+            }
+            let value = if values != 0 {
+                self.mem.ptr(self.split_value_slot(values, i)?)?
+            } else {
+                word(entry, e.value)
+            };
+            if value != 0 {
+                out.push((key, value));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `d[name]` for a dict with str keys.
+    pub fn dict_get(&self, dict: Addr, name: &str) -> Result<Option<Addr>> {
+        for (k, v) in self.dict_items(dict)? {
+            if self.is_str(k)? && self.str(k)? == name {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Index of `name` in a shared-keys table (the class's cached keys).
+    fn shared_key_index(&self, keys: Addr, name: &str) -> Result<Option<u64>> {
+        let e = self.keys_entries(keys)?;
+        for i in 0..e.count {
+            let key = self.mem.ptr(e.at + i * e.size + e.key)?;
+            if key != 0 && self.str(key)? == name {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Read instance attribute `name` from the object's `__dict__` or inline values.
+    /// `Ok(None)` when the object has no such attribute.
+    pub fn attr(&self, obj: Addr, name: &str) -> Result<Option<Addr>> {
+        let o = self.off();
+        let tp = self.type_of(obj)?;
+        let flags = self.type_flags(tp)?;
+        if self.at_least(3, 11) && flags & TPFLAGS_MANAGED_DICT != 0 {
+            let word = self.mem.u64(obj - MANAGED_DICT_OFFSET)?;
+            let cached_keys = || -> Result<Addr> { self.mem.ptr(tp + o.ht_cached_keys()?) };
+            let from_values =
+                |values: Addr| -> Result<Option<Addr>> {
+                    match self.shared_key_index(cached_keys()?, name)? {
+                        Some(i) => Ok(Some(self.mem.ptr(self.split_value_slot(values, i)?)?)
+                            .filter(|&v| v != 0)),
+                        None => Ok(None),
+                    }
+                };
+            if self.at_least(3, 13) {
+                if word != 0 {
+                    return self.dict_get(word, name);
+                }
+                if flags & TPFLAGS_INLINE_VALUES != 0 {
+                    let values = obj + self.mem.u64(tp + o.tp_basicsize()?)?;
+                    // PyDictValues.valid (byte 3): the values were not moved into a dict.
+                    if self.mem.u8(values + 3)? != 0 {
+                        return from_values(values);
+                    }
+                }
+                return Ok(None);
+            }
+            if self.at_least(3, 12) {
+                // PyDictOrValues: odd = values pointer minus one, even = dict.
+                return if word & 1 == 1 {
+                    from_values(word + 1)
+                } else if word != 0 {
+                    self.dict_get(word, name)
+                } else {
+                    Ok(None)
+                };
+            }
+            if word != 0 {
+                return self.dict_get(word, name);
+            }
+            let values = self.mem.ptr(obj - MANAGED_VALUES_OFFSET_311)?;
+            return if values != 0 {
+                from_values(values)
+            } else {
+                Ok(None)
+            };
+        }
+        let dictoffset = self.mem.i64(tp + o.tp_dictoffset()?)?;
+        if dictoffset <= 0 {
+            return Ok(None);
+        }
+        match self.mem.ptr(obj + dictoffset as u64)? {
+            0 => Ok(None),
+            dict => self.dict_get(dict, name),
+        }
+    }
+
+    /// Keys of a set (or frozenset), skipping empty and deleted slots.
+    pub fn set_items(&self, set: Addr) -> Result<Vec<Addr>> {
+        let o = self.off();
+        let mask = self.mem.u64(set + o.set_mask()?)?;
+        if mask >= MAX_ENTRIES {
+            return Err(Error::Limit {
+                what: "set table size",
+                limit: MAX_ENTRIES,
+            });
+        }
+        let table = self.mem.ptr(set + o.set_table()?)?;
+        let size = o.set_entry_size()?;
+        let raw = self.mem.bytes(table, ((mask + 1) * size) as usize)?;
+        Ok(raw
+            .chunks_exact(size as usize)
+            .map(|e| u64::from_le_bytes(e[..8].try_into().unwrap_or_default()))
+            .filter(|&k| k != 0 && k != self.types.set_dummy)
+            .collect())
+    }
+}

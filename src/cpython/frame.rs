@@ -1,0 +1,136 @@
+//! Frames: `PyFrameObject` (≤3.10) and `_PyInterpreterFrame` (3.11+), their code and line,
+//! and the walk of a thread's frame chain.
+
+use super::Py;
+use crate::error::{Error, Result};
+use crate::target::Addr;
+
+/// Deepest frame chain we walk.
+pub const MAX_FRAMES: usize = 4096;
+/// `_PyInterpreterFrame.owner` values: 3.12–3.13 `FRAME_OWNED_BY_CSTACK` marks a shim frame.
+const OWNER_CSTACK_312: u8 = 3;
+pub const OWNER_GENERATOR: u8 = 1;
+
+/// One decoded frame, as the model shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FrameInfo {
+    pub function: String,
+    pub qualname: String,
+    pub file: String,
+    pub line: Option<i32>,
+}
+
+impl Py<'_> {
+    /// The code object a frame executes, or `None` for a 3.13+ frame running something else.
+    pub fn frame_code(&self, frame: Addr) -> Result<Option<Addr>> {
+        let o = self.off();
+        let code = if self.at_least(3, 13) {
+            self.mem.ptr(frame + o.if_executable()?)?
+        } else if self.at_least(3, 11) {
+            self.mem.ptr(frame + o.if_code()?)?
+        } else {
+            self.mem.ptr(frame + o.f_code()?)?
+        };
+        if code == 0 {
+            return Err(Error::Implausible {
+                what: "frame with NULL code",
+                addr: frame,
+                value: 0,
+            });
+        }
+        if self.at_least(3, 13) && !self.is_code(code)? {
+            return Ok(None);
+        }
+        Ok(Some(code))
+    }
+
+    /// Index of the current instruction, in the unit the line table of this version uses.
+    pub fn frame_lasti(&self, frame: Addr, code: Addr) -> Result<i64> {
+        let o = self.off();
+        if self.at_least(3, 11) {
+            let ip = if self.at_least(3, 13) {
+                o.if_instr_ptr()?
+            } else {
+                o.if_prev_instr()?
+            };
+            let ip = self.mem.ptr(frame + ip)? as i64;
+            let base = (code + o.co_code_adaptive()?) as i64;
+            Ok((ip - base) / 2)
+        } else {
+            Ok(self.mem.i32(frame + o.f_lasti()?)? as i64)
+        }
+    }
+
+    /// Function, file and line of a frame. `qualname` is used when the code lacks one.
+    pub fn frame_info(
+        &self,
+        frame: Addr,
+        code: Addr,
+        qualname: Option<String>,
+    ) -> Result<FrameInfo> {
+        let c = self.code(code)?;
+        let line = c.line(self, self.frame_lasti(frame, code)?);
+        Ok(FrameInfo {
+            function: c.name.clone(),
+            qualname: c
+                .qualname
+                .clone()
+                .or(qualname)
+                .unwrap_or_else(|| c.name.clone()),
+            file: c.filename.clone(),
+            line,
+        })
+    }
+
+    /// The frame that called this one (NULL at the bottom).
+    pub fn frame_back(&self, frame: Addr) -> Result<Addr> {
+        let o = self.off();
+        self.mem.ptr(
+            frame
+                + if self.at_least(3, 11) {
+                    o.if_previous()?
+                } else {
+                    o.f_back()?
+                },
+        )
+    }
+
+    /// 3.12+: frames owned by the C stack are shims, not Python frames.
+    pub fn frame_is_shim(&self, frame: Addr) -> Result<bool> {
+        Ok(self.at_least(3, 12) && self.frame_owner(frame)? == OWNER_CSTACK_312)
+    }
+
+    pub fn frame_owner(&self, frame: Addr) -> Result<u8> {
+        self.mem.u8(frame + self.off().if_owner()?)
+    }
+
+    /// Python frames from `top` down the `f_back`/`previous` chain, innermost first:
+    /// (frame address, code address). Stops at a loop or at the bound.
+    pub fn frame_chain(&self, top: Addr) -> Result<Vec<(Addr, Addr)>> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut f = top;
+        while f != 0 {
+            if !seen.insert(f) {
+                return Err(Error::Implausible {
+                    what: "frame chain loops back to frame",
+                    addr: f,
+                    value: f,
+                });
+            }
+            if seen.len() > MAX_FRAMES {
+                return Err(Error::Limit {
+                    what: "frame chain depth",
+                    limit: MAX_FRAMES as u64,
+                });
+            }
+            if !self.frame_is_shim(f)? {
+                if let Some(code) = self.frame_code(f)? {
+                    out.push((f, code));
+                }
+            }
+            f = self.frame_back(f)?;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,153 @@
+//! Generators, coroutines and async generators: their frame, and what a suspended one awaits
+//! (CPython's `_PyGen_yf`, done remotely, one small function per bytecode era).
+
+use super::Py;
+use crate::error::{Error, Result};
+use crate::target::Addr;
+
+/// `YIELD_FROM` opcode, 3.8–3.10.
+const YIELD_FROM: u8 = 72;
+/// `RESUME` variants in 3.11 (RESUME, RESUME_QUICK) and 3.12 (RESUME, INSTRUMENTED_RESUME).
+const RESUME_311: [u8; 2] = [151, 150];
+const RESUME_312: [u8; 2] = [151, 240];
+/// `gi_frame_state` values (pycore_frame.h).
+const STATE_SUSPENDED_311: i8 = -1;
+const STATE_SUSPENDED_YIELD_FROM_313: i8 = -1;
+const STATE_CLEARED: i8 = 4;
+/// 3.10 `f_state` of a suspended frame.
+const FRAME_SUSPENDED_310: i8 = -1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenKind {
+    Coroutine,
+    Generator,
+    AsyncGenerator,
+}
+
+impl Py<'_> {
+    /// Is `obj` a coroutine, generator or async generator (exact types: they cannot be subclassed)?
+    pub fn gen_kind(&self, obj: Addr) -> Result<Option<GenKind>> {
+        let tp = self.type_of(obj)?;
+        let t = &self.types;
+        if t.coroutine != 0 {
+            return Ok(match tp {
+                _ if tp == t.coroutine => Some(GenKind::Coroutine),
+                _ if tp == t.generator => Some(GenKind::Generator),
+                _ if tp == t.async_generator => Some(GenKind::AsyncGenerator),
+                _ => None,
+            });
+        }
+        Ok(match &*self.type_name(tp)? {
+            "coroutine" => Some(GenKind::Coroutine),
+            "generator" => Some(GenKind::Generator),
+            "async_generator" => Some(GenKind::AsyncGenerator),
+            _ => None,
+        })
+    }
+
+    /// The generator's frame, or `None` once it has finished.
+    pub fn gen_frame(&self, g: Addr) -> Result<Option<Addr>> {
+        let o = self.off();
+        if self.at_least(3, 11) {
+            let state = self.mem.i8(g + o.gi_frame_state()?)?;
+            Ok((state < STATE_CLEARED).then_some(g + o.gi_iframe()?))
+        } else {
+            Ok(Some(self.mem.ptr(g + o.gi_frame()?)?).filter(|&f| f != 0))
+        }
+    }
+
+    /// The generator owning an interpreter frame embedded in it (3.11+).
+    pub fn gen_of_frame(&self, frame: Addr) -> Result<Addr> {
+        Ok(frame - self.off().gi_iframe()?)
+    }
+
+    pub fn gen_qualname(&self, g: Addr) -> Result<String> {
+        self.str(self.mem.ptr(g + self.off().gi_qualname()?)?)
+    }
+
+    /// What a suspended generator awaits (`cr_await` / `gi_yieldfrom` / `ag_await`), or `None`
+    /// when it is not suspended in `await`/`yield from` (running, finished, plain `yield`).
+    pub fn gen_awaiting(&self, g: Addr, frame: Addr, code: Addr) -> Result<Option<Addr>> {
+        let o = self.off();
+        let top = if self.at_least(3, 11) {
+            let state = self.mem.i8(g + o.gi_frame_state()?)?;
+            if self.at_least(3, 13) {
+                if state != STATE_SUSPENDED_YIELD_FROM_313 {
+                    return Ok(None);
+                }
+            } else {
+                if state != STATE_SUSPENDED_311 {
+                    return Ok(None);
+                }
+                let next = self
+                    .mem
+                    .u16(self.mem.ptr(frame + o.if_prev_instr()?)? + 2)?;
+                let resumes = if self.at_least(3, 12) {
+                    RESUME_312
+                } else {
+                    RESUME_311
+                };
+                if !resumes.contains(&(next as u8)) || (next >> 8) < 2 {
+                    return Ok(None);
+                }
+            }
+            let depth = self.mem.i32(frame + o.if_stacktop()?)?;
+            self.stack_slot(frame + o.if_localsplus()?, depth)?
+        } else {
+            let lasti = self.mem.i32(frame + o.f_lasti()?)?;
+            if lasti < 0 {
+                return Ok(None);
+            }
+            let bytecode = &self.code(code)?.bytecode;
+            let next_at = if self.at_least(3, 10) {
+                (lasti as usize + 1) * 2
+            } else {
+                lasti as usize + 2
+            };
+            if bytecode.get(next_at) != Some(&YIELD_FROM) {
+                return Ok(None);
+            }
+            if self.at_least(3, 10) {
+                if self.mem.i8(frame + o.f_state()?)? != FRAME_SUSPENDED_310 {
+                    return Ok(None);
+                }
+                let depth = self.mem.i32(frame + o.f_stackdepth()?)?;
+                self.stack_slot(self.mem.ptr(frame + o.f_valuestack()?)?, depth)?
+            } else {
+                let top = self.mem.ptr(frame + o.f_stacktop()?)?;
+                if top == 0 {
+                    return Ok(None); // executing
+                }
+                self.mem.ptr(top - 8)?
+            }
+        };
+        Ok(Some(top).filter(|&a| a != 0))
+    }
+
+    /// `base[depth - 1]`, refusing absurd depths.
+    fn stack_slot(&self, base: Addr, depth: i32) -> Result<Addr> {
+        if !(1..=1 << 16).contains(&depth) {
+            return Err(Error::Implausible {
+                what: "value stack depth",
+                addr: base,
+                value: depth as u64,
+            });
+        }
+        self.mem.ptr(base + (depth as u64 - 1) * 8)
+    }
+
+    /// Is the generator running right now (its frames are on a thread's stack)?
+    pub fn gen_running(&self, g: Addr) -> Result<bool> {
+        let o = self.off();
+        if self.at_least(3, 11) {
+            Ok(self.mem.i8(g + o.gi_frame_state()?)? == 0)
+        } else if self.at_least(3, 10) {
+            match self.gen_frame(g)? {
+                Some(f) => Ok(self.mem.i8(f + o.f_state()?)? == 0),
+                None => Ok(false),
+            }
+        } else {
+            Ok(self.mem.u8(g + o.gi_running()?)? != 0)
+        }
+    }
+}

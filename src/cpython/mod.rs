@@ -1,0 +1,57 @@
+//! Reading CPython objects from a paused target: one `Py` value holds the memory reader,
+//! the layout and the addresses of the type objects we recognise.
+
+pub mod code;
+pub mod dict;
+pub mod frame;
+pub mod generator;
+pub mod linetable;
+pub mod object;
+pub mod thread;
+
+use crate::layout::{Layout, Offsets, Version};
+use crate::target::{Addr, Reader};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Addresses of static type objects and sentinels, from the symbol tables; 0 when unknown.
+#[derive(Debug, Clone, Default)]
+pub struct KnownTypes {
+    pub coroutine: Addr,
+    pub generator: Addr,
+    pub async_generator: Addr,
+    pub code: Addr,
+    pub set_dummy: Addr,
+}
+
+/// Everything the object readers share for one snapshot.
+pub struct Py<'r> {
+    pub mem: &'r Reader<'r>,
+    pub layout: Layout,
+    pub types: KnownTypes,
+    code_cache: RefCell<HashMap<Addr, Rc<code::CodeInfo>>>,
+    type_name_cache: RefCell<HashMap<Addr, Rc<str>>>,
+}
+
+impl<'r> Py<'r> {
+    pub fn new(mem: &'r Reader<'r>, layout: Layout, types: KnownTypes) -> Self {
+        Py {
+            mem,
+            layout,
+            types,
+            code_cache: RefCell::default(),
+            type_name_cache: RefCell::default(),
+        }
+    }
+    pub fn off(&self) -> &Offsets {
+        &self.layout.off
+    }
+    pub fn version(&self) -> Version {
+        self.layout.version
+    }
+    /// Shorthand for version gates: `py.at_least(3, 11)`.
+    pub fn at_least(&self, major: u8, minor: u8) -> bool {
+        self.layout.version.at_least(major, minor)
+    }
+}

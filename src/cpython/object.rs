@@ -1,0 +1,229 @@
+//! Object headers, types, and the scalar objects we decode: str, int, bytes, tuple, list.
+
+use super::Py;
+use crate::error::{Error, Result};
+use crate::target::Addr;
+use std::rc::Rc;
+
+/// Type flags (Include/object.h), stable across 3.8+.
+pub const TPFLAGS_INLINE_VALUES: u64 = 1 << 2;
+pub const TPFLAGS_MANAGED_DICT: u64 = 1 << 4;
+pub const TPFLAGS_LONG_SUBCLASS: u64 = 1 << 24;
+pub const TPFLAGS_TUPLE_SUBCLASS: u64 = 1 << 26;
+pub const TPFLAGS_UNICODE_SUBCLASS: u64 = 1 << 28;
+
+/// Longest str we decode (names, file names, task names).
+const MAX_STR: u64 = 1 << 16;
+/// Most items we take from one tuple or list.
+pub const MAX_ITEMS: u64 = 1 << 22;
+/// Deepest `tp_base` chain we follow.
+const MAX_BASES: usize = 64;
+
+impl Py<'_> {
+    pub fn type_of(&self, obj: Addr) -> Result<Addr> {
+        let t = self.mem.ptr(obj + self.off().ob_type()?)?;
+        if t == 0 {
+            return Err(Error::Implausible {
+                what: "object with NULL type",
+                addr: obj,
+                value: 0,
+            });
+        }
+        Ok(t)
+    }
+
+    pub fn type_flags(&self, tp: Addr) -> Result<u64> {
+        self.mem.u64(tp + self.off().tp_flags()?)
+    }
+
+    /// `tp_name` of a type, e.g. `_asyncio.Task` or `coroutine` (cached per type).
+    pub fn type_name(&self, tp: Addr) -> Result<Rc<str>> {
+        if let Some(n) = self.type_name_cache.borrow().get(&tp) {
+            return Ok(n.clone());
+        }
+        let name: Rc<str> = self
+            .mem
+            .c_string(self.mem.ptr(tp + self.off().tp_name()?)?, 256)?
+            .into();
+        self.type_name_cache.borrow_mut().insert(tp, name.clone());
+        Ok(name)
+    }
+
+    pub fn obj_type_name(&self, obj: Addr) -> Result<Rc<str>> {
+        self.type_name(self.type_of(obj)?)
+    }
+
+    /// Short type name as Python prints `type(x).__name__`: `_asyncio.Task` → `Task`.
+    pub fn short_type_name(&self, obj: Addr) -> Result<String> {
+        let n = self.obj_type_name(obj)?;
+        Ok(n.rsplit('.').next().unwrap_or(&n).to_string())
+    }
+
+    /// The type and its bases, most derived first (bounded).
+    pub fn type_chain(&self, obj: Addr) -> Result<Vec<Addr>> {
+        let mut t = self.type_of(obj)?;
+        let mut out = Vec::new();
+        while t != 0 && out.len() < MAX_BASES {
+            out.push(t);
+            t = self.mem.ptr(t + self.off().tp_base()?)?;
+        }
+        Ok(out)
+    }
+
+    /// Does any type in the chain have one of these `tp_name`s?
+    pub fn has_base_named(&self, obj: Addr, names: &[&str]) -> Result<bool> {
+        for t in self.type_chain(obj)? {
+            if names.contains(&&*self.type_name(t)?) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn flags_of(&self, obj: Addr) -> Result<u64> {
+        self.type_flags(self.type_of(obj)?)
+    }
+
+    /// Decode a `str` object (PEP 393 compact or legacy layout).
+    pub fn str(&self, obj: Addr) -> Result<String> {
+        if self.flags_of(obj)? & TPFLAGS_UNICODE_SUBCLASS == 0 {
+            return Err(Error::Implausible {
+                what: "str (type is not a str subclass)",
+                addr: obj,
+                value: self.type_of(obj)?,
+            });
+        }
+        let o = self.off();
+        let len = self.mem.u64(obj + o.ascii_length()?)?;
+        if len > MAX_STR {
+            return Err(Error::Limit {
+                what: "str length",
+                limit: MAX_STR,
+            });
+        }
+        let state = self.mem.u32(obj + o.ascii_state()?)?;
+        let kind = (state >> 2) & 7;
+        let compact = state & (1 << 5) != 0;
+        let ascii = state & (1 << 6) != 0;
+        let data = match (compact, ascii) {
+            (true, true) => obj + o.ascii_size()?,
+            (true, false) => obj + o.compact_size()?,
+            (false, _) => self.mem.ptr(obj + o.unicode_data()?)?,
+        };
+        let width = match kind {
+            1 | 2 | 4 => kind as u64,
+            _ => {
+                return Err(Error::Implausible {
+                    what: "str kind",
+                    addr: obj,
+                    value: kind as u64,
+                });
+            }
+        };
+        let raw = self.mem.bytes(data, (len * width) as usize)?;
+        Ok(match width {
+            1 if ascii => String::from_utf8_lossy(&raw).into_owned(),
+            1 => raw.iter().map(|&b| b as char).collect(),
+            2 => char::decode_utf16(
+                raw.chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]])),
+            )
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect(),
+            _ => raw
+                .chunks_exact(4)
+                .map(|c| {
+                    char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .unwrap_or(char::REPLACEMENT_CHARACTER)
+                })
+                .collect(),
+        })
+    }
+
+    pub fn is_str(&self, obj: Addr) -> Result<bool> {
+        Ok(self.flags_of(obj)? & TPFLAGS_UNICODE_SUBCLASS != 0)
+    }
+
+    pub fn is_int(&self, obj: Addr) -> Result<bool> {
+        Ok(self.flags_of(obj)? & TPFLAGS_LONG_SUBCLASS != 0)
+    }
+
+    /// Decode an `int` that fits in i64.
+    pub fn int(&self, obj: Addr) -> Result<i64> {
+        if !self.is_int(obj)? {
+            return Err(Error::Implausible {
+                what: "int (type is not an int subclass)",
+                addr: obj,
+                value: self.type_of(obj)?,
+            });
+        }
+        let o = self.off();
+        let (negative, ndigits, digits_at) = if self.at_least(3, 12) {
+            let tag = self.mem.u64(obj + o.long_lv_tag()?)?;
+            (tag & 3 == 2, tag >> 3, obj + o.long_value_digit()?)
+        } else {
+            let size = self.mem.i64(obj + o.ob_size()?)?;
+            (size < 0, size.unsigned_abs(), obj + o.long_digit()?)
+        };
+        if ndigits > 3 {
+            return Err(Error::Limit {
+                what: "int digits",
+                limit: 3,
+            });
+        }
+        let mut v: u128 = 0;
+        for i in 0..ndigits {
+            v |= (self.mem.u32(digits_at + 4 * i)? as u128 & 0x3fff_ffff) << (30 * i);
+        }
+        let v = i64::try_from(v).map_err(|_| Error::Limit {
+            what: "int value",
+            limit: i64::MAX as u64,
+        })?;
+        Ok(if negative { -v } else { v })
+    }
+
+    /// Contents of a `bytes` object (bounded).
+    pub fn bytes_obj(&self, obj: Addr, max: u64) -> Result<Vec<u8>> {
+        let len = self.mem.u64(obj + self.off().ob_size()?)?;
+        if len > max {
+            return Err(Error::Limit {
+                what: "bytes length",
+                limit: max,
+            });
+        }
+        self.mem.bytes(obj + self.off().bytes_sval()?, len as usize)
+    }
+
+    /// Items of a tuple.
+    pub fn tuple(&self, obj: Addr) -> Result<Vec<Addr>> {
+        let n = self.mem.u64(obj + self.off().ob_size()?)?;
+        if n > MAX_ITEMS {
+            return Err(Error::Limit {
+                what: "tuple length",
+                limit: MAX_ITEMS,
+            });
+        }
+        self.ptr_array(obj + self.off().tuple_item()?, n)
+    }
+
+    /// Items of a list.
+    pub fn list(&self, obj: Addr) -> Result<Vec<Addr>> {
+        let n = self.mem.u64(obj + self.off().ob_size()?)?;
+        if n > MAX_ITEMS {
+            return Err(Error::Limit {
+                what: "list length",
+                limit: MAX_ITEMS,
+            });
+        }
+        let items = self.mem.ptr(obj + self.off().list_item()?)?;
+        self.ptr_array(items, n)
+    }
+
+    pub fn ptr_array(&self, at: Addr, n: u64) -> Result<Vec<Addr>> {
+        let raw = self.mem.bytes(at, (n * 8) as usize)?;
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect())
+    }
+}

@@ -1,0 +1,110 @@
+//! Interpreters and thread states, from `_PyRuntime`.
+
+use super::Py;
+use crate::error::{Error, Result};
+use crate::target::Addr;
+
+/// Most interpreters / thread states we walk.
+const MAX_INTERPRETERS: usize = 256;
+const MAX_THREADS: usize = 4096;
+
+/// A thread state and where its Python stack starts.
+#[derive(Debug, Clone)]
+pub struct ThreadState {
+    pub addr: Addr,
+    pub interp: Addr,
+    /// `pthread_self()` of the thread (`threading.get_ident()`).
+    pub thread_id: u64,
+    /// OS thread id (3.11+; `None` before).
+    pub native_thread_id: Option<u64>,
+    /// Innermost frame (`PyFrameObject*` ≤3.10, `_PyInterpreterFrame*` 3.11+), 0 if idle.
+    pub top_frame: Addr,
+}
+
+impl Py<'_> {
+    /// Interpreter states, main interpreter first as CPython lists them.
+    pub fn interpreters(&self, runtime: Addr) -> Result<Vec<Addr>> {
+        let o = self.off();
+        let mut out = Vec::new();
+        let mut i = self.mem.ptr(runtime + o.rt_interpreters_head()?)?;
+        while i != 0 {
+            if out.contains(&i) || out.len() >= MAX_INTERPRETERS {
+                return Err(Error::Implausible {
+                    what: "interpreter list loops at",
+                    addr: i,
+                    value: out.len() as u64,
+                });
+            }
+            out.push(i);
+            i = self.mem.ptr(i + o.is_next()?)?;
+        }
+        if out.is_empty() {
+            return Err(Error::Target(
+                "the Python runtime has no interpreter (not yet initialised, or already finalised)"
+                    .into(),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// `sys.modules` of an interpreter.
+    pub fn sys_modules(&self, interp: Addr) -> Result<Addr> {
+        let o = self.off();
+        let field = if self.at_least(3, 12) {
+            o.is_imports_modules()?
+        } else {
+            o.is_modules()?
+        };
+        self.mem.ptr(interp + field)
+    }
+
+    pub fn threads(&self, interp: Addr) -> Result<Vec<ThreadState>> {
+        let o = self.off();
+        let head = if self.at_least(3, 11) {
+            o.is_threads_head()?
+        } else {
+            o.is_tstate_head()?
+        };
+        let mut out: Vec<ThreadState> = Vec::new();
+        let mut t = self.mem.ptr(interp + head)?;
+        while t != 0 {
+            if out.iter().any(|s| s.addr == t) || out.len() >= MAX_THREADS {
+                return Err(Error::Implausible {
+                    what: "thread list loops at",
+                    addr: t,
+                    value: out.len() as u64,
+                });
+            }
+            let back = self.mem.ptr(t + o.ts_interp()?)?;
+            if back != interp {
+                return Err(Error::Implausible {
+                    what: "thread state whose interp is not its interpreter",
+                    addr: t,
+                    value: back,
+                });
+            }
+            let top_frame = if self.at_least(3, 13) {
+                self.mem.ptr(t + o.ts_current_frame()?)?
+            } else if self.at_least(3, 11) {
+                match self.mem.ptr(t + o.ts_cframe()?)? {
+                    0 => 0,
+                    cframe => self.mem.ptr(cframe + o.cframe_current_frame()?)?,
+                }
+            } else {
+                self.mem.ptr(t + o.ts_frame()?)?
+            };
+            out.push(ThreadState {
+                addr: t,
+                interp,
+                thread_id: self.mem.u64(t + o.ts_thread_id()?)?,
+                native_thread_id: match o.ts_native_thread_id {
+                    Some(off) => Some(self.mem.u64(t + off)?),
+                    None => None,
+                },
+                top_frame,
+            });
+            t = self.mem.ptr(t + o.ts_next()?)?;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,329 @@
+//! Step 1: from the module list, find the interpreter (version, `_PyRuntime`) and the
+//! layout to read it with. Nothing here runs code in the target.
+
+use crate::cpython::KnownTypes;
+use crate::error::{Error, Result};
+use crate::layout::{self, Layout, Offsets, Source, Version};
+use crate::target::elf::ElfFile;
+use crate::target::{Addr, Module, Reader};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Options the front ends pass (as JSON over the C ABI).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    /// Ignore DWARF even when present: use the embedded tables (tests the symbol-free path).
+    pub no_dwarf: bool,
+    /// Do not read source files to show source lines.
+    pub no_source: bool,
+}
+
+/// A loaded module: its ELF file (shared across snapshots) and load bias.
+pub struct Loaded {
+    pub module: Module,
+    pub elf: Arc<ElfFile>,
+    pub bias: u64,
+}
+
+impl Loaded {
+    pub fn symbol(&self, name: &str) -> Option<Addr> {
+        self.elf.symbol(name).map(|a| a.wrapping_add(self.bias))
+    }
+}
+
+/// What discovery found.
+pub struct Found {
+    pub python: Loaded,
+    pub asyncio: Option<Loaded>,
+    pub runtime: Addr,
+    pub layout: Layout,
+    pub types: KnownTypes,
+    pub warnings: Vec<String>,
+}
+
+/// ELF files and DWARF layouts stay cached while the library is loaded (a debugger
+/// session runs many commands against the same binaries).
+fn elf_cache() -> &'static Mutex<HashMap<String, Arc<ElfFile>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<ElfFile>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn dwarf_cache() -> &'static Mutex<HashMap<String, Arc<BTreeMap<String, u64>>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<BTreeMap<String, u64>>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn open_elf(path: &str) -> Result<Arc<ElfFile>> {
+    let key = format!(
+        "{path}:{:?}",
+        std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    );
+    if let Some(e) = elf_cache()
+        .lock()
+        .map_err(|_| Error::Target("ELF cache poisoned".into()))?
+        .get(&key)
+    {
+        return Ok(e.clone());
+    }
+    let elf = Arc::new(ElfFile::open(std::path::Path::new(path))?);
+    elf_cache()
+        .lock()
+        .map_err(|_| Error::Target("ELF cache poisoned".into()))?
+        .insert(key, elf.clone());
+    Ok(elf)
+}
+
+fn load(module: &Module) -> Result<Loaded> {
+    let elf = open_elf(&module.path)?;
+    let bias = module.base.wrapping_sub(elf.first_vaddr);
+    Ok(Loaded {
+        module: module.clone(),
+        elf,
+        bias,
+    })
+}
+
+/// Names that can hold the interpreter: `libpython3.X.so...` or a `python3...` executable.
+fn may_hold_runtime(m: &Module) -> bool {
+    let n = m.file_name();
+    n.starts_with("libpython") || n.starts_with("python")
+}
+
+pub fn discover(mem: &Reader<'_>, modules: &[Module], opts: &Options) -> Result<Found> {
+    let mut warnings = Vec::new();
+    let mut python = None;
+    for m in modules.iter().filter(|m| may_hold_runtime(m)) {
+        match load(m) {
+            Ok(l) if l.elf.symbol("_PyRuntime").is_some() => {
+                python = Some(l);
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("cannot read {}: {e}", m.path)),
+        }
+    }
+    let python = python.ok_or_else(|| {
+        Error::Target(format!(
+            "not a Python process: none of its {} loaded modules defines _PyRuntime (looked for libpython3.X or python3.X{})",
+            modules.len(),
+            if warnings.is_empty() { String::new() } else { format!("; {}", warnings.join("; ")) }
+        ))
+    })?;
+    check_matches(mem, &python, &mut warnings)?;
+    let runtime = python.symbol("_PyRuntime").unwrap_or(0);
+    let version = detect_version(mem, &python)?;
+    let supported = layout::table::supported();
+    if !(version.major == 3 && (8..=13).contains(&version.minor)) {
+        return Err(Error::Unsupported {
+            version: version.to_string(),
+            supported,
+        });
+    }
+    let asyncio = modules
+        .iter()
+        .find(|m| m.file_name().starts_with("_asyncio"))
+        .map(load)
+        .transpose()?;
+    if let Some(a) = &asyncio {
+        check_matches(mem, a, &mut warnings)?;
+    }
+    let layout = choose_layout(version, &python, asyncio.as_ref(), opts, &mut warnings)?;
+    let sym = |name: &str| python.symbol(name).unwrap_or(0);
+    let dummy = sym("_PySet_Dummy");
+    let types = KnownTypes {
+        coroutine: sym("PyCoro_Type"),
+        generator: sym("PyGen_Type"),
+        async_generator: sym("PyAsyncGen_Type"),
+        code: sym("PyCode_Type"),
+        set_dummy: if dummy != 0 {
+            mem.ptr(dummy).unwrap_or(0)
+        } else {
+            0
+        },
+    };
+    Ok(Found {
+        python,
+        asyncio,
+        runtime,
+        layout,
+        types,
+        warnings,
+    })
+}
+
+/// Version from `Py_Version` (3.11+), else from the file name (`libpython3.9.so`);
+/// the micro version of the latter is refined later from `sys.version`.
+fn detect_version(mem: &Reader<'_>, python: &Loaded) -> Result<Version> {
+    if let Some(at) = python.symbol("Py_Version") {
+        let hex = mem.u32(at)? as u64;
+        let v = Version::from_hex(hex);
+        if v.major == 3 {
+            return Ok(v);
+        }
+        return Err(Error::Implausible {
+            what: "Py_Version",
+            addr: at,
+            value: hex,
+        });
+    }
+    let name = python.module.file_name();
+    let digits = name
+        .trim_start_matches("libpython")
+        .trim_start_matches("python");
+    Version::parse(digits).ok_or_else(|| {
+        Error::Target(format!("cannot tell the Python version of {name}: no Py_Version symbol and no version in its name"))
+    })
+}
+
+/// Refuse a core or process whose module in memory is not the file on disk (build ids differ).
+fn check_matches(mem: &Reader<'_>, m: &Loaded, warnings: &mut Vec<String>) -> Result<()> {
+    let Some(disk) = &m.elf.build_id else {
+        return Ok(());
+    };
+    match memory_build_id(mem, m) {
+        Some(id) if &id == disk => Ok(()),
+        Some(id) => Err(Error::Target(format!(
+            "the target does not match the files on disk: {} in memory has build id {}, the file has {} (use the executable and libraries the core was made with)",
+            m.module.path,
+            hexs(&id),
+            hexs(disk)
+        ))),
+        None => {
+            warnings.push(format!(
+                "cannot verify that {} matches the target (its build id is not in memory)",
+                m.module.file_name()
+            ));
+            Ok(())
+        }
+    }
+}
+
+fn hexs(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Read the GNU build id from the module's program headers and notes in target memory.
+fn memory_build_id(mem: &Reader<'_>, m: &Loaded) -> Option<Vec<u8>> {
+    let base = m.module.base;
+    let header = mem.bytes(base, 64).ok()?;
+    if &header[..4] != b"\x7fELF" {
+        return None;
+    }
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as u64;
+    let u64_at =
+        |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or_default());
+    let phoff = u64_at(&header, 32);
+    let phnum = u16_at(&header, 56).min(64);
+    let phdrs = mem.bytes(base + phoff, (phnum * 56) as usize).ok()?;
+    for ph in phdrs.chunks_exact(56) {
+        if u32::from_le_bytes(ph[..4].try_into().unwrap_or_default()) != 4 {
+            continue; // PT_NOTE
+        }
+        let size = u64_at(ph, 32).min(4096);
+        let notes = mem
+            .bytes(m.bias.wrapping_add(u64_at(ph, 16)), size as usize)
+            .ok()?;
+        let mut at = 0usize;
+        while at + 12 <= notes.len() {
+            let word = |o: usize| {
+                u32::from_le_bytes(notes[o..o + 4].try_into().unwrap_or_default()) as usize
+            };
+            let (namesz, descsz, kind) = (word(at), word(at + 4), word(at + 8));
+            let name_at = at + 12;
+            let desc_at = name_at + namesz.div_ceil(4) * 4;
+            let end = desc_at + descsz.div_ceil(4) * 4;
+            if end > notes.len() {
+                break;
+            }
+            if kind == 3 && &notes[name_at..name_at + namesz.min(3)] == b"GNU" {
+                return Some(notes[desc_at..desc_at + descsz].to_vec());
+            }
+            at = end;
+        }
+    }
+    None
+}
+
+/// DWARF of libpython and `_asyncio` when present (and not disabled), else the embedded table.
+fn choose_layout(
+    version: Version,
+    python: &Loaded,
+    asyncio: Option<&Loaded>,
+    opts: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<Layout> {
+    let table = layout::table::for_version(version);
+    if !opts.no_dwarf {
+        let mut map = BTreeMap::new();
+        let mut ok = false;
+        for m in [Some(python), asyncio].into_iter().flatten() {
+            match dwarf_fields(&m.elf) {
+                Ok(Some(fields)) => {
+                    ok |= std::ptr::eq(m, python);
+                    map.extend(fields.iter().map(|(k, v)| (k.clone(), *v)));
+                }
+                Ok(None) => {}
+                Err(e) => warnings.push(format!(
+                    "ignoring the DWARF of {}: {e}",
+                    m.module.file_name()
+                )),
+            }
+        }
+        if ok {
+            let (mut off, _) = Offsets::from_map(&map);
+            if let Some((_, t)) = &table {
+                fill_missing(&mut off, t);
+            }
+            return Ok(Layout {
+                version,
+                source: Source::Dwarf,
+                off,
+            });
+        }
+    }
+    match table {
+        Some((_, off)) => Ok(Layout {
+            version,
+            source: Source::Table,
+            off,
+        }),
+        None => Err(Error::Unsupported {
+            version: version.to_string(),
+            supported: layout::table::supported(),
+        }),
+    }
+}
+
+/// Fields the DWARF lacked (e.g. a stripped `_asyncio`) come from the table.
+fn fill_missing(off: &mut Offsets, table: &Offsets) {
+    let have = off.to_map();
+    let mut merged = table.to_map();
+    merged.extend(have);
+    *off = Offsets::from_map(&merged).0;
+}
+
+fn dwarf_fields(elf: &ElfFile) -> Result<Option<Arc<BTreeMap<String, u64>>>> {
+    let Some(path) = elf.debug_file() else {
+        return Ok(None);
+    };
+    let key = format!("{}:{:?}", path.display(), elf.build_id);
+    if let Some(m) = dwarf_cache()
+        .lock()
+        .map_err(|_| Error::Target("DWARF cache poisoned".into()))?
+        .get(&key)
+    {
+        return Ok(Some(m.clone()));
+    }
+    let fields = if path == elf.path {
+        layout::dwarf::extract(elf, layout::FIELDS)?
+    } else {
+        layout::dwarf::extract(&ElfFile::open(&path)?, layout::FIELDS)?
+    };
+    let fields = Arc::new(fields);
+    dwarf_cache()
+        .lock()
+        .map_err(|_| Error::Target("DWARF cache poisoned".into()))?
+        .insert(key, fields.clone());
+    Ok(Some(fields))
+}

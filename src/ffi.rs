@@ -1,0 +1,174 @@
+//! The C ABI the debugger front ends call (header: `include/awaitwhat.h`, made by cbindgen).
+//!
+//! Rules: no panic crosses this boundary (every entry point catches unwinds and turns them
+//! into an error string); every string returned is freed with `aw_string_free`.
+
+#![allow(non_camel_case_types)]
+
+use crate::discover::Options;
+use crate::error::{Error, Result};
+use crate::model::Snapshot;
+use crate::target::{Addr, Memory, Module};
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Reads target memory: copy `len` bytes at `addr` into `buf`; return 0, or nonzero if unreadable.
+pub type aw_read_fn =
+    Option<unsafe extern "C" fn(ctx: *mut c_void, addr: u64, buf: *mut u8, len: usize) -> c_int>;
+
+/// The debugger's view of the target: an opaque context and a memory-read callback.
+#[repr(C)]
+pub struct aw_target {
+    pub ctx: *mut c_void,
+    pub read: aw_read_fn,
+}
+
+/// A file mapped into the target: its path and the address its file offset 0 is mapped at.
+#[repr(C)]
+pub struct aw_module {
+    pub path: *const c_char,
+    pub base: u64,
+}
+
+/// A decoded snapshot; render it with `aw_snapshot_render`, free it with `aw_snapshot_free`.
+pub struct aw_snapshot {
+    inner: Snapshot,
+}
+
+struct Callback<'a>(&'a aw_target);
+
+impl Memory for Callback<'_> {
+    fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+        let unreadable = Error::Unreadable {
+            addr,
+            len: buf.len(),
+        };
+        let Some(read) = self.0.read else {
+            return Err(unreadable);
+        };
+        // SAFETY: the front end promised `read` writes at most `len` bytes into `buf`.
+        let rc = unsafe { read(self.0.ctx, addr, buf.as_mut_ptr(), buf.len()) };
+        if rc == 0 { Ok(()) } else { Err(unreadable) }
+    }
+}
+
+fn to_c(s: String) -> *mut c_char {
+    CString::new(s.replace('\0', "\\0")).map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+unsafe fn from_c(p: *const c_char) -> Option<String> {
+    // SAFETY: as documented on the function.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+fn take(
+    target: *const aw_target,
+    modules: *const aw_module,
+    n_modules: usize,
+    options_json: *const c_char,
+) -> std::result::Result<Snapshot, String> {
+    if target.is_null() {
+        return Err("no target given".into());
+    }
+    // SAFETY: the caller passes a valid aw_target for the duration of the call.
+    let target = unsafe { &*target };
+    let mut list = Vec::with_capacity(n_modules.min(65536));
+    if !modules.is_null() {
+        for i in 0..n_modules.min(65536) {
+            // SAFETY: the caller passes `n_modules` valid entries.
+            let m = unsafe { &*modules.add(i) };
+            // SAFETY: paths are NUL-terminated strings owned by the caller.
+            if let Some(path) = unsafe { from_c(m.path) } {
+                list.push(Module { path, base: m.base });
+            }
+        }
+    }
+    // SAFETY: NULL or a NUL-terminated string.
+    let opts: Options = match unsafe { from_c(options_json) } {
+        Some(text) if !text.trim().is_empty() => {
+            serde_json::from_str(&text).map_err(|e| format!("bad options: {e}"))?
+        }
+        _ => Options::default(),
+    };
+    crate::snapshot::take(&Callback(target), &list, &opts).map_err(|e| e.to_string())
+}
+
+/// Decode the target. On failure returns NULL and, if `error` is not NULL, stores a
+/// message there (free it with `aw_string_free`).
+///
+/// # Safety
+/// `target` must be valid; `modules` must point to `n_modules` entries (or be NULL);
+/// `options_json` is NULL or a JSON object like `{"no_dwarf": true}`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aw_snapshot_take(
+    target: *const aw_target,
+    modules: *const aw_module,
+    n_modules: usize,
+    options_json: *const c_char,
+    error: *mut *mut c_char,
+) -> *mut aw_snapshot {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        take(target, modules, n_modules, options_json)
+    }))
+    .unwrap_or_else(|_| Err("internal error: the decoder panicked (please report this)".into()));
+    match result {
+        Ok(inner) => Box::into_raw(Box::new(aw_snapshot { inner })),
+        Err(msg) => {
+            if !error.is_null() {
+                // SAFETY: the caller passes a writable pointer or NULL.
+                unsafe { *error = to_c(msg) };
+            }
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Render a snapshot as `text` or `json`. Returns NULL for an unknown format or NULL snapshot.
+///
+/// # Safety
+/// `snapshot` comes from `aw_snapshot_take`; `format` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aw_snapshot_render(
+    snapshot: *const aw_snapshot,
+    format: *const c_char,
+) -> *mut c_char {
+    if snapshot.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: as documented.
+    let format = unsafe { from_c(format) }.unwrap_or_else(|| "text".into());
+    // SAFETY: as documented.
+    let s = unsafe { &(*snapshot).inner };
+    catch_unwind(AssertUnwindSafe(|| crate::render::render(s, &format)))
+        .ok()
+        .and_then(|r| r.ok())
+        .map_or(std::ptr::null_mut(), to_c)
+}
+
+/// # Safety
+/// `snapshot` comes from `aw_snapshot_take` (or is NULL) and is not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aw_snapshot_free(snapshot: *mut aw_snapshot) {
+    if !snapshot.is_null() {
+        // SAFETY: as documented.
+        drop(unsafe { Box::from_raw(snapshot) });
+    }
+}
+
+/// # Safety
+/// `s` comes from this library (or is NULL) and is not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aw_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: as documented.
+        drop(unsafe { CString::from_raw(s) });
+    }
+}
+
+/// The library version, a static string.
+#[unsafe(no_mangle)]
+pub extern "C" fn aw_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}

@@ -1,0 +1,77 @@
+//! The Snapshot: plain data that every renderer reads. Its JSON form is the contract
+//! documented in `docs/json.md`.
+
+use crate::target::Stats;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Full CPython version of the target, e.g. "3.12.1".
+    pub python: String,
+    /// Where the struct layout came from: "dwarf", "table" or "debug-offsets".
+    pub layout: String,
+    pub tasks: Vec<Task>,
+    pub threads: Vec<Thread>,
+    pub warnings: Vec<String>,
+    /// Cost of the decode (callbacks into the debugger, bytes read).
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    /// The task object's address, lowercase hex.
+    pub address: String,
+    pub name: Option<String>,
+    /// "pending", "cancelled" or "finished".
+    pub state: String,
+    /// `type(task).__name__`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Pending `cancel()` requests (3.11+), when known.
+    pub cancel_requests: Option<i64>,
+    /// Outermost (the task's own coroutine) to innermost.
+    pub frames: Vec<Frame>,
+    /// What the innermost frame waits on (the task's `_fut_waiter`).
+    pub awaiting: Option<Awaited>,
+    /// Thread id when the task is running right now (its frames come from that thread's stack).
+    pub running_on_thread: Option<u64>,
+    /// Set when the chain could not be read completely; `frames` holds what could.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Frame {
+    /// `co_name`.
+    pub function: String,
+    /// `co_qualname` (3.11+) or the coroutine's `__qualname__`.
+    pub qualname: String,
+    /// `co_filename` as stored.
+    pub file: String,
+    pub line: Option<i32>,
+    /// The source line, when the file is readable where the decoder runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Awaited {
+    /// `type(obj).__name__`, e.g. "Future", "Task", "_GatheringFuture".
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub address: String,
+    /// Future/Task state when the object is one.
+    pub state: Option<String>,
+    /// Task name when the object is a Task.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Thread {
+    /// `threading.get_ident()` of the thread.
+    pub thread_id: u64,
+    /// OS thread id (`threading.get_native_id()`), when known.
+    pub native_id: Option<u64>,
+    pub name: Option<String>,
+    /// Outermost to innermost.
+    pub frames: Vec<Frame>,
+}

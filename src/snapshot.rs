@@ -1,0 +1,224 @@
+//! Taking a snapshot: discover, enumerate threads and tasks, decode each, gather warnings.
+//! Per-item failures become warnings and partial entries; only a target we cannot
+//! understand at all is an error.
+
+use crate::asyncio::tasks;
+use crate::cpython::Py;
+use crate::cpython::frame::FrameInfo;
+use crate::discover::{Options, discover};
+use crate::error::{Error, Result};
+use crate::layout::Version;
+use crate::model::{Frame, Snapshot, Task, Thread};
+use crate::target::{Addr, Memory, Module, Reader};
+use std::collections::HashMap;
+
+/// Most tasks we decode in one snapshot.
+const MAX_TASKS: usize = 1 << 20;
+
+pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<Snapshot> {
+    let reader = Reader::new(memory);
+    let found = discover(&reader, modules, opts)?;
+    let mut warnings = found.warnings;
+    let mut layout = found.layout;
+    let source = layout.source;
+    let interps = {
+        let py = Py::new(&reader, layout.clone(), found.types.clone());
+        py.interpreters(found.runtime)?
+    };
+    // ≤3.10 has no Py_Version: take the micro version from sys.version.
+    {
+        let py = Py::new(&reader, layout.clone(), found.types.clone());
+        if let Some(v) = sys_version(&py, interps[0]) {
+            if (v.major, v.minor) == (layout.version.major, layout.version.minor) {
+                layout.version = v;
+            } else {
+                warnings.push(format!(
+                    "sys.version says {v}, the binary says {}",
+                    layout.version
+                ));
+            }
+        }
+    }
+    let py = Py::new(&reader, layout, found.types);
+    let mut threads = Vec::new();
+    let mut stacks: Vec<(u64, Vec<(Addr, FrameInfo)>)> = Vec::new();
+    let mut tasks_out = Vec::new();
+    let mut asyncio_seen = false;
+    let mut not_pending = 0usize;
+    for &interp in &interps {
+        let names = thread_names(&py, interp).unwrap_or_default();
+        for ts in py.threads(interp)? {
+            let (frames, err) = thread_stack(&py, ts.top_frame);
+            if let Some(e) = err {
+                warnings.push(format!("thread {}: stack cut short: {e}", ts.thread_id));
+            }
+            let (name, native) = names.get(&ts.thread_id).cloned().unwrap_or((None, None));
+            threads.push(Thread {
+                thread_id: ts.thread_id,
+                native_id: ts.native_thread_id.or(native),
+                name,
+                frames: frames
+                    .iter()
+                    .rev()
+                    .map(|(_, f)| tasks::frame(f.clone()))
+                    .collect(),
+            });
+            stacks.push((ts.thread_id, frames));
+        }
+        let sys_modules = py.sys_modules(interp)?;
+        let Some(reg) = tasks::registry(&py, sys_modules)? else {
+            continue;
+        };
+        asyncio_seen = true;
+        warnings.extend(reg.warnings);
+        if reg.tasks.len() > MAX_TASKS {
+            warnings.push(format!(
+                "{} tasks; only the first {MAX_TASKS} are shown",
+                reg.tasks.len()
+            ));
+        }
+        for &t in reg.tasks.iter().take(MAX_TASKS) {
+            match decode_one(&py, t, &stacks) {
+                Ok(Some(task)) if task.state == "pending" => tasks_out.push(task),
+                Ok(Some(_)) => not_pending += 1,
+                Ok(None) => warnings.push(format!("{t:#x} in the task registry is not a Task")),
+                Err(e) => {
+                    warnings.push(format!("task {t:#x}: {e}"));
+                    tasks_out.push(broken_task(t, &e));
+                }
+            }
+        }
+        for cur in reg.current {
+            if !reg.tasks.contains(&cur) {
+                warnings.push(format!("running task {cur:#x} is in no registry"));
+            }
+        }
+    }
+    if !asyncio_seen {
+        return Err(Error::Target(format!(
+            "asyncio is not imported in this process: sys.modules has no '_asyncio' ({} thread{})",
+            threads.len(),
+            if threads.len() == 1 { "" } else { "s" }
+        )));
+    }
+    let _ = not_pending;
+    if !opts.no_source {
+        add_source_lines(
+            tasks_out
+                .iter_mut()
+                .flat_map(|t| t.frames.iter_mut())
+                .chain(threads.iter_mut().flat_map(|t| t.frames.iter_mut())),
+        );
+    }
+    Ok(Snapshot {
+        python: py.version().to_string(),
+        layout: source.name().to_string(),
+        tasks: tasks_out,
+        threads,
+        warnings,
+        stats: reader.stats(),
+    })
+}
+
+fn decode_one(
+    py: &Py<'_>,
+    t: Addr,
+    stacks: &[(u64, Vec<(Addr, FrameInfo)>)],
+) -> Result<Option<Task>> {
+    match tasks::task_kind(py, t)? {
+        Some(c_layout) => tasks::decode_task(py, t, c_layout, stacks).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn broken_task(t: Addr, e: &Error) -> Task {
+    Task {
+        address: format!("{t:#x}"),
+        name: None,
+        state: "unknown".into(),
+        type_name: "?".into(),
+        cancel_requests: None,
+        frames: Vec::new(),
+        awaiting: None,
+        running_on_thread: None,
+        error: Some(e.to_string()),
+    }
+}
+
+/// A thread's Python frames, innermost first, and why the walk stopped early (if it did).
+fn thread_stack(py: &Py<'_>, top: Addr) -> (Vec<(Addr, FrameInfo)>, Option<Error>) {
+    let chain = match py.frame_chain(top) {
+        Ok(c) => c,
+        Err(e) => return (Vec::new(), Some(e)),
+    };
+    let mut out = Vec::new();
+    for (f, code) in chain {
+        match py.frame_info(f, code, None) {
+            Ok(fi) => out.push((f, fi)),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
+}
+
+/// `threading._active`: thread ident → (name, native id).
+fn thread_names(py: &Py<'_>, interp: Addr) -> Result<HashMap<u64, (Option<String>, Option<u64>)>> {
+    let mut out = HashMap::new();
+    let Some(m) = py.dict_get(py.sys_modules(interp)?, "threading")? else {
+        return Ok(out);
+    };
+    let Some(active) = py.dict_get(py.mem.ptr(m + py.off().md_dict()?)?, "_active")? else {
+        return Ok(out);
+    };
+    for (ident, thread) in py.dict_items(active)? {
+        let Ok(ident) = py.int(ident) else { continue };
+        let name = py
+            .attr(thread, "_name")
+            .ok()
+            .flatten()
+            .and_then(|n| py.str(n).ok());
+        let native = py
+            .attr(thread, "_native_id")
+            .ok()
+            .flatten()
+            .and_then(|n| py.int(n).ok())
+            .map(|n| n as u64);
+        out.insert(ident as u64, (name, native));
+    }
+    Ok(out)
+}
+
+fn sys_version(py: &Py<'_>, interp: Addr) -> Option<Version> {
+    let sys = py.dict_get(py.sys_modules(interp).ok()?, "sys").ok()??;
+    let v = py
+        .dict_get(py.mem.ptr(sys + py.off().md_dict().ok()?).ok()?, "version")
+        .ok()??;
+    Version::parse(&py.str(v).ok()?)
+}
+
+/// Source lines for frames whose file is readable here (cached per file).
+fn add_source_lines<'a>(frames: impl Iterator<Item = &'a mut Frame>) {
+    let mut files: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    for f in frames {
+        let Some(line) = f.line.filter(|&l| l > 0) else {
+            continue;
+        };
+        let lines = files.entry(f.file.clone()).or_insert_with(|| {
+            let meta = std::fs::metadata(&f.file).ok()?;
+            if !meta.is_file() || meta.len() > 16 << 20 {
+                return None;
+            }
+            let text = std::fs::read(&f.file).ok()?;
+            Some(
+                String::from_utf8_lossy(&text)
+                    .lines()
+                    .map(str::to_string)
+                    .collect(),
+            )
+        });
+        f.source = lines
+            .as_ref()
+            .and_then(|l| l.get(line as usize - 1))
+            .map(|s| s.trim().to_string());
+    }
+}

@@ -1,0 +1,54 @@
+"""Awaitables with hand-written __await__:
+  * FutureAwaitable: __await__ is a generator, `yield from fut.__await__()`
+    (chain: coroutine -> generator -> FutureIter)
+  * SleepAwaitable: __await__ is a generator doing
+    `yield from asyncio.sleep(3600).__await__()`
+    (chain: coroutine -> generator -> coroutine_wrapper -> sleep coroutine)
+  * WrapperAwaitable: __await__ is a plain function returning
+    coro.__await__() (chain: coroutine -> coroutine_wrapper -> coroutine)."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+
+class FutureAwaitable:
+    def __init__(self):
+        self._fut = oracle.keep(asyncio.get_running_loop().create_future())
+
+    def __await__(self):
+        return (yield from self._fut.__await__())
+
+
+class SleepAwaitable:
+    def __await__(self):
+        yield from asyncio.sleep(3600).__await__()
+
+
+class WrapperAwaitable:
+    def __await__(self):
+        return wrapped_sleep().__await__()
+
+
+async def wrapped_sleep():
+    await asyncio.sleep(3600)
+
+
+async def use(awaitable):
+    await awaitable
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    tasks = [
+        oracle.named(loop.create_task(use(FutureAwaitable()), name="future")),
+        oracle.named(loop.create_task(use(SleepAwaitable()), name="sleep")),
+        oracle.named(loop.create_task(use(WrapperAwaitable()), name="wrapper")),
+    ]
+    await asyncio.gather(*tasks)
+
+
+if __name__ == "__main__":
+    oracle.run(main)

@@ -1,0 +1,38 @@
+"""asyncio.eager_task_factory: tasks run their first step eagerly inside
+create_task and suspend on a Future; one task finishes eagerly (never
+pending); one pending task is unnamed (its lazy default name must not be
+materialised by the oracle)."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+MIN_VERSION = (3, 12)
+
+
+async def wait_on(fut):
+    await fut
+
+
+async def quick():
+    return 42
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    fut = oracle.keep(loop.create_future())
+    done = loop.create_task(quick())  # completes eagerly, never scheduled
+    assert done.done() and await done == 42
+    tasks = [
+        oracle.named(loop.create_task(wait_on(fut), name="eager-1")),
+        oracle.named(loop.create_task(wait_on(fut), name="eager-2")),
+        oracle.keep(loop.create_task(wait_on(fut))),  # unnamed: lazy name
+    ]
+    await asyncio.gather(*tasks)
+
+
+if __name__ == "__main__":
+    oracle.run(main, setup=lambda loop: loop.set_task_factory(
+        asyncio.eager_task_factory))

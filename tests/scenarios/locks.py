@@ -1,0 +1,53 @@
+"""Tasks blocked on asyncio primitives: Lock.acquire (lock held by a task
+sleeping inside `async with lock`), Event.wait, Queue.get, and a
+Queue(maxsize=1).put that blocks because the queue is full."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+
+async def hold_lock(lock):
+    async with lock:
+        await asyncio.sleep(3600)
+
+
+async def want_lock(lock):
+    async with lock:
+        pass
+
+
+async def wait_event(ev):
+    await ev.wait()
+
+
+async def get_item(q):
+    return await q.get()
+
+
+async def put_item(q):
+    await q.put("second")
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    lock = oracle.keep(asyncio.Lock())
+    ev = oracle.keep(asyncio.Event())
+    empty = oracle.keep(asyncio.Queue())
+    full = oracle.keep(asyncio.Queue(maxsize=1))
+    full.put_nowait("first")
+    # Tasks start in creation order, so "holder" takes the lock first.
+    tasks = [
+        oracle.named(loop.create_task(hold_lock(lock), name="holder")),
+        oracle.named(loop.create_task(want_lock(lock), name="lock")),
+        oracle.named(loop.create_task(wait_event(ev), name="event")),
+        oracle.named(loop.create_task(get_item(empty), name="get")),
+        oracle.named(loop.create_task(put_item(full), name="put")),
+    ]
+    await asyncio.gather(*tasks)
+
+
+if __name__ == "__main__":
+    oracle.run(main)

@@ -1,0 +1,30 @@
+"""AW_TASKS (default 10000) unnamed tasks worker(i) -> step(i) -> ev.wait()
+on one Event that is never set."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+COUNT = int(os.environ.get("AW_TASKS", "10000"))
+
+
+async def step(i, ev):
+    await ev.wait()
+
+
+async def worker(i, ev):
+    await step(i, ev)
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    ev = oracle.keep(asyncio.Event())
+    for i in range(COUNT):
+        oracle.keep(loop.create_task(worker(i, ev)))
+    await ev.wait()
+
+
+if __name__ == "__main__":
+    oracle.run(main)

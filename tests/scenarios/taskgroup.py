@@ -1,0 +1,24 @@
+"""async with asyncio.TaskGroup(): three named children wait on an Event."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+MIN_VERSION = (3, 11)
+
+
+async def child(ev):
+    await ev.wait()
+
+
+async def main():
+    ev = oracle.keep(asyncio.Event())
+    async with asyncio.TaskGroup() as tg:
+        for i in range(3):
+            oracle.named(tg.create_task(child(ev), name="child-%d" % i))
+
+
+if __name__ == "__main__":
+    oracle.run(main)

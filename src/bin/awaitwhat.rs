@@ -1,7 +1,11 @@
 //! The `awaitwhat` command line: a thin shell over the library crate.
 
+use awaitwhat::discover::Options;
 use awaitwhat::layout::{self, table::TableFile};
+use awaitwhat::target::core::CoreFile;
 use awaitwhat::target::elf::ElfFile;
+use awaitwhat::target::live::Process;
+use awaitwhat::{render, snapshot};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,11 +23,45 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Every pending asyncio task's await chain, from a core file or a live process.
+    Stacks {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        opts: OutputArgs,
+    },
     /// Layout tables (offsets/): generate them from a build's DWARF.
     Offsets {
         #[command(subcommand)]
         action: OffsetsAction,
     },
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct SourceArgs {
+    /// A core file (the mapped files it names must be readable here).
+    #[arg(long)]
+    core: Option<PathBuf>,
+    /// A live process: it is stopped while being read, then continued.
+    #[arg(long)]
+    pid: Option<i32>,
+}
+
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// JSON output (schema: docs/json.md).
+    #[arg(long)]
+    json: bool,
+    /// Ignore DWARF; use the built-in layout tables.
+    #[arg(long)]
+    no_dwarf: bool,
+    /// Do not read source files for source lines.
+    #[arg(long)]
+    no_source: bool,
+    /// Print what the decode cost (reads, bytes) to stderr.
+    #[arg(long)]
+    stats: bool,
 }
 
 #[derive(Subcommand)]
@@ -55,6 +93,31 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Stacks { source, opts } => {
+            let options = Options {
+                no_dwarf: opts.no_dwarf,
+                no_source: opts.no_source,
+            };
+            let snap = match (source.core, source.pid) {
+                (Some(core), _) => {
+                    let core = CoreFile::open(&core)?;
+                    snapshot::take(&core, &core.modules(), &options)?
+                }
+                (None, Some(pid)) => {
+                    let process = Process::attach(pid, true)?;
+                    snapshot::take(&process, &process.modules()?, &options)?
+                }
+                (None, None) => return Err("give --core FILE or --pid PID".into()),
+            };
+            print!(
+                "{}",
+                render::render(&snap, if opts.json { "json" } else { "text" })?
+            );
+            if opts.stats {
+                eprint!("{}", render::render(&snap, "stats")?);
+            }
+            Ok(())
+        }
         Command::Offsets {
             action:
                 OffsetsAction::Extract {

@@ -5,11 +5,17 @@ pub mod text;
 
 use crate::model::Snapshot;
 
-/// Render in a named format: `text` or `json`.
+/// Render in a named format: `text`, `json`, or `stats` (one line: what the decode cost).
 pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
     match format {
         "text" => Ok(text::render(s)),
         "json" => Ok(json::render(s)),
-        other => Err(format!("unknown format '{other}' (expected text or json)")),
+        "stats" => Ok(format!(
+            "awaitwhat: {} read callbacks, {} bytes read, {} failed reads\n",
+            s.stats.callbacks, s.stats.bytes_read, s.stats.failed_reads
+        )),
+        other => Err(format!(
+            "unknown format '{other}' (expected text, json or stats)"
+        )),
     }
 }

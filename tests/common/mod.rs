@@ -16,12 +16,20 @@ pub fn repo() -> PathBuf {
 
 /// The interpreter for a version; a missing interpreter fails the test (never skips it).
 pub fn python(version: &str) -> PathBuf {
-    let root = std::env::var("PYENV_ROOT").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").expect("HOME")).join(".pyenv")
-    });
+    let root = std::env::var("PYENV_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".pyenv"));
     let minor = version.rsplit_once('.').map(|(m, _)| m).unwrap_or(version);
-    let p = root.join("versions").join(version).join("bin").join(format!("python{minor}"));
-    assert!(p.is_file(), "interpreter {} is missing: install CPython {version} with pyenv (scripts/setup does)", p.display());
+    let p = root
+        .join("versions")
+        .join(version)
+        .join("bin")
+        .join(format!("python{minor}"));
+    assert!(
+        p.is_file(),
+        "interpreter {} is missing: install CPython {version} with pyenv (scripts/setup does)",
+        p.display()
+    );
     p
 }
 
@@ -41,12 +49,19 @@ impl Drop for Scenario {
 }
 
 pub fn start(version: &str, scenario: &str) -> Scenario {
-    let dir = std::env::temp_dir().join(format!("awaitwhat-{}-{scenario}-{version}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "awaitwhat-{}-{scenario}-{version}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let oracle_path = dir.join("oracle.json");
     let child = Command::new(python(version))
-        .arg(repo().join("tests/scenarios").join(format!("{scenario}.py")))
+        .arg(
+            repo()
+                .join("tests/scenarios")
+                .join(format!("{scenario}.py")),
+        )
         .arg(&oracle_path)
         .env_remove("PYTHONPATH")
         .env_remove("PYTHONHOME")
@@ -54,16 +69,24 @@ pub fn start(version: &str, scenario: &str) -> Scenario {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start scenario");
-    let mut s = Scenario { child, dir, oracle: Value::Null };
+    let mut s = Scenario {
+        child,
+        dir,
+        oracle: Value::Null,
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while !oracle_path.is_file() {
         if let Ok(Some(status)) = s.child.try_wait() {
             panic!("scenario {scenario} on {version} exited ({status}) before writing its oracle");
         }
-        assert!(Instant::now() < deadline, "scenario {scenario} on {version} wrote no oracle within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "scenario {scenario} on {version} wrote no oracle within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    s.oracle = serde_json::from_str(&std::fs::read_to_string(&oracle_path).expect("read oracle")).expect("oracle JSON");
+    s.oracle = serde_json::from_str(&std::fs::read_to_string(&oracle_path).expect("read oracle"))
+        .expect("oracle JSON");
     s
 }
 
@@ -79,7 +102,11 @@ pub fn gcore(s: &Scenario) -> PathBuf {
         .arg("detach")
         .output()
         .expect("gdb is needed to write cores (scripts/setup installs it)");
-    assert!(core.is_file(), "gcore wrote no core: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        core.is_file(),
+        "gcore wrote no core: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     core
 }
 
@@ -87,7 +114,13 @@ fn frames(v: &Value) -> Vec<(String, String, i64)> {
     v.as_array()
         .map(|fs| {
             fs.iter()
-                .map(|f| (f["function"].as_str().unwrap_or("").to_string(), f["file"].as_str().unwrap_or("").to_string(), f["line"].as_i64().unwrap_or(-1)))
+                .map(|f| {
+                    (
+                        f["function"].as_str().unwrap_or("").to_string(),
+                        f["file"].as_str().unwrap_or("").to_string(),
+                        f["line"].as_i64().unwrap_or(-1),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -97,7 +130,10 @@ fn frames(v: &Value) -> Vec<(String, String, i64)> {
 pub fn compare(oracle: &Value, got: &Value) -> Vec<String> {
     let mut errors = Vec::new();
     if oracle["python"] != got["python"] {
-        errors.push(format!("python: oracle {} got {}", oracle["python"], got["python"]));
+        errors.push(format!(
+            "python: oracle {} got {}",
+            oracle["python"], got["python"]
+        ));
     }
     let empty = vec![];
     let want = oracle["tasks"].as_array().unwrap_or(&empty);
@@ -109,22 +145,40 @@ pub fn compare(oracle: &Value, got: &Value) -> Vec<String> {
             continue;
         };
         if frames(&w["frames"]) != frames(&h["frames"]) {
-            errors.push(format!("task {addr} frames:\n  oracle {:?}\n  got    {:?}", frames(&w["frames"]), frames(&h["frames"])));
+            errors.push(format!(
+                "task {addr} frames:\n  oracle {:?}\n  got    {:?}",
+                frames(&w["frames"]),
+                frames(&h["frames"])
+            ));
         }
         match w["name"].as_str() {
-            Some(n) if h["name"].as_str() != Some(n) => errors.push(format!("task {addr} name: oracle {n} got {}", h["name"])),
-            None if !h["name"].as_str().is_some_and(|n| n.starts_with("Task-") && n[5..].parse::<u64>().is_ok()) => {
+            Some(n) if h["name"].as_str() != Some(n) => {
+                errors.push(format!("task {addr} name: oracle {n} got {}", h["name"]))
+            }
+            None if !h["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("Task-") && n[5..].parse::<u64>().is_ok()) =>
+            {
                 errors.push(format!("task {addr} default name: got {}", h["name"]))
             }
             _ => {}
         }
-        if !w["awaiting"].is_null() && (w["awaiting"]["address"] != h["awaiting"]["address"] || w["awaiting"]["type"] != h["awaiting"]["type"]) {
-            errors.push(format!("task {addr} awaiting: oracle {} got {}", w["awaiting"], h["awaiting"]));
+        if !w["awaiting"].is_null()
+            && (w["awaiting"]["address"] != h["awaiting"]["address"]
+                || w["awaiting"]["type"] != h["awaiting"]["type"])
+        {
+            errors.push(format!(
+                "task {addr} awaiting: oracle {} got {}",
+                w["awaiting"], h["awaiting"]
+            ));
         }
     }
     for h in have {
         if !want.iter().any(|w| w["address"] == h["address"]) {
-            errors.push(format!("task {} decoded but not in the oracle", h["address"]));
+            errors.push(format!(
+                "task {} decoded but not in the oracle",
+                h["address"]
+            ));
         }
     }
     errors
@@ -134,6 +188,10 @@ pub fn cdylib() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let lib = dir.join("libawaitwhat.so");
-    assert!(lib.is_file(), "{} is missing: run `cargo build` (or --release) before the tests", lib.display());
+    assert!(
+        lib.is_file(),
+        "{} is missing: run `cargo build` (or --release) before the tests",
+        lib.display()
+    );
     lib
 }

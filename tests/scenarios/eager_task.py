@@ -28,7 +28,10 @@ async def main():
     tasks = [
         oracle.named(loop.create_task(wait_on(fut), name="eager-1")),
         oracle.named(loop.create_task(wait_on(fut), name="eager-2")),
-        oracle.keep(loop.create_task(wait_on(fut))),  # unnamed: lazy name
+        # Unnamed, lazy default name.  Made by calling the factory directly:
+        # 3.13.0's loop.create_task() calls task.set_name(None) whenever a
+        # task factory is set, which names the task "None" (CPython bug).
+        oracle.keep(asyncio.eager_task_factory(loop, wait_on(fut))),
     ]
     await asyncio.gather(*tasks)
 

@@ -85,8 +85,9 @@ def _string(lib, ptr):
         lib.aw_string_free(ptr)
 
 
-def snapshot_render(fmt, options):
-    """Decode the selected inferior and render it; raises gdb.GdbError with a one-line reason."""
+def snapshot_render(formats, options):
+    """Decode the selected inferior and render it in each format; raises gdb.GdbError with a
+    one-line reason."""
     inferior = gdb.selected_inferior()
     if inferior is None or inferior.pid == 0:
         raise gdb.GdbError("awaitwhat: no inferior: attach to a process (`attach PID`) or open a core (`core-file FILE`)")
@@ -110,10 +111,13 @@ def snapshot_render(fmt, options):
     if not snap:
         raise gdb.GdbError("awaitwhat: " + (_string(lib, err.value) if err.value else "unknown error"))
     try:
-        out = lib.aw_snapshot_render(snap, fmt.encode())
-        if not out:
-            raise gdb.GdbError("awaitwhat: cannot render format %r" % fmt)
-        return _string(lib, out)
+        rendered = []
+        for fmt in formats:
+            out = lib.aw_snapshot_render(snap, fmt.encode())
+            if not out:
+                raise gdb.GdbError("awaitwhat: cannot render format %r" % fmt)
+            rendered.append(_string(lib, out))
+        return rendered
     finally:
         lib.aw_snapshot_free(snap)
 
@@ -143,11 +147,12 @@ def emit(text, target):
 class PyAwaitStacks(gdb.Command):
     """Show every pending asyncio task's await chain, outermost frame first.
 
-Usage: py-await-stacks [--json] [--no-dwarf] [--no-source] [> FILE]
+Usage: py-await-stacks [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]
 
   --json       the JSON form (schema: docs/json.md in the awaitwhat repository)
   --no-dwarf   ignore DWARF debug info; use awaitwhat's built-in layout tables
   --no-source  do not read source files to show source lines
+  --stats      also print what the decode cost (memory reads, bytes)
   > FILE      write to FILE instead of the terminal
 
 Works on a live attached process and on a core file. Reads memory only: nothing is
@@ -157,9 +162,12 @@ written to the target and no code runs in it."""
         super().__init__("py-await-stacks", gdb.COMMAND_STACK)
 
     def invoke(self, arg, from_tty):
-        flags, target = parse_args(arg, {"--json", "--no-dwarf", "--no-source"})
+        flags, target = parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"})
         options = {"no_dwarf": "--no-dwarf" in flags, "no_source": "--no-source" in flags}
-        emit(snapshot_render("json" if "--json" in flags else "text", options), target)
+        out = snapshot_render(["json" if "--json" in flags else "text", "stats"], options)
+        emit(out[0], target)
+        if "--stats" in flags:
+            gdb.write(out[1])
 
 
 PyAwaitStacks()

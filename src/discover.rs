@@ -44,14 +44,24 @@ pub struct Found {
 
 /// ELF files and DWARF layouts stay cached while the library is loaded (a debugger
 /// session runs many commands against the same binaries).
-fn elf_cache() -> &'static Mutex<HashMap<String, Arc<ElfFile>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<ElfFile>>>> = OnceLock::new();
-    CACHE.get_or_init(Default::default)
-}
+type Cache<T> = OnceLock<Mutex<HashMap<String, Arc<T>>>>;
+static ELF_FILES: Cache<ElfFile> = OnceLock::new();
+static DWARF_LAYOUTS: Cache<BTreeMap<String, u64>> = OnceLock::new();
 
-fn dwarf_cache() -> &'static Mutex<HashMap<String, Arc<BTreeMap<String, u64>>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<BTreeMap<String, u64>>>>> = OnceLock::new();
-    CACHE.get_or_init(Default::default)
+fn cached<T>(
+    cache: &'static Cache<T>,
+    key: String,
+    make: impl FnOnce() -> Result<T>,
+) -> Result<Arc<T>> {
+    let poisoned =
+        || Error::Target("awaitwhat's file cache is poisoned by an earlier failure".into());
+    let map = cache.get_or_init(Default::default);
+    if let Some(v) = map.lock().map_err(|_| poisoned())?.get(&key) {
+        return Ok(v.clone());
+    }
+    let v = Arc::new(make()?);
+    map.lock().map_err(|_| poisoned())?.insert(key, v.clone());
+    Ok(v)
 }
 
 fn open_elf(path: &str) -> Result<Arc<ElfFile>> {
@@ -59,19 +69,9 @@ fn open_elf(path: &str) -> Result<Arc<ElfFile>> {
         "{path}:{:?}",
         std::fs::metadata(path).and_then(|m| m.modified()).ok()
     );
-    if let Some(e) = elf_cache()
-        .lock()
-        .map_err(|_| Error::Target("ELF cache poisoned".into()))?
-        .get(&key)
-    {
-        return Ok(e.clone());
-    }
-    let elf = Arc::new(ElfFile::open(std::path::Path::new(path))?);
-    elf_cache()
-        .lock()
-        .map_err(|_| Error::Target("ELF cache poisoned".into()))?
-        .insert(key, elf.clone());
-    Ok(elf)
+    cached(&ELF_FILES, key, || {
+        ElfFile::open(std::path::Path::new(path))
+    })
 }
 
 fn load(module: &Module) -> Result<Loaded> {
@@ -112,12 +112,16 @@ pub fn discover(mem: &Reader<'_>, modules: &[Module], opts: &Options) -> Result<
     })?;
     check_matches(mem, &python, &mut warnings)?;
     let runtime = python.symbol("_PyRuntime").unwrap_or(0);
-    let version = detect_version(mem, &python)?;
-    let supported = layout::table::supported();
+    let (version, exact) = detect_version(mem, &python)?;
     if !(version.major == 3 && (8..=13).contains(&version.minor)) {
+        let shown = if exact {
+            version.to_string()
+        } else {
+            version.minor_string()
+        };
         return Err(Error::Unsupported {
-            version: version.to_string(),
-            supported,
+            version: shown,
+            supported: layout::table::supported(),
         });
     }
     let asyncio = modules
@@ -153,13 +157,13 @@ pub fn discover(mem: &Reader<'_>, modules: &[Module], opts: &Options) -> Result<
 }
 
 /// Version from `Py_Version` (3.11+), else from the file name (`libpython3.9.so`);
-/// the micro version of the latter is refined later from `sys.version`.
-fn detect_version(mem: &Reader<'_>, python: &Loaded) -> Result<Version> {
+/// the micro version of the latter is refined later from `sys.version` (`exact` is false).
+fn detect_version(mem: &Reader<'_>, python: &Loaded) -> Result<(Version, bool)> {
     if let Some(at) = python.symbol("Py_Version") {
         let hex = mem.u32(at)? as u64;
         let v = Version::from_hex(hex);
         if v.major == 3 {
-            return Ok(v);
+            return Ok((v, true));
         }
         return Err(Error::Implausible {
             what: "Py_Version",
@@ -171,7 +175,7 @@ fn detect_version(mem: &Reader<'_>, python: &Loaded) -> Result<Version> {
     let digits = name
         .trim_start_matches("libpython")
         .trim_start_matches("python");
-    Version::parse(digits).ok_or_else(|| {
+    Version::parse(digits).map(|v| (v, false)).ok_or_else(|| {
         Error::Target(format!("cannot tell the Python version of {name}: no Py_Version symbol and no version in its name"))
     })
 }
@@ -308,22 +312,12 @@ fn dwarf_fields(elf: &ElfFile) -> Result<Option<Arc<BTreeMap<String, u64>>>> {
         return Ok(None);
     };
     let key = format!("{}:{:?}", path.display(), elf.build_id);
-    if let Some(m) = dwarf_cache()
-        .lock()
-        .map_err(|_| Error::Target("DWARF cache poisoned".into()))?
-        .get(&key)
-    {
-        return Ok(Some(m.clone()));
-    }
-    let fields = if path == elf.path {
-        layout::dwarf::extract(elf, layout::FIELDS)?
-    } else {
-        layout::dwarf::extract(&ElfFile::open(&path)?, layout::FIELDS)?
-    };
-    let fields = Arc::new(fields);
-    dwarf_cache()
-        .lock()
-        .map_err(|_| Error::Target("DWARF cache poisoned".into()))?
-        .insert(key, fields.clone());
-    Ok(Some(fields))
+    cached(&DWARF_LAYOUTS, key, || {
+        if path == elf.path {
+            layout::dwarf::extract(elf, layout::FIELDS)
+        } else {
+            layout::dwarf::extract(&ElfFile::open(&path)?, layout::FIELDS)
+        }
+    })
+    .map(Some)
 }

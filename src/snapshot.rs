@@ -162,7 +162,10 @@ fn thread_stack(py: &Py<'_>, top: Addr) -> (Vec<(Addr, FrameInfo)>, Option<Error
 }
 
 /// `threading._active`: thread ident → (name, native id).
-fn thread_names(py: &Py<'_>, interp: Addr) -> Result<HashMap<u64, (Option<String>, Option<u64>)>> {
+/// Thread ident → (name, native id), from `threading`.
+type ThreadNames = HashMap<u64, (Option<String>, Option<u64>)>;
+
+fn thread_names(py: &Py<'_>, interp: Addr) -> Result<ThreadNames> {
     let mut out = HashMap::new();
     let Some(m) = py.dict_get(py.sys_modules(interp)?, "threading")? else {
         return Ok(out);

@@ -44,10 +44,10 @@ pub fn registry(py: &Py<'_>, sys_modules: Addr) -> Result<Option<Registry>> {
             )),
         }
     }
-    if py.at_least(3, 12) {
-        if let Some(eager) = py.dict_get(globals, "_eager_tasks")? {
-            tasks.extend(py.set_items(eager)?);
-        }
+    if py.at_least(3, 12)
+        && let Some(eager) = py.dict_get(globals, "_eager_tasks")?
+    {
+        tasks.extend(py.set_items(eager)?);
     }
     let mut current = Vec::new();
     if let Some(d) = py.dict_get(globals, "_current_tasks")? {
@@ -70,7 +70,9 @@ fn weakset(py: &Py<'_>, ws: Addr) -> Result<Vec<Addr>> {
     let mut out = Vec::new();
     for r in py.set_items(data)? {
         let target = py.mem.ptr(r + py.off().wr_object()?)?;
-        if target != 0 && &*py.obj_type_name(target)? != "NoneType" {
+        // A dead reference points at None. An unreadable referent stays in the list, so
+        // decoding it reports the problem for that one task.
+        if target != 0 && py.obj_type_name(target).map_or(true, |n| &*n != "NoneType") {
             out.push(target);
         }
     }

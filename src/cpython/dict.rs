@@ -142,10 +142,15 @@ impl Py<'_> {
     /// Index of `name` in a shared-keys table (the class's cached keys).
     fn shared_key_index(&self, keys: Addr, name: &str) -> Result<Option<u64>> {
         let e = self.keys_entries(keys)?;
-        for i in 0..e.count {
-            let key = self.mem.ptr(e.at + i * e.size + e.key)?;
+        let raw = self.mem.bytes(e.at, (e.count * e.size) as usize)?;
+        for (i, entry) in raw.chunks_exact(e.size as usize).enumerate() {
+            let key = u64::from_le_bytes(
+                entry[e.key as usize..e.key as usize + 8]
+                    .try_into()
+                    .unwrap_or_default(),
+            );
             if key != 0 && self.str(key)? == name {
-                return Ok(Some(i));
+                return Ok(Some(i as u64));
             }
         }
         Ok(None)

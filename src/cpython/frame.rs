@@ -124,10 +124,10 @@ impl Py<'_> {
                     limit: MAX_FRAMES as u64,
                 });
             }
-            if !self.frame_is_shim(f)? {
-                if let Some(code) = self.frame_code(f)? {
-                    out.push((f, code));
-                }
+            if !self.frame_is_shim(f)?
+                && let Some(code) = self.frame_code(f)?
+            {
+                out.push((f, code));
             }
             f = self.frame_back(f)?;
         }

@@ -174,7 +174,7 @@ impl<'a> Types<'a> {
             return Ok(None);
         };
         if path == ["sizeof"] {
-            return Ok(udata(&self.entry(loc)?, gimli::DW_AT_byte_size)?);
+            return udata(&self.entry(loc)?, gimli::DW_AT_byte_size);
         }
         let mut total = 0;
         for (i, name) in path.iter().enumerate() {
@@ -232,10 +232,9 @@ impl<'a> Types<'a> {
                 .map(|t| self.concrete(t))
                 .transpose()?
                 .flatten()
+                && let Some((o, l)) = self.member(inner, name, depth + 1)?
             {
-                if let Some((o, l)) = self.member(inner, name, depth + 1)? {
-                    return Ok(Some((offset + o, l)));
-                }
+                return Ok(Some((offset + o, l)));
             }
         }
         Ok(None)

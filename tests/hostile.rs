@@ -1,0 +1,159 @@
+//! Hostile memory: the decoder must never panic, hang or allocate without bound, whatever
+//! the target's bytes say. Cores of real stuck interpreters are corrupted deterministically
+//! (random words replaced) and partially hidden, and every snapshot must come back — as an
+//! answer with warnings or as a clear error.
+
+mod common;
+
+use awaitwhat::discover::Options;
+use awaitwhat::error::{Error, Result};
+use awaitwhat::snapshot;
+use awaitwhat::target::core::CoreFile;
+use awaitwhat::target::{Addr, Memory};
+use std::time::{Duration, Instant};
+
+/// Replaces about `per_mille`/1000 of the 8-byte words it returns with garbage derived
+/// from (seed, address): the same address always reads the same bytes.
+struct Corrupt<'a> {
+    inner: &'a CoreFile,
+    seed: u64,
+    per_mille: u64,
+}
+
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ceb9fe1a85ec53);
+    x ^ (x >> 33)
+}
+
+impl Memory for Corrupt<'_> {
+    fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+        self.inner.read(addr, buf)?;
+        let first = addr & !7;
+        let mut word = first;
+        while word < addr + buf.len() as u64 {
+            let h = mix(word ^ self.seed);
+            if h % 1000 < self.per_mille {
+                // Garbage of three kinds: huge numbers, small numbers, and pointers near real data.
+                let value = match (h >> 10) % 3 {
+                    0 => mix(h),
+                    1 => mix(h) % 4096,
+                    _ => word.wrapping_add(mix(h) % 65536).wrapping_sub(32768) & !7,
+                };
+                for (i, b) in value.to_le_bytes().iter().enumerate() {
+                    let at = word + i as u64;
+                    if at >= addr && at < addr + buf.len() as u64 {
+                        buf[(at - addr) as usize] = *b;
+                    }
+                }
+            }
+            word += 8;
+        }
+        Ok(())
+    }
+}
+
+/// Unreadable wherever `hole(addr)` says so.
+struct Holes<'a, F: Fn(Addr) -> bool> {
+    inner: &'a CoreFile,
+    hole: F,
+}
+
+impl<F: Fn(Addr) -> bool> Memory for Holes<'_, F> {
+    fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+        if (addr..addr + buf.len() as u64)
+            .step_by(512)
+            .chain([addr + buf.len() as u64 - 1])
+            .any(|a| (self.hole)(a))
+        {
+            return Err(Error::Unreadable {
+                addr,
+                len: buf.len(),
+            });
+        }
+        self.inner.read(addr, buf)
+    }
+}
+
+#[test]
+fn corrupted_memory_never_panics_or_hangs() {
+    for version in ["3.9.18", "3.12.1", "3.13.0"] {
+        let s = common::start(version, "gather_chain");
+        let core = CoreFile::open(&common::gcore(&s)).expect("core");
+        let modules = core.modules();
+        let opts = Options {
+            no_dwarf: true,
+            no_source: true,
+        };
+        let (mut answered, mut refused) = (0, 0);
+        for seed in 0..150u64 {
+            for per_mille in [1, 10, 100] {
+                let mem = Corrupt {
+                    inner: &core,
+                    seed,
+                    per_mille,
+                };
+                let t0 = Instant::now();
+                match snapshot::take(&mem, &modules, &opts) {
+                    Ok(_) => answered += 1,
+                    Err(e) => {
+                        assert!(!e.to_string().is_empty());
+                        refused += 1;
+                    }
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "{version} seed {seed}: took {:?}",
+                    t0.elapsed()
+                );
+            }
+        }
+        eprintln!("{version}: {answered} answered, {refused} refused");
+        assert!(
+            answered > 0 && answered + refused == 450,
+            "{version}: {answered} answered, {refused} refused"
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_task_is_a_warning_and_the_rest_stands() {
+    let s = common::start("3.12.1", "gather_chain");
+    let core = CoreFile::open(&common::gcore(&s)).expect("core");
+    let opts = Options {
+        no_dwarf: false,
+        no_source: true,
+    };
+    let tasks = s.oracle["tasks"].as_array().expect("tasks");
+    let victim = u64::from_str_radix(
+        tasks[0]["address"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let mem = Holes {
+        inner: &core,
+        hole: |a: Addr| a >= victim && a < victim + 64,
+    };
+    let snap =
+        snapshot::take(&mem, &core.modules(), &opts).expect("a partial answer, not an error");
+    let text = awaitwhat::render::render(&snap, "json").unwrap();
+    let got: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        snap.warnings
+            .iter()
+            .any(|w| w.contains(&format!("{victim:#x}"))),
+        "warnings: {:?}",
+        snap.warnings
+    );
+    let errors = common::compare(&s.oracle, &got);
+    // Only the hidden task may differ.
+    assert!(
+        errors.iter().all(|e| e.contains(&format!("{victim:#x}"))),
+        "{errors:#?}"
+    );
+}

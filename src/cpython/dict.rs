@@ -156,9 +156,26 @@ impl Py<'_> {
         Ok(None)
     }
 
-    /// Read instance attribute `name` from the object's `__dict__` or inline values.
-    /// `Ok(None)` when the object has no such attribute.
+    /// `obj.name` for plain data attributes: the instance's own, else a class attribute
+    /// found along the bases (e.g. `Future._state`, set on the class until it changes).
     pub fn attr(&self, obj: Addr, name: &str) -> Result<Option<Addr>> {
+        if let Some(v) = self.instance_attr(obj, name)? {
+            return Ok(Some(v));
+        }
+        for tp in self.type_chain(obj)? {
+            let dict = self.mem.ptr(tp + self.off().tp_dict()?)?;
+            if dict != 0
+                && let Some(v) = self.dict_get(dict, name)?
+            {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Read instance attribute `name` from the object's `__dict__` or inline values.
+    /// `Ok(None)` when the instance itself has no such attribute.
+    pub fn instance_attr(&self, obj: Addr, name: &str) -> Result<Option<Addr>> {
         let o = self.off();
         let tp = self.type_of(obj)?;
         let flags = self.type_flags(tp)?;

@@ -186,6 +186,7 @@ fields! {
     tp_flags: "PyTypeObject" "tp_flags",
     tp_base: "PyTypeObject" "tp_base",
     tp_dictoffset: "PyTypeObject" "tp_dictoffset",
+    tp_dict: "PyTypeObject" "tp_dict",
     ht_cached_keys: "PyHeapTypeObject" "ht_cached_keys",
     // str, bytes, int, tuple, list
     ascii_length: "PyASCIIObject" "length",

@@ -49,8 +49,10 @@ impl Drop for Scenario {
 }
 
 pub fn start(version: &str, scenario: &str) -> Scenario {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!(
-        "awaitwhat-{}-{scenario}-{version}",
+        "awaitwhat-{}-{n}-{scenario}-{version}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
@@ -66,7 +68,7 @@ pub fn start(version: &str, scenario: &str) -> Scenario {
         .env_remove("PYTHONPATH")
         .env_remove("PYTHONHOME")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"))
         .spawn()
         .expect("start scenario");
     let mut s = Scenario {
@@ -77,7 +79,10 @@ pub fn start(version: &str, scenario: &str) -> Scenario {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !oracle_path.is_file() {
         if let Ok(Some(status)) = s.child.try_wait() {
-            panic!("scenario {scenario} on {version} exited ({status}) before writing its oracle");
+            let err = std::fs::read_to_string(s.dir.join("stderr")).unwrap_or_default();
+            panic!(
+                "scenario {scenario} on {version} exited ({status}) before writing its oracle:\n{err}"
+            );
         }
         assert!(
             Instant::now() < deadline,

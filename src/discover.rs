@@ -103,6 +103,19 @@ pub fn discover(mem: &Reader<'_>, modules: &[Module], opts: &Options) -> Result<
             Err(e) => warnings.push(format!("cannot read {}: {e}", m.path)),
         }
     }
+    if python.is_none() {
+        // An interpreter too old to have _PyRuntime (≤3.6) still names its version.
+        if let Some(v) = modules
+            .iter()
+            .filter(|m| may_hold_runtime(m))
+            .find_map(|m| version_from_name(m.file_name()))
+        {
+            return Err(Error::Unsupported {
+                version: v.minor_string(),
+                supported: layout::table::supported(),
+            });
+        }
+    }
     let python = python.ok_or_else(|| {
         Error::Target(format!(
             "not a Python process: none of its {} loaded modules defines _PyRuntime (looked for libpython3.X or python3.X{})",
@@ -172,12 +185,17 @@ fn detect_version(mem: &Reader<'_>, python: &Loaded) -> Result<(Version, bool)> 
         });
     }
     let name = python.module.file_name();
-    let digits = name
-        .trim_start_matches("libpython")
-        .trim_start_matches("python");
-    Version::parse(digits).map(|v| (v, false)).ok_or_else(|| {
+    version_from_name(name).map(|v| (v, false)).ok_or_else(|| {
         Error::Target(format!("cannot tell the Python version of {name}: no Py_Version symbol and no version in its name"))
     })
+}
+
+/// `libpython3.9.so.1.0`, `libpython3.6m.so`, `python3.12` → the version they name.
+fn version_from_name(name: &str) -> Option<Version> {
+    let digits = name
+        .strip_prefix("libpython")
+        .or_else(|| name.strip_prefix("python"))?;
+    Version::parse(digits).filter(|v| v.major >= 2)
 }
 
 /// Refuse a core or process whose module in memory is not the file on disk (build ids differ).

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Bad input under gdb: each case must give a one-line, specific error and leave gdb usable
+(a later command still runs). Standard library only; prints `N passed, M failed`."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(REPO, "gdb", "awaitwhat.py")
+ROOT = os.environ.get("PYENV_ROOT") or subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() \
+    or os.path.expanduser("~/.pyenv")
+ALIVE = "STILL-ALIVE"
+OLD_PROGRAM = """
+import asyncio, sys
+async def main():
+    open(sys.argv[1], "w").close()
+    await asyncio.sleep(3600)
+asyncio.get_event_loop().run_until_complete(main())
+"""
+
+
+def python(version):
+    return os.path.join(ROOT, "versions", version, "bin", "python" + version.rsplit(".", 1)[0])
+
+
+def gdb(*args, commands=("py-await-stacks",)):
+    cmd = ["gdb", "-nx", "-batch", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off", *args,
+           "-ex", "source " + SCRIPT]
+    for c in commands:
+        cmd += ["-ex", c]
+    cmd += ["-ex", "echo %s\\n" % ALIVE]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    return r.stdout + r.stderr
+
+
+def wait_for(path, proc, seconds=60):
+    deadline = time.time() + seconds
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.time() > deadline:
+            raise RuntimeError("the target program did not get ready")
+        time.sleep(0.05)
+
+
+def expect(out, pattern):
+    lines = [l for l in out.splitlines() if l.startswith("awaitwhat:")]
+    if not any(re.search(pattern, l) for l in lines):
+        return "expected an 'awaitwhat:' line matching %r, got:\n%s" % (pattern, out[-1500:])
+    if ALIVE not in out:
+        return "gdb did not run the next command after the error:\n" + out[-1500:]
+    return None
+
+
+def case_no_inferior(_):
+    return expect(gdb(), r"no inferior: attach to a process")
+
+
+def case_not_python(_):
+    p = subprocess.Popen(["sleep", "600"])
+    try:
+        time.sleep(0.2)
+        return expect(gdb("-p", str(p.pid)), r"not a Python process: none of its \d+ loaded modules defines _PyRuntime")
+    finally:
+        p.kill()
+
+
+def unsupported(version, work):
+    exe = python(version)
+    if not os.path.exists(exe):
+        return "interpreter %s is missing (needed to test an unsupported version)" % exe
+    prog = os.path.join(work, "old.py")
+    with open(prog, "w") as f:
+        f.write(OLD_PROGRAM)
+    ready = os.path.join(work, "ready-" + version)
+    p = subprocess.Popen([exe, prog, ready])
+    try:
+        wait_for(ready, p)
+        minor = version.rsplit(".", 1)[0]
+        return expect(gdb("-p", str(p.pid)),
+                      r"Python %s(\.\d+)? is not supported \(supported: 3\.8, 3\.9, 3\.10, 3\.11, 3\.12, 3\.13\)"
+                      % re.escape(minor))
+    finally:
+        p.kill()
+
+
+def case_python_37(work):
+    return unsupported("3.7.16", work)
+
+
+def case_python_36(work):
+    return unsupported("3.6.15", work)
+
+
+def case_mismatched_core(work):
+    """A core made with one libpython, examined with a different file at the same path."""
+    prefix = os.path.join(ROOT, "versions", "3.12.1")
+    lib = os.path.join(work, "lib")
+    os.makedirs(lib)
+    copy = os.path.join(lib, "libpython3.12.so.1.0")
+    shutil.copy(os.path.join(prefix, "lib", "libpython3.12.so.1.0"), copy)
+    oracle = os.path.join(work, "oracle.json")
+    env = dict(os.environ, LD_LIBRARY_PATH=lib)
+    p = subprocess.Popen([python("3.12.1"), os.path.join(REPO, "tests", "scenarios", "demo.py"), oracle], env=env,
+                         stdout=subprocess.DEVNULL)
+    core = os.path.join(work, "core")
+    try:
+        wait_for(oracle, p)
+        gdb("-p", str(p.pid), commands=("gcore " + core, "detach"))
+    finally:
+        p.kill()
+    out = subprocess.run(["readelf", "-n", copy], capture_output=True, text=True).stdout
+    build_id = bytes.fromhex(re.search(r"Build ID: ([0-9a-f]+)", out).group(1))
+    with open(copy, "rb") as f:
+        data = bytearray(f.read())
+    at = data.index(build_id)
+    data[at] ^= 0xFF  # another build of "the same" library
+    with open(copy, "wb") as f:
+        f.write(data)
+    return expect(gdb(python("3.12.1"), core), r"does not match the files on disk: .*libpython3\.12.* build id")
+
+
+def case_unknown_option(_):
+    return expect(gdb(commands=("py-await-stacks --bogus",)), r"unknown option --bogus")
+
+
+def case_help(_):
+    out = gdb(commands=("help py-await-stacks",))
+    return None if ("--json" in out and "> FILE" in out and ALIVE in out) else "help text lacks the options:\n" + out
+
+
+def main():
+    cases = [(n[5:], f) for n, f in sorted(globals().items()) if n.startswith("case_")]
+    passed = failed = 0
+    for name, fn in cases:
+        work = tempfile.mkdtemp(prefix="awaitwhat-bad-")
+        try:
+            err = fn(work)
+        except Exception as e:  # a broken case is a failure, with its reason
+            err = "%s: %s" % (type(e).__name__, e)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if err:
+            failed += 1
+            print("FAIL bad-input/%s: %s" % (name, err))
+        else:
+            passed += 1
+            print("PASS bad-input/%s" % name)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -163,11 +163,44 @@ written to the target and no code runs in it."""
 
     def invoke(self, arg, from_tty):
         flags, target = parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"})
-        options = {"no_dwarf": "--no-dwarf" in flags, "no_source": "--no-source" in flags}
+        options = dict(_live_option(), no_dwarf="--no-dwarf" in flags, no_source="--no-source" in flags)
         out = snapshot_render(["json" if "--json" in flags else "text", "stats"], options)
         emit(out[0], target)
         if "--stats" in flags:
             gdb.write(out[1])
 
 
+class PyAwaitGraph(gdb.Command):
+    """Show the asyncio wait graph as Graphviz DOT: tasks, what each waits on, and cycles.
+
+Usage: py-await-graph [--json] [--no-dwarf] [--stats] [> FILE]
+
+  --json       the JSON form (objects, edges, cycles; docs/json.md)
+  --no-dwarf   ignore DWARF debug info; use awaitwhat's built-in layout tables
+  --stats      also print what the decode cost (memory reads, bytes)
+  > FILE      write to FILE instead of the terminal, e.g. py-await-graph > g.dot
+
+Render with: dot -Tsvg g.dot -o g.svg. Tasks are notes with their frames; edges point from
+a waiter to what it waits on, dashed when inferred, red when part of a wait cycle."""
+
+    def __init__(self):
+        super().__init__("py-await-graph", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        flags, target = parse_args(arg, {"--json", "--no-dwarf", "--stats"})
+        options = dict(_live_option(), no_dwarf="--no-dwarf" in flags, no_source=True)
+        out = snapshot_render(["json" if "--json" in flags else "dot", "stats"], options)
+        emit(out[0], target)
+        if "--stats" in flags:
+            gdb.write(out[1])
+
+
+def _live_option():
+    """A live process (not a core) lets awaitwhat use this machine's clock for timers."""
+    inferior = gdb.selected_inferior()
+    conn = getattr(inferior, "connection", None)
+    return {"live": bool(conn is not None and getattr(conn, "type", "") == "native")}
+
+
 PyAwaitStacks()
+PyAwaitGraph()

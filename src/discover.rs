@@ -17,6 +17,8 @@ pub struct Options {
     pub no_dwarf: bool,
     /// Do not read source files to show source lines.
     pub no_source: bool,
+    /// The target is a live process on this machine: "now" is this machine's monotonic clock.
+    pub live: bool,
 }
 
 /// A loaded module: its ELF file (shared across snapshots) and load bias.

@@ -12,6 +12,12 @@ pub struct Snapshot {
     pub layout: String,
     pub tasks: Vec<Task>,
     pub threads: Vec<Thread>,
+    /// Every object in the wait graph: tasks, futures, locks, timers, ... by address.
+    pub objects: Vec<Object>,
+    /// Who waits for what: `from` waits on (or is released by) `to`.
+    pub edges: Vec<Edge>,
+    /// Wait cycles among tasks and resources: nothing inside can ever proceed.
+    pub cycles: Vec<Cycle>,
     pub warnings: Vec<String>,
     /// Cost of the decode (callbacks into the debugger, bytes read).
     pub stats: Stats,
@@ -63,6 +69,47 @@ pub struct Awaited {
     pub state: Option<String>,
     /// Task name when the object is a Task.
     pub name: Option<String>,
+    /// The typed object behind the wait (a Lock, an Event, a timer...): an `objects[].id`.
+    pub resource: Option<String>,
+}
+
+/// A node of the wait graph.
+#[derive(Debug, Clone, Serialize)]
+pub struct Object {
+    /// Lowercase hex address of the object (stable across snapshots of one process).
+    pub id: String,
+    /// task, future, gather, shield, wait, wait_for, timeout, taskgroup, lock, event,
+    /// semaphore, condition, queue, barrier, timer, executor, thread
+    pub kind: String,
+    /// Short human description, e.g. "Lock [locked, 2 waiters]".
+    pub label: String,
+    /// pending / cancelled / finished for futures and tasks.
+    pub state: Option<String>,
+    /// Kind-specific facts (deadline, waiters, size...).
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A wait edge: `from` cannot proceed until `to` does something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    /// awaits, acquire, wait, get, put, sleep, gather, shield, wait_for, taskgroup,
+    /// executor, held-by, could-wake, timeout, awaited-by
+    pub kind: String,
+    /// Where the waiting frame is, `file:line`, when known.
+    pub site: Option<String>,
+    /// Deduced from circumstantial evidence (e.g. who holds a Lock), not recorded by asyncio.
+    pub inferred: bool,
+}
+
+/// A cycle of waits, e.g. two tasks each holding the Lock the other wants.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cycle {
+    /// Object ids around the cycle, in edge order.
+    pub nodes: Vec<String>,
+    /// One line, e.g. "deadlock: Task 'A' → Lock 0x… (held by 'B') → Task 'B' → ...".
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -2,9 +2,12 @@
 //! Per-item failures become warnings and partial entries; only a target we cannot
 //! understand at all is an error.
 
-use crate::asyncio::tasks;
+use crate::asyncio::graph;
+use crate::asyncio::tasks::{self, TaskRaw};
+use crate::asyncio::waits::Clock;
 use crate::cpython::Py;
 use crate::cpython::frame::FrameInfo;
+use crate::cpython::thread::ThreadStack;
 use crate::discover::{Options, discover};
 use crate::error::{Error, Result};
 use crate::layout::Version;
@@ -41,8 +44,9 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
     }
     let py = Py::new(&reader, layout, found.types);
     let mut threads = Vec::new();
-    let mut stacks: Vec<(u64, Vec<(Addr, FrameInfo)>)> = Vec::new();
+    let mut stacks: Vec<ThreadStack> = Vec::new();
     let mut tasks_out = Vec::new();
+    let mut raws: Vec<TaskRaw> = Vec::new();
     let mut asyncio_seen = false;
     let mut not_pending = 0usize;
     for &interp in &interps {
@@ -60,7 +64,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
                 frames: frames
                     .iter()
                     .rev()
-                    .map(|(_, f)| tasks::frame(f.clone()))
+                    .map(|(_, _, f)| tasks::frame(f.clone()))
                     .collect(),
             });
             stacks.push((ts.thread_id, frames));
@@ -79,7 +83,10 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         }
         for &t in reg.tasks.iter().take(MAX_TASKS) {
             match decode_one(&py, t, &stacks) {
-                Ok(Some(task)) if task.state == "pending" => tasks_out.push(task),
+                Ok(Some((task, raw))) if task.state == "pending" => {
+                    tasks_out.push(task);
+                    raws.push(raw);
+                }
                 Ok(Some(_)) => not_pending += 1,
                 Ok(None) => warnings.push(format!("{t:#x} in the task registry is not a Task")),
                 Err(e) => {
@@ -110,7 +117,13 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
                 .chain(threads.iter_mut().flat_map(|t| t.frames.iter_mut())),
         );
     }
+    let clock = clock(&py, opts, &stacks);
+    let graph = graph::build(&py, &mut tasks_out, &raws, &stacks, clock);
+    warnings.extend(graph.warnings);
     Ok(Snapshot {
+        objects: graph.objects,
+        edges: graph.edges,
+        cycles: graph.cycles,
         python: py.version().to_string(),
         layout: source.name().to_string(),
         tasks: tasks_out,
@@ -120,11 +133,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
     })
 }
 
-fn decode_one(
-    py: &Py<'_>,
-    t: Addr,
-    stacks: &[(u64, Vec<(Addr, FrameInfo)>)],
-) -> Result<Option<Task>> {
+fn decode_one(py: &Py<'_>, t: Addr, stacks: &[ThreadStack]) -> Result<Option<(Task, TaskRaw)>> {
     match tasks::task_kind(py, t)? {
         Some(c_layout) => tasks::decode_task(py, t, c_layout, stacks).map(Some),
         None => Ok(None),
@@ -146,7 +155,7 @@ fn broken_task(t: Addr, e: &Error) -> Task {
 }
 
 /// A thread's Python frames, innermost first, and why the walk stopped early (if it did).
-fn thread_stack(py: &Py<'_>, top: Addr) -> (Vec<(Addr, FrameInfo)>, Option<Error>) {
+fn thread_stack(py: &Py<'_>, top: Addr) -> (Vec<(Addr, Addr, FrameInfo)>, Option<Error>) {
     let chain = match py.frame_chain(top) {
         Ok(c) => c,
         Err(e) => return (Vec::new(), Some(e)),
@@ -154,7 +163,7 @@ fn thread_stack(py: &Py<'_>, top: Addr) -> (Vec<(Addr, FrameInfo)>, Option<Error
     let mut out = Vec::new();
     for (f, code) in chain {
         match py.frame_info(f, code, None) {
-            Ok(fi) => out.push((f, fi)),
+            Ok(fi) => out.push((f, code, fi)),
             Err(e) => return (out, Some(e)),
         }
     }
@@ -224,4 +233,46 @@ fn add_source_lines<'a>(frames: impl Iterator<Item = &'a mut Frame>) {
             .and_then(|l| l.get(line as usize - 1))
             .map(|s| s.trim().to_string());
     }
+}
+
+/// The loop's "now": this machine's monotonic clock for a live target (asyncio's default
+/// loop time is `time.monotonic()`); for a core, the value the loop computed before it went
+/// to sleep in select() (`_run_once`'s `when - timeout`), if it is there. Never invented.
+fn clock(py: &Py<'_>, opts: &Options, stacks: &[ThreadStack]) -> Option<Clock> {
+    if opts.live {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec we own.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } == 0 {
+            return Some(Clock {
+                now: ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9,
+                live: true,
+            });
+        }
+    }
+    for (_, frames) in stacks {
+        for (frame, code, fi) in frames {
+            if fi.function != "_run_once" || !fi.file.ends_with("base_events.py") {
+                continue;
+            }
+            let local = |name: &str| {
+                py.frame_local(*frame, *code, name)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| py.float(v).ok())
+            };
+            if let (Some(when), Some(timeout)) = (local("when"), local("timeout")) {
+                // select() was given the time left until the next timer, capped at one day.
+                if timeout > 0.0 && timeout < 86400.0 {
+                    return Some(Clock {
+                        now: when - timeout,
+                        live: false,
+                    });
+                }
+            }
+        }
+    }
+    None
 }

@@ -12,6 +12,8 @@ const MAX_DEPTH: usize = 1024;
 #[derive(Debug, Default)]
 pub struct Chain {
     pub frames: Vec<FrameInfo>,
+    /// (frame, code) addresses of `frames`, same order.
+    pub raw: Vec<(Addr, Addr)>,
     pub terminal: Option<Addr>,
     /// Why the walk stopped early, if it did; `frames` holds what was read.
     pub error: Option<Error>,
@@ -51,6 +53,7 @@ fn walk(py: &Py<'_>, start: Addr, chain: &mut Chain) -> Result<()> {
                 None
             };
             chain.frames.push(py.frame_info(frame, code, qualname)?);
+            chain.raw.push((frame, code));
             match py.gen_awaiting(obj, frame, code)? {
                 Some(next) => obj = next,
                 None => return Ok(()),

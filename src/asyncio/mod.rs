@@ -1,4 +1,7 @@
 //! asyncio: finding tasks, decoding each task and its await chain.
 
+pub mod callbacks;
 pub mod chain;
+pub mod graph;
 pub mod tasks;
+pub mod waits;

@@ -3,6 +3,7 @@
 use super::chain::await_chain;
 use crate::cpython::Py;
 use crate::cpython::frame::FrameInfo;
+use crate::cpython::thread::ThreadStack;
 use crate::error::{Error, Result};
 use crate::model;
 use crate::target::Addr;
@@ -180,6 +181,7 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
         address: hex(obj),
         state: None,
         name: None,
+        resource: None,
     };
     if let Some(c_layout) = future_kind(py, obj)? {
         a.state = future_state(py, obj, c_layout).ok();
@@ -190,14 +192,24 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
     Ok(a)
 }
 
+/// What the graph needs of a task beyond its model entry.
+#[derive(Debug, Clone)]
+pub struct TaskRaw {
+    pub addr: Addr,
+    /// The future it is blocked on (`_fut_waiter`, else the chain's terminal).
+    pub waiter: Option<Addr>,
+    /// (frame, code) of each frame in `Task.frames` order (outermost first).
+    pub frames: Vec<(Addr, Addr)>,
+}
+
 /// Decode one task. `running` gives the thread stacks (innermost first, with frame
 /// addresses) used when the task's coroutine is executing right now.
 pub fn decode_task(
     py: &Py<'_>,
     task: Addr,
     c_layout: bool,
-    running: &[(u64, Vec<(Addr, FrameInfo)>)],
-) -> Result<model::Task> {
+    running: &[ThreadStack],
+) -> Result<(model::Task, TaskRaw)> {
     let o = py.off();
     let state = future_state(py, task, c_layout)?;
     let mut t = model::Task {
@@ -210,6 +222,11 @@ pub fn decode_task(
         awaiting: None,
         running_on_thread: None,
         error: None,
+    };
+    let mut raw = TaskRaw {
+        addr: task,
+        waiter: None,
+        frames: Vec::new(),
     };
     if py.at_least(3, 11) {
         t.cancel_requests = if c_layout {
@@ -226,14 +243,12 @@ pub fn decode_task(
     let coro = task_field(py, task, c_layout, o.task_coro(), "_coro")?;
     if coro != 0 && py.gen_kind(coro)?.is_some() && py.gen_running(coro)? {
         // Running: its frames are on a thread's stack, from the coroutine's frame inwards.
-        if let Some(frame) = py.gen_frame(coro)? {
+        if let Some(coro_frame) = py.gen_frame(coro)? {
             for (tid, stack) in running {
-                if let Some(k) = stack.iter().position(|(f, _)| *f == frame) {
-                    t.frames = stack[..=k]
-                        .iter()
-                        .rev()
-                        .map(|(_, fi)| frame_of(fi))
-                        .collect();
+                if let Some(k) = stack.iter().position(|(f, _, _)| *f == coro_frame) {
+                    let mine = stack[..=k].iter().rev();
+                    t.frames = mine.clone().map(|(_, _, fi)| frame(fi.clone())).collect();
+                    raw.frames = mine.map(|(f, c, _)| (*f, *c)).collect();
                     t.running_on_thread = Some(*tid);
                 }
             }
@@ -241,20 +256,17 @@ pub fn decode_task(
     } else if coro != 0 {
         let chain = await_chain(py, coro);
         t.frames = chain.frames.into_iter().map(frame).collect();
+        raw.frames = chain.raw;
         t.error = chain.error.map(|e| e.to_string());
         let waiter = task_field(py, task, c_layout, o.task_fut_waiter(), "_fut_waiter")?;
-        let waiter = if waiter != 0 && &*py.obj_type_name(waiter)? != "NoneType" {
+        raw.waiter = if waiter != 0 && !py.is_none(waiter)? {
             Some(waiter)
         } else {
             chain.terminal
         };
-        if let Some(w) = waiter {
+        if let Some(w) = raw.waiter {
             t.awaiting = Some(awaited(py, w)?);
         }
     }
-    Ok(t)
-}
-
-fn frame_of(f: &FrameInfo) -> model::Frame {
-    frame(f.clone())
+    Ok((t, raw))
 }

@@ -97,6 +97,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let options = Options {
                 no_dwarf: opts.no_dwarf,
                 no_source: opts.no_source,
+                live: source.pid.is_some(),
             };
             let snap = match (source.core, source.pid) {
                 (Some(core), _) => {

@@ -22,6 +22,16 @@ pub struct CodeInfo {
     pub bytecode: Vec<u8>,
     /// Address of the first instruction (3.11+ `co_code_adaptive`).
     pub instructions: Addr,
+    /// Names of the fast locals in slot order (`co_varnames` ≤3.10, `co_localsplusnames` 3.11+).
+    pub local_names: Vec<String>,
+    /// Names of the free variables, in closure order.
+    pub free_names: Vec<String>,
+}
+
+impl CodeInfo {
+    pub fn local_index(&self, name: &str) -> Option<usize> {
+        self.local_names.iter().position(|n| n == name)
+    }
 }
 
 impl CodeInfo {
@@ -61,7 +71,23 @@ impl Py<'_> {
         } else {
             self.bytes_obj(self.mem.ptr(addr + o.co_code()?)?, MAX_TABLE)?
         };
+        let names = |field: Result<u64>| -> Result<Vec<String>> {
+            self.tuple(self.mem.ptr(addr + field?)?)?
+                .into_iter()
+                .map(|n| self.str(n))
+                .collect()
+        };
+        let (local_names, free_names) = if self.at_least(3, 11) {
+            let all = names(o.co_localsplusnames())?;
+            let nfree = (self.mem.i32(addr + o.co_nfreevars()?)?.max(0) as usize).min(all.len());
+            let free = all[all.len() - nfree..].to_vec();
+            (all, free)
+        } else {
+            (names(o.co_varnames())?, names(o.co_freevars())?)
+        };
         let info = Rc::new(CodeInfo {
+            local_names,
+            free_names,
             name: self.str(self.mem.ptr(addr + o.co_name()?)?)?,
             qualname,
             filename: self.str(self.mem.ptr(addr + o.co_filename()?)?)?,

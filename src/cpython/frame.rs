@@ -82,6 +82,73 @@ impl Py<'_> {
         })
     }
 
+    /// Address of fast-local slot `i` (locals, then cells and free variables).
+    fn local_slot(&self, frame: Addr, i: usize) -> Result<Addr> {
+        let o = self.off();
+        let base = if self.at_least(3, 11) {
+            o.if_localsplus()?
+        } else {
+            o.f_localsplus()?
+        };
+        Ok(frame + base + 8 * i as u64)
+    }
+
+    /// Value of local variable `name` in a frame (through its cell if it is one), if set.
+    pub fn frame_local(&self, frame: Addr, code: Addr, name: &str) -> Result<Option<Addr>> {
+        let Some(i) = self.code(code)?.local_index(name) else {
+            return Ok(None);
+        };
+        let v = self.mem.ptr(self.local_slot(frame, i)?)?;
+        if v == 0 {
+            return Ok(None);
+        }
+        if &*self.obj_type_name(v)? == "cell" {
+            return Ok(Some(self.mem.ptr(v + self.off().cell_ref()?)?).filter(|&c| c != 0));
+        }
+        Ok(Some(v))
+    }
+
+    /// The objects on a suspended frame's evaluation stack (bottom first).
+    pub fn frame_value_stack(&self, frame: Addr, code: Addr) -> Result<Vec<Addr>> {
+        let o = self.off();
+        let (base, depth) = if self.at_least(3, 11) {
+            let nlocals = self.code(code)?.local_names.len() as u64;
+            let top = self.mem.i32(frame + o.if_stacktop()?)? as i64;
+            (
+                frame + o.if_localsplus()? + 8 * nlocals,
+                top - nlocals as i64,
+            )
+        } else if self.at_least(3, 10) {
+            (
+                self.mem.ptr(frame + o.f_valuestack()?)?,
+                self.mem.i32(frame + o.f_stackdepth()?)? as i64,
+            )
+        } else {
+            let base = self.mem.ptr(frame + o.f_valuestack()?)?;
+            let top = self.mem.ptr(frame + o.f_stacktop()?)?;
+            (
+                base,
+                if top == 0 {
+                    0
+                } else {
+                    (top as i64 - base as i64) / 8
+                },
+            )
+        };
+        if !(0..=1 << 12).contains(&depth) {
+            return Err(Error::Implausible {
+                what: "value stack depth",
+                addr: frame,
+                value: depth as u64,
+            });
+        }
+        Ok(self
+            .ptr_array(base, depth as u64)?
+            .into_iter()
+            .filter(|&v| v != 0)
+            .collect())
+    }
+
     /// The frame that called this one (NULL at the bottom).
     pub fn frame_back(&self, frame: Addr) -> Result<Addr> {
         let o = self.off();

@@ -1,6 +1,7 @@
 //! Reading CPython objects from a paused target: one `Py` value holds the memory reader,
 //! the layout and the addresses of the type objects we recognise.
 
+pub mod callable;
 pub mod code;
 pub mod dict;
 pub mod frame;

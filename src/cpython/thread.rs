@@ -8,6 +8,9 @@ use crate::target::Addr;
 const MAX_INTERPRETERS: usize = 256;
 const MAX_THREADS: usize = 4096;
 
+/// A thread's Python stack: its id and (frame, code, decoded frame), innermost first.
+pub type ThreadStack = (u64, Vec<(Addr, Addr, super::frame::FrameInfo)>);
+
 /// A thread state and where its Python stack starts.
 #[derive(Debug, Clone)]
 pub struct ThreadState {

@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 type R<'a> = EndianSlice<'a, RunTimeEndian>;
 
+/// Most same-named typedefs we keep per wanted name.
+const MAX_CANDIDATES: usize = 16;
+
 /// A DIE: which unit, and where in it.
 #[derive(Clone, Copy)]
 struct Loc {
@@ -25,8 +28,9 @@ struct Types<'a> {
     units: Vec<gimli::Unit<R<'a>>>,
     /// First complete struct/union definition of each tag name.
     complete: HashMap<String, Loc>,
-    /// Typedefs by name (first seen).
-    typedefs: HashMap<String, Loc>,
+    /// Typedefs of the wanted names; several units may define different types under one
+    /// name (a file-local `block`), so all are kept and tried in order.
+    typedefs: HashMap<String, Vec<Loc>>,
 }
 
 fn gerr(e: gimli::Error) -> Error {
@@ -96,7 +100,10 @@ impl<'a> Types<'a> {
                             complete.entry(name).or_insert(loc);
                         }
                     } else if wanted.contains(name.as_str()) {
-                        typedefs.entry(name).or_insert(loc);
+                        let all: &mut Vec<Loc> = typedefs.entry(name).or_default();
+                        if all.len() < MAX_CANDIDATES {
+                            all.push(loc);
+                        }
                     }
                 }
             }
@@ -164,15 +171,22 @@ impl<'a> Types<'a> {
         Ok(None)
     }
 
+    /// The first definition of `ty` (tag, then typedefs) in which `path` resolves.
     fn resolve(&self, ty: &str, path: &[&str]) -> Result<Option<u64>> {
-        let start = match (self.complete.get(ty), self.typedefs.get(ty)) {
-            (Some(loc), _) => Some(*loc),
-            (None, Some(td)) => self.concrete(*td)?,
-            (None, None) => None,
-        };
-        let Some(mut loc) = start else {
-            return Ok(None);
-        };
+        let mut starts: Vec<Loc> = self.complete.get(ty).copied().into_iter().collect();
+        for td in self.typedefs.get(ty).into_iter().flatten() {
+            starts.extend(self.concrete(*td)?);
+        }
+        for start in starts {
+            if let Some(v) = self.resolve_in(start, path)? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    fn resolve_in(&self, start: Loc, path: &[&str]) -> Result<Option<u64>> {
+        let mut loc = start;
         if path == ["sizeof"] {
             return udata(&self.entry(loc)?, gimli::DW_AT_byte_size);
         }

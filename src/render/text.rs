@@ -15,6 +15,9 @@ pub fn render(s: &Snapshot) -> String {
         plural(s.tasks.len(), "pending task"),
         plural(s.threads.len(), "thread")
     );
+    for c in &s.cycles {
+        let _ = writeln!(out, "{}", c.description);
+    }
     if s.tasks.is_empty() {
         let _ = writeln!(
             out,
@@ -24,7 +27,7 @@ pub fn render(s: &Snapshot) -> String {
     }
     for t in &s.tasks {
         out.push('\n');
-        task(&mut out, t);
+        task(&mut out, s, t);
     }
     for th in &s.threads {
         let _ = write!(out, "\nThread {:#x}", th.thread_id);
@@ -49,7 +52,7 @@ pub fn render(s: &Snapshot) -> String {
     out
 }
 
-fn task(out: &mut String, t: &Task) {
+fn task(out: &mut String, s: &Snapshot, t: &Task) {
     let name = t.name.as_deref().unwrap_or("?");
     let _ = write!(out, "{} '{}' {} [{}", t.type_name, name, t.address, t.state);
     if let Some(n) = t.cancel_requests.filter(|&n| n > 0) {
@@ -61,7 +64,18 @@ fn task(out: &mut String, t: &Task) {
     }
     frames(out, &t.frames);
     if let Some(a) = &t.awaiting {
-        let _ = writeln!(out, "  awaiting {}", awaited(a));
+        match a
+            .resource
+            .as_deref()
+            .and_then(|id| s.objects.iter().find(|o| o.id == id))
+        {
+            Some(r) => {
+                let _ = writeln!(out, "  awaiting {} {}{}", r.label, r.id, related(s, &r.id));
+            }
+            None => {
+                let _ = writeln!(out, "  awaiting {}{}", awaited(a), related(s, &a.address));
+            }
+        }
     }
     if let Some(e) = &t.error {
         let _ = writeln!(out, "  (incomplete: {e})");
@@ -87,5 +101,45 @@ fn frames(out: &mut String, fs: &[Frame]) {
         if let Some(src) = &f.source {
             let _ = writeln!(out, "    {src}");
         }
+    }
+}
+
+/// What the graph knows about an object: who holds it, what a gather/wait/TaskGroup holds.
+fn related(s: &Snapshot, id: &str) -> String {
+    let label = |oid: &str| {
+        s.objects
+            .iter()
+            .find(|o| o.id == oid)
+            .map_or(oid.to_string(), |o| o.label.clone())
+    };
+    let mut parts = Vec::new();
+    let holders: Vec<String> = s
+        .edges
+        .iter()
+        .filter(|e| e.from == id && e.kind == "held-by")
+        .map(|e| label(&e.to))
+        .collect();
+    if !holders.is_empty() {
+        parts.push(format!("held by {} (inferred)", holders.join(", ")));
+    }
+    let children: Vec<String> = s
+        .edges
+        .iter()
+        .filter(|e| {
+            e.from == id
+                && matches!(
+                    e.kind.as_str(),
+                    "gather" | "shield" | "wait" | "wait_for" | "taskgroup" | "executor"
+                )
+        })
+        .map(|e| label(&e.to))
+        .collect();
+    if !children.is_empty() {
+        parts.push(format!("→ {}", children.join(", ")));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", parts.join("; "))
     }
 }

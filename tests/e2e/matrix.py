@@ -345,7 +345,11 @@ def _frames_diff(exp, got):
 
 def compare(oracle, dump):
     """Compare a decoded py-await-stacks --json dump with the oracle.
-    Returns a list of error strings (empty = match)."""
+    Returns a list of error strings (empty = match).
+
+    A task the oracle marks "running_on_thread" (running_task) must be
+    decoded as running on that thread (a thread_id of the dump's threads),
+    awaiting null; every other task must have running_on_thread null."""
     errs = []
     if not isinstance(dump, dict):
         return ["dump is not a JSON object"]
@@ -377,6 +381,25 @@ def compare(oracle, dump):
         elif not re.match(r"^Task-\d+$", str(d.get("name"))):
             errs.append("%s name: expected Task-<n>, got %r" % (
                 label, d.get("name")))
+        running = o.get("running_on_thread")
+        if running is not None:
+            # A task executing right now: its frames come from the stack of
+            # the thread it runs on; it awaits nothing.
+            drun = d.get("running_on_thread")
+            if drun != running:
+                errs.append("%s running_on_thread: expected %r, got %r" % (
+                    label, running, drun))
+            elif not any(th.get("thread_id") == running
+                         for th in dump.get("threads") or []):
+                errs.append("%s running_on_thread %r is no thread_id in the "
+                            "dump's threads" % (label, running))
+            if d.get("awaiting") is not None:
+                errs.append("%s is running but the dump has it awaiting %r"
+                            % (label, d.get("awaiting")))
+        elif d.get("running_on_thread") is not None:
+            errs.append("%s is suspended but the dump has it "
+                        "running_on_thread %r" % (
+                            label, d.get("running_on_thread")))
         if o.get("awaiting"):
             da = d.get("awaiting") or {}
             if (da.get("type") != o["awaiting"]["type"]
@@ -427,8 +450,21 @@ def _addr_list(addrs, tasks):
 # ------------------------------------------------- oracle sanity (shapes)
 
 
+# The "awaiting" of a shape for a task the oracle marks running_on_thread.
+RUNNING = "<running>"
+
+
 def _shape(name, functions, awaiting, task_type="Task"):
     return (name, tuple(functions), awaiting, task_type)
+
+
+def _task_shape(t):
+    if t.get("running_on_thread") is not None:
+        awaiting = RUNNING
+    else:
+        awaiting = (t.get("awaiting") or {}).get("type")
+    return _shape(t["name"], [f["function"] for f in t["frames"]], awaiting,
+                  t["type"])
 
 
 def expected_shapes(scenario, v, oracle):
@@ -494,6 +530,10 @@ def expected_shapes(scenario, v, oracle):
         n = len(oracle["tasks"]) - 1
         return [S("main", ["main", "wait"], "Future")] + \
             [S(None, ["worker", "step", "wait"], "Future")] * max(n, 0)
+    if scenario == "running_task":
+        return [S("main", ["main"], "_GatheringFuture"),
+                S("waiter", ["wait_event", "wait"], "Future"),
+                S("blocker", ["blocker", "compute", "crunch"], RUNNING)]
     if scenario in ("no_tasks", "no_asyncio"):
         return []
     return None
@@ -523,7 +563,17 @@ def oracle_sanity(scenario, version, oracle, pid):
             errs.append("task %s state %r" % (t.get("address"), t.get("state")))
         if not t.get("frames"):
             errs.append("task %s has no frames" % t.get("address"))
-        if not t.get("awaiting"):
+        if "running_on_thread" in t:
+            # Running right now (running_task): awaits nothing, runs on a
+            # thread given by its threading.get_ident().
+            if not isinstance(t["running_on_thread"], int) or isinstance(
+                    t["running_on_thread"], bool) or t["running_on_thread"] <= 0:
+                errs.append("task %s bad running_on_thread %r" % (
+                    t.get("address"), t["running_on_thread"]))
+            if t.get("awaiting") is not None:
+                errs.append("running task %s awaits %r" % (
+                    t.get("address"), t.get("awaiting")))
+        elif not t.get("awaiting"):
             errs.append("task %s awaits nothing" % t.get("address"))
         for f in t.get("frames", []):
             if not (f.get("function") and f.get("file")
@@ -532,9 +582,7 @@ def oracle_sanity(scenario, version, oracle, pid):
                 break
     exp = expected_shapes(scenario, v, oracle)
     if exp is not None:
-        got = sorted((_shape(t["name"], [f["function"] for f in t["frames"]],
-                             (t.get("awaiting") or {}).get("type"), t["type"])
-                      for t in tasks), key=repr)
+        got = sorted((_task_shape(t) for t in tasks), key=repr)
         exp = sorted(exp, key=repr)
         if got != exp:
             missing = [s for s in exp if s not in got]

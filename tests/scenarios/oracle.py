@@ -10,6 +10,14 @@ SIGUSR1 recomputes the oracle, compares it with the saved one and prints
 "INTACT" (exit 0) or "CHANGED: <diff>" (exit 1).  This proves that a debugger
 that attached to the process, read it and detached, changed nothing.
 
+A scenario may instead leave one task RUNNING (blocking the loop's thread
+inside the task): run(main, from_running_task=True), and the task calls
+block_here(seconds) on the same line as its blocking call, e.g.
+`time.sleep(oracle.block_here(3600))`.  The running task's entry then has
+"frames" from its coroutine's frame inwards to the caller of block_here
+(outermost first), "awaiting": null and "running_on_thread":
+threading.get_ident(); see block_here().
+
 Usage from a scenario:
 
     import oracle
@@ -125,6 +133,22 @@ def await_chain(coro):
     return frames
 
 
+def running_frames(coro, innermost):
+    """Frames of a running coroutine, outermost first: from `innermost` back
+    (f_back) to the coroutine's own frame, inclusive.  None if the coroutine's
+    frame is not on that stack."""
+    target = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+    stack = []
+    frame = innermost
+    while frame is not None and len(stack) < MAX_DEPTH:
+        stack.append(frame_dict(frame))
+        if frame is target:
+            stack.reverse()
+            return stack
+        frame = frame.f_back
+    return None
+
+
 def thread_stacks():
     """Python stacks of every thread except the main thread."""
     current = sys._current_frames()
@@ -157,9 +181,34 @@ def _pending_tasks(loop):
     return [t for t in asyncio.all_tasks(loop) if not t.done()]
 
 
-def compute(loop):
+def _all_waiting(tasks, running=None):
+    """Every task except `running` is suspended on a future."""
+    return all(t._fut_waiter is not None for t in tasks if t is not running)
+
+
+def compute(loop, running=None):
+    """The oracle.  running = (task, innermost frame, thread ident) describes
+    a task that is executing right now (its frames are taken from the stack,
+    not from its await chain); every other task must be suspended."""
     tasks = []
+    problems = []
     for t in _pending_tasks(loop):
+        if running is not None and t is running[0]:
+            frames = running_frames(t.get_coro(), running[1])
+            if frames is None:
+                problems.append("running task %s: its coroutine's frame is "
+                                "not on the given stack" % hex(id(t)))
+                frames = []
+            tasks.append({
+                "address": hex(id(t)),
+                "name": _names.get(id(t)),
+                "state": "pending",
+                "type": type(t).__name__,
+                "frames": frames,
+                "awaiting": None,
+                "running_on_thread": running[2],
+            })
+            continue
         w = t._fut_waiter
         tasks.append({
             "address": hex(id(t)),
@@ -171,13 +220,19 @@ def compute(loop):
                 "type": type(w).__name__, "address": hex(id(w))},
         })
     tasks.sort(key=lambda d: int(d["address"], 16))
-    return {
+    data = {
         "python": platform.python_version(),
         "pid": os.getpid(),
         "scenario": scenario_name(),
         "tasks": tasks,
         "threads": thread_stacks(),
     }
+    if running is not None and not any(
+            t.get("running_on_thread") is not None for t in tasks):
+        problems.append("running task %s is not pending" % hex(id(running[0])))
+    if problems:
+        data["warning"] = "; ".join(problems)
+    return data
 
 
 def write(data):
@@ -238,21 +293,23 @@ def _exit(code, text):
     os._exit(code)
 
 
+def _check(recompute):
+    """Recompute the oracle, print INTACT or CHANGED: <diff>, exit."""
+    try:
+        if _saved is None:
+            _exit(1, "CHANGED: oracle was never written")
+        d = diff(_saved, recompute())
+    except BaseException as e:  # report, never hang
+        _exit(1, "CHANGED: check failed: %s: %s" % (type(e).__name__, e))
+    if d is None:
+        _exit(0, "INTACT")
+    _exit(1, "CHANGED: " + d)
+
+
 def install_check(loop):
-    """SIGUSR1: recompute the oracle, print INTACT or CHANGED: <diff>, exit."""
-
-    def check():
-        try:
-            if _saved is None:
-                _exit(1, "CHANGED: oracle was never written")
-            d = diff(_saved, compute(loop))
-        except BaseException as e:  # report, never hang
-            _exit(1, "CHANGED: check failed: %s: %s" % (type(e).__name__, e))
-        if d is None:
-            _exit(0, "INTACT")
-        _exit(1, "CHANGED: " + d)
-
-    loop.add_signal_handler(signal.SIGUSR1, check)
+    """SIGUSR1 (through the loop): _check()."""
+    loop.add_signal_handler(signal.SIGUSR1, lambda: _check(
+        lambda: compute(loop)))
 
 
 def schedule_oracle(loop, ready=None):
@@ -265,7 +322,7 @@ def schedule_oracle(loop, ready=None):
     def poll():
         state["polls"] += 1
         tasks = _pending_tasks(loop)
-        waiting = all(t._fut_waiter is not None for t in tasks)
+        waiting = _all_waiting(tasks)
         ok = waiting and (ready is None or ready())
         if not ok and state["polls"] < MAX_POLLS:
             if state["polls"] < FAST_POLLS:
@@ -285,13 +342,18 @@ def schedule_oracle(loop, ready=None):
     loop.call_soon(poll)
 
 
-def run(main=None, *, ready=None, setup=None, main_name="main"):
+def run(main=None, *, ready=None, setup=None, main_name="main",
+        from_running_task=False):
     """Create a loop, run main() (a coroutine function, may be None) in a task
     named main_name, write the oracle once everything is stuck, and run the
     loop forever.
 
     setup(loop) is called before the main task is created (e.g. to install a
-    task factory).  ready() is an extra readiness predicate."""
+    task factory).  ready() is an extra readiness predicate.
+
+    from_running_task=True: neither the oracle nor the loop's SIGUSR1 handler
+    is set up here; a task of the scenario must call block_here() (after
+    `await settle()`), which does both."""
     import asyncio
 
     oracle_path()
@@ -301,9 +363,77 @@ def run(main=None, *, ready=None, setup=None, main_name="main"):
         setup(loop)
     if main is not None:
         named(loop.create_task(main(), name=main_name))
-    install_check(loop)
-    schedule_oracle(loop, ready)
+    if not from_running_task:
+        install_check(loop)
+        schedule_oracle(loop, ready)
     loop.run_forever()
+
+
+# ------------------------------------------------ oracle from a running task
+
+_settle_polls = 0
+
+
+async def settle(ready=None):
+    """From inside a task: yield to the loop until every other pending task is
+    suspended on a future and ready() (if given) is true, at most MAX_POLLS
+    times.  block_here() re-checks and warns if the state did not settle."""
+    import asyncio
+    global _settle_polls
+
+    loop = asyncio.get_running_loop()
+    me = asyncio.current_task(loop)
+    while _settle_polls < MAX_POLLS:
+        if _all_waiting(_pending_tasks(loop), me) and (
+                ready is None or ready()):
+            return
+        _settle_polls += 1
+        await asyncio.sleep(0 if _settle_polls < FAST_POLLS else POLL_DELAY)
+
+
+def block_here(value, ready=None):
+    """Called (synchronously) from inside the running task, on the SAME LINE
+    as the call that then blocks the loop's thread, e.g.
+
+        time.sleep(oracle.block_here(3600))
+
+    The first call computes the oracle with the current task running on this
+    thread (frames from the task's coroutine frame down to the caller of
+    block_here, whose line is that blocking line), writes it, and installs
+    the SIGUSR1 check with signal.signal (the loop is blocked, so
+    loop.add_signal_handler would never run it; a Python-level handler runs
+    in the main thread between bytecodes: an interrupted time.sleep runs it,
+    PEP 475).  The check recomputes the same oracle from the same frame.
+    Returns value."""
+    import asyncio
+
+    if _saved is not None:
+        return value
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task(loop)
+    frame = sys._getframe(1)
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("block_here() must run on the main thread")
+    running = (task, frame, threading.get_ident())
+    tasks = _pending_tasks(loop)
+    waiting = _all_waiting(tasks, task)
+    ok = waiting and (ready is None or ready())
+    _keep.extend(tasks)
+    _keep.extend(t._fut_waiter for t in tasks if t._fut_waiter is not None)
+    _keep.append(frame)
+
+    def recompute():
+        return compute(loop, running)
+
+    signal.signal(signal.SIGUSR1, lambda signum, f: _check(recompute))
+    data = recompute()
+    if not ok:
+        w = "state not settled after %d polls (all other tasks waiting: %s)" % (
+            _settle_polls, waiting)
+        data["warning"] = w + ("; " + data["warning"]
+                               if data.get("warning") else "")
+    write(data)
+    return value
 
 
 # ---------------------------------------------------------------- helpers

@@ -1,0 +1,599 @@
+//! The wait graph: tasks, what each waits on (typed), the bookkeeping that links futures
+//! (gather, shield, wait, wait_for, TaskGroup, executors), inferred lock holders, and the
+//! cycles in it.
+
+use super::callbacks::{Link, callbacks, classify as classify_link};
+use super::tasks::{TaskRaw, future_kind, future_state, task_kind, task_name};
+use super::waits::{self, Clock, Resource};
+use crate::cpython::Py;
+use crate::cpython::callable::Callable;
+use crate::cpython::thread::ThreadStack;
+use crate::model::{Cycle, Edge, Object, Task};
+use crate::target::Addr;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Most objects we put in one graph (tasks included); past it we stop and warn.
+const MAX_OBJECTS: usize = 1 << 20;
+/// Most cycles we report.
+const MAX_CYCLES: usize = 100;
+
+pub struct Graph {
+    pub objects: Vec<Object>,
+    pub edges: Vec<Edge>,
+    pub cycles: Vec<Cycle>,
+    pub warnings: Vec<String>,
+}
+
+fn hex(a: Addr) -> String {
+    format!("{a:#x}")
+}
+
+struct Builder<'a, 'r> {
+    py: &'a Py<'r>,
+    clock: Option<Clock>,
+    objects: BTreeMap<Addr, Object>,
+    edges: Vec<Edge>,
+    edge_set: HashSet<(Addr, Addr, &'static str)>,
+    /// Futures whose callbacks are still to be read.
+    pending: Vec<Addr>,
+    scanned: HashSet<Addr>,
+    warnings: Vec<String>,
+    /// Waiter future of each task → the task.
+    waiter_of: HashMap<Addr, Addr>,
+}
+
+impl Builder<'_, '_> {
+    fn add(
+        &mut self,
+        addr: Addr,
+        kind: &str,
+        label: String,
+        state: Option<String>,
+        details: Map<String, Value>,
+    ) {
+        if self.objects.len() >= MAX_OBJECTS {
+            return;
+        }
+        self.objects.entry(addr).or_insert(Object {
+            id: hex(addr),
+            kind: kind.into(),
+            label,
+            state,
+            details,
+        });
+    }
+
+    fn edge(
+        &mut self,
+        from: Addr,
+        to: Addr,
+        kind: &'static str,
+        site: Option<String>,
+        inferred: bool,
+    ) {
+        if self.edge_set.insert((from, to, kind)) {
+            self.edges.push(Edge {
+                from: hex(from),
+                to: hex(to),
+                kind: kind.into(),
+                site,
+                inferred,
+            });
+        }
+    }
+
+    fn resource(&mut self, r: &Resource) {
+        self.add(r.addr, r.kind, r.label.clone(), None, r.details.clone());
+    }
+
+    /// Add a Future/Task (or any awaited object) as a node; queue futures for a callback scan.
+    fn future(&mut self, obj: Addr, kind_hint: Option<&str>) {
+        if self.objects.contains_key(&obj) {
+            return;
+        }
+        let py = self.py;
+        let type_name = py.short_type_name(obj).unwrap_or_else(|_| "?".into());
+        let c_layout = future_kind(py, obj).ok().flatten();
+        let state = c_layout.and_then(|c| future_state(py, obj, c).ok());
+        let is_task = task_kind(py, obj).ok().flatten().is_some();
+        let kind = if is_task {
+            "task"
+        } else if type_name == "_GatheringFuture" {
+            "gather"
+        } else {
+            kind_hint.unwrap_or(if c_layout.is_some() {
+                "future"
+            } else {
+                "object"
+            })
+        };
+        let mut details = Map::new();
+        details.insert("type".into(), json!(type_name));
+        let label = if is_task {
+            let name = c_layout
+                .and_then(|c| task_name(py, obj, c).ok().flatten())
+                .unwrap_or_default();
+            format!("Task '{name}'")
+        } else if kind == "gather" {
+            let children = py
+                .attr(obj, "_children")
+                .ok()
+                .flatten()
+                .and_then(|l| py.list(l).ok())
+                .unwrap_or_default();
+            let done = children
+                .iter()
+                .filter(|&&c| {
+                    future_kind(py, c)
+                        .ok()
+                        .flatten()
+                        .and_then(|k| future_state(py, c, k).ok())
+                        .is_some_and(|s| s != "pending")
+                })
+                .count();
+            details.insert("children".into(), json!(children.len()));
+            details.insert("done".into(), json!(done));
+            for &c in &children {
+                self.future(c, None);
+                self.edge(obj, c, "gather", None, false);
+            }
+            format!("gather [{done}/{} done]", children.len())
+        } else {
+            let n = callbacks(py, obj).map(|c| c.len()).unwrap_or(0);
+            details.insert("callbacks".into(), json!(n));
+            type_name.to_string()
+        };
+        self.add(obj, kind, label, state, details);
+        if c_layout.is_some() {
+            self.pending.push(obj);
+        }
+    }
+
+    /// Read the callbacks of every queued future and add what they say.
+    fn scan_callbacks(&mut self) {
+        while let Some(f) = self.pending.pop() {
+            if !self.scanned.insert(f) {
+                continue;
+            }
+            let cbs = match callbacks(self.py, f) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.warnings.push(format!("callbacks of {f:#x}: {e}"));
+                    continue;
+                }
+            };
+            for cb in cbs {
+                let link = match classify_link(self.py, cb) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        self.warnings
+                            .push(format!("callback {cb:#x} of {f:#x}: {e}"));
+                        continue;
+                    }
+                };
+                match link {
+                    Link::Wakeup(task) => {
+                        if self.waiter_of.get(&f) != Some(&task) && self.objects.contains_key(&task)
+                        {
+                            self.edge(task, f, "awaits", None, false);
+                        }
+                    }
+                    Link::Gather(outer) => {
+                        self.future(outer, Some("gather"));
+                        self.edge(outer, f, "gather", None, false);
+                    }
+                    Link::Shield(outer) => {
+                        self.future(outer, Some("shield"));
+                        self.retag(outer, "shield", "shield");
+                        self.edge(outer, f, "shield", None, false);
+                    }
+                    Link::Wait(waiter) => {
+                        self.future(waiter, Some("wait"));
+                        self.retag(waiter, "wait", "asyncio.wait");
+                        self.edge(waiter, f, "wait", None, false);
+                    }
+                    Link::WaitFor(waiter) => {
+                        self.future(waiter, Some("wait_for"));
+                        self.retag(waiter, "wait_for", "wait_for");
+                        self.edge(waiter, f, "wait_for", None, false);
+                    }
+                    Link::TaskGroup(group) => {
+                        if let Ok(r) =
+                            waits::describe(self.py, group, "taskgroup", "taskgroup", self.clock)
+                        {
+                            self.resource(&r);
+                        }
+                        self.edge(group, f, "taskgroup", None, false);
+                    }
+                    Link::Executor(source) => {
+                        self.executor(source);
+                        self.edge(f, source, "executor", None, false);
+                    }
+                    Link::AsCompleted(q) => {
+                        self.future(q, Some("as_completed"));
+                        self.edge(q, f, "as_completed", None, false);
+                    }
+                    Link::Other(_) => {}
+                }
+            }
+        }
+    }
+
+    /// A plain future that turns out to be a gather/shield/wait helper gets that kind.
+    fn retag(&mut self, obj: Addr, kind: &str, label: &str) {
+        if let Some(o) = self.objects.get_mut(&obj).filter(|o| o.kind == "future") {
+            o.kind = kind.into();
+            o.label = label.into();
+        }
+    }
+
+    /// A `concurrent.futures.Future` run by an executor: its state and the worker thread.
+    fn executor(&mut self, source: Addr) {
+        if self.objects.contains_key(&source) {
+            return;
+        }
+        let py = self.py;
+        let mut d = Map::new();
+        let state = py
+            .attr(source, "_state")
+            .ok()
+            .flatten()
+            .and_then(|s| py.str(s).ok());
+        d.insert("state".into(), json!(state));
+        self.add(
+            source,
+            "executor",
+            format!("executor job [{}]", state.as_deref().unwrap_or("?")),
+            state,
+            d,
+        );
+    }
+}
+
+/// Build the graph for the decoded tasks. `threads`: (thread id, frames innermost first as
+/// (frame, code, function)) — used to find executor worker threads.
+pub fn build(
+    py: &Py<'_>,
+    tasks: &mut [Task],
+    raws: &[TaskRaw],
+    threads: &[ThreadStack],
+    clock: Option<Clock>,
+) -> Graph {
+    let mut b = Builder {
+        py,
+        clock,
+        objects: BTreeMap::new(),
+        edges: Vec::new(),
+        edge_set: HashSet::new(),
+        pending: Vec::new(),
+        scanned: HashSet::new(),
+        warnings: Vec::new(),
+        waiter_of: raws
+            .iter()
+            .filter_map(|r| r.waiter.map(|w| (w, r.addr)))
+            .collect(),
+    };
+    for (t, raw) in tasks.iter().zip(raws) {
+        let mut details = Map::new();
+        details.insert("type".into(), json!(t.type_name));
+        details.insert(
+            "frames".into(),
+            json!(
+                t.frames
+                    .iter()
+                    .map(|f| format!("{} {}:{}", f.qualname, short(&f.file), f.line.unwrap_or(0)))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        let label = format!("Task '{}'", t.name.as_deref().unwrap_or("?"));
+        b.add(raw.addr, "task", label, Some(t.state.clone()), details);
+        b.pending.push(raw.addr);
+    }
+    for (t, raw) in tasks.iter_mut().zip(raws) {
+        // The await site: the innermost frame of the program itself (asyncio's own frames
+        // say less), else the innermost frame.
+        let site = t
+            .frames
+            .iter()
+            .rev()
+            .find(|f| !f.file.contains("/asyncio/"))
+            .or(t.frames.last())
+            .map(|f| format!("{}:{}", f.file, f.line.unwrap_or(0)));
+        let Some(w) = raw.waiter else { continue };
+        let frames: Vec<(Addr, Addr, String, String)> = raw
+            .frames
+            .iter()
+            .zip(&t.frames)
+            .map(|((f, c), fi)| (*f, *c, fi.function.clone(), fi.file.clone()))
+            .collect();
+        match waits::classify(py, &frames, clock) {
+            Ok(Some(r)) => {
+                b.resource(&r);
+                b.edge(raw.addr, r.addr, r.edge, site, false);
+                if let Some(a) = t.awaiting.as_mut() {
+                    a.resource = Some(hex(r.addr));
+                }
+                b.future(w, None);
+                b.scanned.insert(w);
+                // The waiter future itself is plumbing; keep it only if something else links to it.
+                if r.kind == "taskgroup" {
+                    link_taskgroup(&mut b, r.addr);
+                }
+            }
+            Ok(None) => {
+                b.future(w, None);
+                b.edge(raw.addr, w, "awaits", site, false);
+            }
+            Err(e) => {
+                b.warnings
+                    .push(format!("task {:#x}: cannot type its wait: {e}", raw.addr));
+                b.future(w, None);
+                b.edge(raw.addr, w, "awaits", site, false);
+            }
+        }
+        // Executor bridges hang off the waiter future's callbacks.
+        b.pending.push(w);
+    }
+    b.scan_callbacks();
+    for (t, raw) in tasks.iter().zip(raws) {
+        if t.running_on_thread.is_none() {
+            holders(&mut b, raw, t);
+        }
+    }
+    find_workers(&mut b, threads);
+    drop_unlinked_waiters(&mut b, raws);
+    let cycles = cycles(&b.objects, &b.edges);
+    Graph {
+        objects: b.objects.into_values().collect(),
+        edges: b.edges,
+        cycles,
+        warnings: b.warnings,
+    }
+}
+
+/// TaskGroup children, from its `_tasks` set.
+fn link_taskgroup(b: &mut Builder<'_, '_>, group: Addr) {
+    let py = b.py;
+    if let Some(set) = py.attr(group, "_tasks").ok().flatten() {
+        for child in py.set_items(set).unwrap_or_default() {
+            b.future(child, None);
+            b.edge(group, child, "taskgroup", None, false);
+        }
+    }
+}
+
+/// A waiter future that only stands between a task and a typed resource is dropped again
+/// unless an edge uses it.
+fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, raws: &[TaskRaw]) {
+    let used: HashSet<String> = b
+        .edges
+        .iter()
+        .flat_map(|e| [e.from.clone(), e.to.clone()])
+        .collect();
+    for w in raws.iter().filter_map(|r| r.waiter) {
+        if !used.contains(&hex(w)) && b.objects.get(&w).is_some_and(|o| o.kind == "future") {
+            b.objects.remove(&w);
+        }
+    }
+}
+
+/// A task suspended inside `async with lock:` keeps `lock.__aexit__` on its frame's value
+/// stack: that makes it the (inferred) holder. The same finds `asyncio.timeout` scopes.
+fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
+    let py = b.py;
+    for (k, ((frame, code), fi)) in raw.frames.iter().zip(&t.frames).enumerate() {
+        // `async with x:` pushes `x.__aexit__` before awaiting `x.__aenter__()`: a frame still
+        // inside `__aenter__` is waiting to acquire, not holding.
+        if t.frames
+            .get(k + 1)
+            .is_some_and(|next| next.function == "__aenter__")
+        {
+            continue;
+        }
+        let Ok(stack) = py.frame_value_stack(*frame, *code) else {
+            continue;
+        };
+        for v in stack {
+            let Ok(Callable::Method { qualname, receiver }) = py.callable(v) else {
+                continue;
+            };
+            if !qualname.ends_with("__aexit__") {
+                continue;
+            }
+            let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
+            match waits::resource_kind(py, receiver) {
+                Ok(Some(kind @ ("lock" | "semaphore" | "condition"))) => {
+                    if let Ok(r) = waits::describe(py, receiver, kind, "acquire", b.clock) {
+                        b.resource(&r);
+                        b.edge(receiver, raw.addr, "held-by", site, true);
+                    }
+                }
+                _ if qualname.ends_with("Timeout.__aexit__") => {
+                    let handle = py.attr(receiver, "_timeout_handler").ok().flatten();
+                    let handle = handle.filter(|&h| !py.is_none(h).unwrap_or(true));
+                    if let Some((h, r)) = handle
+                        .and_then(|h| waits::timer(py, h, b.clock, "timeout").ok().map(|r| (h, r)))
+                    {
+                        b.resource(&r);
+                        if let Some(o) = b.objects.get_mut(&h) {
+                            o.kind = "timeout".into();
+                            o.label = o.label.replacen("timer", "timeout", 1);
+                        }
+                        b.edge(raw.addr, h, "timeout", site, false);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Executor jobs: the worker thread whose `_WorkItem.run` frame runs that future.
+fn find_workers(b: &mut Builder<'_, '_>, threads: &[ThreadStack]) {
+    let jobs: Vec<Addr> = b
+        .objects
+        .iter()
+        .filter(|(_, o)| o.kind == "executor")
+        .map(|(a, _)| *a)
+        .collect();
+    if jobs.is_empty() {
+        return;
+    }
+    let py = b.py;
+    for (tid, frames) in threads {
+        for (frame, code, fi) in frames {
+            if fi.function != "run" {
+                continue;
+            }
+            let Some(item) = py.frame_local(*frame, *code, "self").ok().flatten() else {
+                continue;
+            };
+            let Some(fut) = py.attr(item, "future").ok().flatten() else {
+                continue;
+            };
+            if jobs.contains(&fut) {
+                let thread = *tid;
+                if let Some(o) = b.objects.get_mut(&fut) {
+                    o.details.insert("thread".into(), json!(thread));
+                    o.label = format!("{} on thread {thread:#x}", o.label);
+                }
+            }
+        }
+    }
+}
+
+fn short(file: &str) -> &str {
+    file.rsplit('/').next().unwrap_or(file)
+}
+
+/// Cycles of the edge graph (Tarjan's strongly connected components, iteratively; one
+/// cycle named per component).
+pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
+    let ids: Vec<&str> = objects.values().map(|o| o.id.as_str()).collect();
+    let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut adj: Vec<Vec<(usize, usize)>> = vec![Vec::new(); ids.len()];
+    for (ei, e) in edges.iter().enumerate() {
+        if let (Some(&a), Some(&b)) = (index.get(e.from.as_str()), index.get(e.to.as_str())) {
+            adj[a].push((b, ei));
+        }
+    }
+    let sccs = tarjan(&adj);
+    let mut out = Vec::new();
+    for comp in sccs {
+        if out.len() >= MAX_CYCLES {
+            break;
+        }
+        let set: HashSet<usize> = comp.iter().copied().collect();
+        let self_loop = comp.len() == 1 && adj[comp[0]].iter().any(|(b, _)| *b == comp[0]);
+        if comp.len() < 2 && !self_loop {
+            continue;
+        }
+        // Walk inside the component from its smallest node until we return to a seen node.
+        let start = *comp.iter().min().unwrap_or(&comp[0]);
+        let mut path = vec![start];
+        let mut via: Vec<usize> = Vec::new();
+        let mut seen = HashMap::from([(start, 0usize)]);
+        let mut at = start;
+        while let Some(&(next, ei)) = adj[at].iter().find(|(b, _)| set.contains(b)) {
+            via.push(ei);
+            if let Some(&pos) = seen.get(&next) {
+                let nodes: Vec<usize> = path[pos..].to_vec();
+                let used: Vec<usize> = via[pos..].to_vec();
+                out.push(describe_cycle(objects, &ids, &nodes, &used, edges));
+                break;
+            }
+            seen.insert(next, path.len());
+            path.push(next);
+            at = next;
+        }
+    }
+    out
+}
+
+fn describe_cycle(
+    objects: &BTreeMap<Addr, Object>,
+    ids: &[&str],
+    nodes: &[usize],
+    via: &[usize],
+    edges: &[Edge],
+) -> Cycle {
+    let by_id: HashMap<&str, &Object> = objects.values().map(|o| (o.id.as_str(), o)).collect();
+    let name = |i: usize| -> String {
+        let o = by_id[ids[i]];
+        if o.kind == "task" {
+            o.label.clone()
+        } else {
+            format!(
+                "{} {}",
+                o.label.split(" [").next().unwrap_or(&o.label),
+                o.id
+            )
+        }
+    };
+    let mut parts = Vec::new();
+    for (k, &n) in nodes.iter().enumerate() {
+        let mut s = name(n);
+        let e = &edges[via[k]];
+        if e.kind == "held-by" {
+            let holder = by_id[e.to.as_str()];
+            s.push_str(&format!(
+                " (held by {})",
+                holder.label.trim_start_matches("Task ")
+            ));
+        }
+        parts.push(s);
+    }
+    parts.push(name(nodes[0]));
+    Cycle {
+        nodes: nodes.iter().map(|&n| ids[n].to_string()).collect(),
+        description: format!("deadlock: {}", parts.join(" → ")),
+    }
+}
+
+/// Strongly connected components, iterative Tarjan.
+fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
+    let n = adj.len();
+    let (mut index, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
+    let (mut stack, mut out, mut next) = (Vec::new(), Vec::new(), 0);
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        let mut work = vec![(root, 0usize)];
+        while let Some(&mut (v, ref mut child)) = work.last_mut() {
+            if *child == 0 && index[v] == usize::MAX {
+                index[v] = next;
+                low[v] = next;
+                next += 1;
+                stack.push(v);
+                on[v] = true;
+            }
+            if let Some(&(w, _)) = adj[v].get(*child) {
+                *child += 1;
+                if index[w] == usize::MAX {
+                    work.push((w, 0));
+                } else if on[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut comp = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on[w] = false;
+                    comp.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                out.push(comp);
+            }
+        }
+    }
+    out
+}

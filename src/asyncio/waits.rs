@@ -1,0 +1,265 @@
+//! Typed waits: what the object at the end of a task's chain really is (a Lock, an Event,
+//! a Queue, a sleep timer, a TaskGroup...) and the facts that matter about it.
+
+use crate::cpython::Py;
+use crate::error::Result;
+use crate::target::Addr;
+use serde_json::{Map, Value, json};
+
+/// asyncio classes whose `self` in a waiting frame names the resource, and their kind.
+const RESOURCES: &[(&str, &str)] = &[
+    ("Lock", "lock"),
+    ("Event", "event"),
+    ("Condition", "condition"),
+    ("Semaphore", "semaphore"),
+    ("BoundedSemaphore", "semaphore"),
+    ("Queue", "queue"),
+    ("PriorityQueue", "queue"),
+    ("LifoQueue", "queue"),
+    ("Barrier", "barrier"),
+    ("TaskGroup", "taskgroup"),
+];
+
+/// The loop's notion of "now", when it can be known.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: f64,
+    /// Where `now` comes from: the live monotonic clock, or the loop's last select().
+    pub live: bool,
+}
+
+/// A typed object a task waits on, described.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub addr: Addr,
+    pub kind: &'static str,
+    pub label: String,
+    pub details: Map<String, Value>,
+    /// How the waiting task relates to it (acquire, wait, get, put, sleep, ...).
+    pub edge: &'static str,
+}
+
+fn in_asyncio(file: &str) -> bool {
+    file.contains("/asyncio/")
+}
+
+/// The resource kind of an object, if it is one of asyncio's primitives.
+pub fn resource_kind(py: &Py<'_>, obj: Addr) -> Result<Option<&'static str>> {
+    for t in py.type_chain(obj)? {
+        let name = py.type_name(t)?;
+        if let Some((_, kind)) = RESOURCES.iter().find(|(n, _)| **n == *name) {
+            return Ok(Some(kind));
+        }
+    }
+    Ok(None)
+}
+
+/// What the innermost asyncio frames of a chain wait on. `frames` are (frame, code,
+/// function, file) outermost first; only suspended chains are passed here.
+pub fn classify(
+    py: &Py<'_>,
+    frames: &[(Addr, Addr, String, String)],
+    clock: Option<Clock>,
+) -> Result<Option<Resource>> {
+    for (frame, code, function, file) in frames.iter().rev() {
+        if !in_asyncio(file) {
+            continue;
+        }
+        if function == "sleep"
+            && let Some(h) = py.frame_local(*frame, *code, "h")?
+        {
+            return Ok(Some(timer(py, h, clock, "sleep")?));
+        }
+        if let Some(me) = py.frame_local(*frame, *code, "self")?
+            && let Some(kind) = resource_kind(py, me)?
+        {
+            let edge = match (kind, function.as_str()) {
+                ("lock" | "semaphore", _) => "acquire",
+                ("queue", "put") => "put",
+                ("queue", _) => "get",
+                _ => "wait",
+            };
+            return Ok(Some(describe(py, me, kind, edge, clock)?));
+        }
+    }
+    Ok(None)
+}
+
+fn count(py: &Py<'_>, obj: Addr, name: &str) -> Result<u64> {
+    match py.attr(obj, name)? {
+        Some(v) => py.len_of(v),
+        None => Ok(0),
+    }
+}
+
+fn flag(py: &Py<'_>, obj: Addr, name: &str) -> Result<bool> {
+    match py.attr(obj, name)? {
+        Some(v) => py.truthy(v),
+        None => Ok(false),
+    }
+}
+
+fn int_attr(py: &Py<'_>, obj: Addr, name: &str) -> Result<Option<i64>> {
+    match py.attr(obj, name)? {
+        Some(v) if py.is_int(v)? => Ok(Some(py.int(v)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The waiter futures queued on a primitive (`_waiters`, `_getters`, `_putters`).
+pub fn waiter_futures(py: &Py<'_>, obj: Addr, name: &str) -> Result<Vec<Addr>> {
+    match py.attr(obj, name)? {
+        Some(d) if !py.is_none(d)? && &*py.obj_type_name(d)? == "collections.deque" => py.deque(d),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Describe an asyncio primitive.
+pub fn describe(
+    py: &Py<'_>,
+    obj: Addr,
+    kind: &'static str,
+    edge: &'static str,
+    clock: Option<Clock>,
+) -> Result<Resource> {
+    let _ = clock;
+    let type_name = py.short_type_name(obj)?;
+    let mut d = Map::new();
+    let label = match kind {
+        "lock" => {
+            let locked = flag(py, obj, "_locked")?;
+            let waiters = count(py, obj, "_waiters")?;
+            d.insert("locked".into(), json!(locked));
+            d.insert("waiters".into(), json!(waiters));
+            format!(
+                "{type_name} [{}, {waiters} waiting]",
+                if locked { "locked" } else { "unlocked" }
+            )
+        }
+        "event" => {
+            let set = flag(py, obj, "_value")?;
+            let waiters = count(py, obj, "_waiters")?;
+            d.insert("set".into(), json!(set));
+            d.insert("waiters".into(), json!(waiters));
+            format!(
+                "{type_name} [{}, {waiters} waiting]",
+                if set { "set" } else { "not set" }
+            )
+        }
+        "semaphore" => {
+            let value = int_attr(py, obj, "_value")?;
+            let waiters = count(py, obj, "_waiters")?;
+            d.insert("value".into(), json!(value));
+            d.insert("waiters".into(), json!(waiters));
+            format!(
+                "{type_name} [value {}, {waiters} waiting]",
+                value.map_or("?".into(), |v| v.to_string())
+            )
+        }
+        "condition" => {
+            let waiters = count(py, obj, "_waiters")?;
+            let lock = py.attr(obj, "_lock")?;
+            d.insert("waiters".into(), json!(waiters));
+            d.insert("lock".into(), json!(lock.map(|l| format!("{l:#x}"))));
+            format!("{type_name} [{waiters} waiting]")
+        }
+        "queue" => {
+            let size = match py.attr(obj, "_queue")? {
+                Some(q) => py.len_of(q)?,
+                None => 0,
+            };
+            let maxsize = int_attr(py, obj, "_maxsize")?.unwrap_or(0);
+            let getters = count(py, obj, "_getters")?;
+            let putters = count(py, obj, "_putters")?;
+            d.insert("size".into(), json!(size));
+            d.insert("maxsize".into(), json!(maxsize));
+            d.insert("getters".into(), json!(getters));
+            d.insert("putters".into(), json!(putters));
+            let cap = if maxsize > 0 {
+                format!("/{maxsize}")
+            } else {
+                String::new()
+            };
+            format!("{type_name} [{size}{cap} items, {getters} getters, {putters} putters]")
+        }
+        "barrier" => {
+            let parties = int_attr(py, obj, "_parties")?;
+            let waiting = int_attr(py, obj, "_count")?;
+            d.insert("parties".into(), json!(parties));
+            d.insert("waiting".into(), json!(waiting));
+            format!(
+                "{type_name} [{}/{} waiting]",
+                waiting.unwrap_or(0),
+                parties.unwrap_or(0)
+            )
+        }
+        "taskgroup" => {
+            let tasks = match py.attr(obj, "_tasks")? {
+                Some(s) => py.set_items(s)?.len(),
+                None => 0,
+            };
+            let parent = py
+                .attr(obj, "_parent_task")?
+                .filter(|&p| !py.is_none(p).unwrap_or(true));
+            d.insert("tasks".into(), json!(tasks));
+            d.insert("parent".into(), json!(parent.map(|p| format!("{p:#x}"))));
+            format!("TaskGroup [{tasks} tasks]")
+        }
+        _ => type_name.clone(),
+    };
+    Ok(Resource {
+        addr: obj,
+        kind,
+        label,
+        details: d,
+        edge,
+    })
+}
+
+/// Describe a `TimerHandle` (sleep, wait_for, timeouts): deadline, and time left when known.
+pub fn timer(
+    py: &Py<'_>,
+    handle: Addr,
+    clock: Option<Clock>,
+    edge: &'static str,
+) -> Result<Resource> {
+    let mut d = Map::new();
+    let when = py
+        .field(handle, "_when")?
+        .map(|w| py.float(w))
+        .transpose()?;
+    let cancelled = match py.field(handle, "_cancelled")? {
+        Some(c) => py.truthy(c)?,
+        None => false,
+    };
+    d.insert("when".into(), json!(when));
+    d.insert("cancelled".into(), json!(cancelled));
+    let label = match (when, clock) {
+        (Some(w), Some(c)) => {
+            let left = w - c.now;
+            d.insert("remaining".into(), json!(left));
+            d.insert(
+                "clock".into(),
+                json!(if c.live {
+                    "live monotonic clock"
+                } else {
+                    "the loop's last select()"
+                }),
+            );
+            if c.live {
+                format!("timer [fires in {left:.1}s]")
+            } else {
+                format!("timer [fires ≤{left:.1}s after the loop's last wake-up]")
+            }
+        }
+        (Some(w), None) => format!("timer [at loop time {w:.1}; now unknown]"),
+        _ => "timer".to_string(),
+    };
+    Ok(Resource {
+        addr: handle,
+        kind: "timer",
+        label,
+        details: d,
+        edge,
+    })
+}

@@ -341,6 +341,7 @@ pub fn build(
             holders(&mut b, raw, t);
         }
     }
+    wakers(&mut b, tasks, raws);
     find_workers(&mut b, threads);
     drop_unlinked_waiters(&mut b, raws);
     let cycles = cycles(&b.objects, &b.edges);
@@ -383,24 +384,27 @@ fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, raws: &[TaskRaw]) {
 fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
     let py = b.py;
     for (k, ((frame, code), fi)) in raw.frames.iter().zip(&t.frames).enumerate() {
-        // `async with x:` pushes `x.__aexit__` before awaiting `x.__aenter__()`: a frame still
-        // inside `__aenter__` is waiting to acquire, not holding.
+        let Ok(stack) = py.frame_value_stack(*frame, *code) else {
+            continue;
+        };
+        let mut exits: Vec<(String, Addr)> = stack
+            .into_iter()
+            .filter_map(|v| match py.callable(v) {
+                Ok(Callable::Method { qualname, receiver }) if qualname.ends_with("__aexit__") => {
+                    Some((qualname, receiver))
+                }
+                _ => None,
+            })
+            .collect();
+        // `async with x:` pushes `x.__aexit__` before awaiting `x.__aenter__()`: while this
+        // frame is still inside `__aenter__`, the topmost one is being acquired, not held.
         if t.frames
             .get(k + 1)
             .is_some_and(|next| next.function == "__aenter__")
         {
-            continue;
+            exits.pop();
         }
-        let Ok(stack) = py.frame_value_stack(*frame, *code) else {
-            continue;
-        };
-        for v in stack {
-            let Ok(Callable::Method { qualname, receiver }) = py.callable(v) else {
-                continue;
-            };
-            if !qualname.ends_with("__aexit__") {
-                continue;
-            }
+        for (qualname, receiver) in exits {
             let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
             match waits::resource_kind(py, receiver) {
                 Ok(Some(kind @ ("lock" | "semaphore" | "condition"))) => {
@@ -424,6 +428,55 @@ fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+}
+
+/// Who could still wake the waiters of an Event, Queue, Condition, Semaphore or Barrier:
+/// another suspended task that holds the object in a local variable and whose code still
+/// to run calls the waking method on it. Inferred, so drawn dashed; it is what lets a
+/// cycle through an Event or a Queue be named.
+fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
+    let py = b.py;
+    let waited: Vec<(Addr, Vec<&'static str>)> = b
+        .edges
+        .iter()
+        .filter_map(|e| {
+            let to = u64::from_str_radix(e.to.trim_start_matches("0x"), 16).ok()?;
+            let kind = b.objects.get(&to)?.kind.as_str();
+            let methods: &[&'static str] = match (kind, e.kind.as_str()) {
+                ("event", _) => &["set"],
+                ("queue", "get") => &["put", "put_nowait"],
+                ("queue", "put") => &["get", "get_nowait"],
+                ("condition", _) => &["notify", "notify_all"],
+                ("semaphore", _) => &["release"],
+                ("barrier", _) => &["wait"],
+                _ => return None,
+            };
+            Some((to, methods.to_vec()))
+        })
+        .collect();
+    for (resource, methods) in waited {
+        let waiting: HashSet<String> = b
+            .edges
+            .iter()
+            .filter(|e| e.to == hex(resource))
+            .map(|e| e.from.clone())
+            .collect();
+        for (t, raw) in tasks.iter().zip(raws) {
+            if t.running_on_thread.is_some() || waiting.contains(&t.address) {
+                continue;
+            }
+            for ((frame, code), fi) in raw.frames.iter().zip(&t.frames) {
+                let holds = py
+                    .frame_locals(*frame, *code)
+                    .is_ok_and(|l| l.contains(&resource));
+                if holds && py.code_ahead_uses(*frame, *code, &methods).unwrap_or(false) {
+                    let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
+                    b.edge(resource, raw.addr, "could-wake", site, true);
+                    break;
+                }
             }
         }
     }
@@ -498,8 +551,14 @@ pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
         while let Some(&(next, ei)) = adj[at].iter().find(|(b, _)| set.contains(b)) {
             via.push(ei);
             if let Some(&pos) = seen.get(&next) {
-                let nodes: Vec<usize> = path[pos..].to_vec();
-                let used: Vec<usize> = via[pos..].to_vec();
+                let mut nodes: Vec<usize> = path[pos..].to_vec();
+                let mut used: Vec<usize> = via[pos..].to_vec();
+                // Name the cycle from a task, the thing a reader looks for.
+                let by_id: Vec<&str> = objects.values().map(|o| o.kind.as_str()).collect();
+                if let Some(first_task) = nodes.iter().position(|&n| by_id[n] == "task") {
+                    nodes.rotate_left(first_task);
+                    used.rotate_left(first_task);
+                }
                 out.push(describe_cycle(objects, &ids, &nodes, &used, edges));
                 break;
             }

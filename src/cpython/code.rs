@@ -26,6 +26,8 @@ pub struct CodeInfo {
     pub local_names: Vec<String>,
     /// Names of the free variables, in closure order.
     pub free_names: Vec<String>,
+    /// `co_names`: attribute and global names the instructions refer to by index.
+    pub names: Vec<String>,
 }
 
 impl CodeInfo {
@@ -86,6 +88,7 @@ impl Py<'_> {
             (names(o.co_varnames())?, names(o.co_freevars())?)
         };
         let info = Rc::new(CodeInfo {
+            names: names(o.co_names())?,
             local_names,
             free_names,
             name: self.str(self.mem.ptr(addr + o.co_name()?)?)?,

@@ -108,6 +108,63 @@ impl Py<'_> {
         Ok(Some(v))
     }
 
+    /// Values of all fast locals of a frame (cells dereferenced), unset ones skipped.
+    pub fn frame_locals(&self, frame: Addr, code: Addr) -> Result<Vec<Addr>> {
+        let n = self.code(code)?.local_names.len() as u64;
+        let mut out = Vec::new();
+        for v in self.ptr_array(self.local_slot(frame, 0)?, n)? {
+            if v == 0 {
+                continue;
+            }
+            if &*self.obj_type_name(v)? == "cell" {
+                out.extend(Some(self.mem.ptr(v + self.off().cell_ref()?)?).filter(|&c| c != 0));
+            } else {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Does the code still to run in this suspended frame refer to one of these attribute
+    /// names (`ev.set()`, `q.put(...)`)? Scans the instructions after the current one for
+    /// an operand naming them in `co_names`. A heuristic: it sees names, not control flow.
+    pub fn code_ahead_uses(&self, frame: Addr, code: Addr, attrs: &[&str]) -> Result<bool> {
+        /// `LOAD_ATTR` and `LOAD_METHOD` before 3.11 (later versions specialise them).
+        const LOAD_ATTR_310: u8 = 106;
+        const LOAD_METHOD_310: u8 = 160;
+        let c = self.code(code)?;
+        let wanted: Vec<usize> = attrs
+            .iter()
+            .filter_map(|a| c.names.iter().position(|n| n == a))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(false);
+        }
+        let lasti = self.frame_lasti(frame, code)?.max(0) as usize;
+        let (bytes, start) = if self.at_least(3, 11) {
+            let units = self.mem.u64(code + self.off().ob_size()?)?.min(1 << 20);
+            (
+                self.mem.bytes(c.instructions, (units * 2) as usize)?,
+                lasti * 2 + 2,
+            )
+        } else if self.at_least(3, 10) {
+            (c.bytecode.clone(), lasti * 2 + 2)
+        } else {
+            (c.bytecode.clone(), lasti + 2)
+        };
+        let ahead = bytes.get(start..).unwrap_or(&[]);
+        Ok(ahead.chunks_exact(2).any(|unit| {
+            let (op, arg) = (unit[0], unit[1] as usize);
+            if self.at_least(3, 12) {
+                op != 0 && wanted.contains(&(arg >> 1))
+            } else if self.at_least(3, 11) {
+                op != 0 && wanted.contains(&arg)
+            } else {
+                (op == LOAD_ATTR_310 || op == LOAD_METHOD_310) && wanted.contains(&arg)
+            }
+        }))
+    }
+
     /// The objects on a suspended frame's evaluation stack (bottom first).
     pub fn frame_value_stack(&self, frame: Addr, code: Addr) -> Result<Vec<Addr>> {
         let o = self.off();

@@ -169,6 +169,7 @@ fields! {
     co_varnames: "PyCodeObject" "co_varnames",
     co_localsplusnames: "PyCodeObject" "co_localsplusnames",
     co_freevars: "PyCodeObject" "co_freevars",
+    co_names: "PyCodeObject" "co_names",
     co_nfreevars: "PyCodeObject" "co_nfreevars",
     // generators, coroutines, async generators
     gi_frame: "PyGenObject" "gi_frame",

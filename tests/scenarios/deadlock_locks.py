@@ -1,0 +1,30 @@
+"""Lock-order deadlock: 'A' holds lock1 and wants lock2; 'B' holds lock2 and wants lock1."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+EXPECT_CYCLE = ["A", "B"]
+
+
+async def take_both(first, second, go):
+    async with first:
+        await go.wait()
+        async with second:
+            pass
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    lock1, lock2, go = oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Event())
+    a = oracle.named(loop.create_task(take_both(lock1, lock2, go), name="A"))
+    b = oracle.named(loop.create_task(take_both(lock2, lock1, go), name="B"))
+    await asyncio.sleep(0)
+    go.set()
+    await asyncio.gather(a, b)
+
+
+if __name__ == "__main__":
+    oracle.run(main)

@@ -1,0 +1,27 @@
+"""Two tasks awaiting each other: 'A' awaits task 'B', which awaits task 'A'."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+EXPECT_CYCLE = ["A", "B"]
+other = {}
+
+
+async def wait_for_other(me):
+    await asyncio.sleep(0)
+    await other[me]
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    a = oracle.named(loop.create_task(wait_for_other("A"), name="A"))
+    b = oracle.named(loop.create_task(wait_for_other("B"), name="B"))
+    other.update(A=b, B=a)
+    await asyncio.gather(a, b)
+
+
+if __name__ == "__main__":
+    oracle.run(main)

@@ -7,6 +7,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 EXPECT_CYCLE = ["A", "B"]
+LOCKS = []
+
+
+def ready():
+    """Both locks taken and each with one waiter: the deadlock has formed."""
+    return len(LOCKS) == 2 and all(lock.locked() and len(lock._waiters or ()) == 1 for lock in LOCKS)
 
 
 async def take_both(first, second, go):
@@ -19,6 +25,7 @@ async def take_both(first, second, go):
 async def main():
     loop = asyncio.get_running_loop()
     lock1, lock2, go = oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Event())
+    LOCKS.extend([lock1, lock2])
     a = oracle.named(loop.create_task(take_both(lock1, lock2, go), name="A"))
     b = oracle.named(loop.create_task(take_both(lock2, lock1, go), name="B"))
     await asyncio.sleep(0)
@@ -27,4 +34,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    oracle.run(main)
+    oracle.run(main, ready=ready)

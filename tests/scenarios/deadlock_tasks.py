@@ -10,6 +10,11 @@ EXPECT_CYCLE = ["A", "B"]
 other = {}
 
 
+def ready():
+    """Each task is blocked on the other."""
+    return len(other) == 2 and other["A"]._fut_waiter is other["B"] is not None and other["B"]._fut_waiter is other["A"]
+
+
 async def wait_for_other(me):
     await asyncio.sleep(0)
     await other[me]
@@ -24,4 +29,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    oracle.run(main)
+    oracle.run(main, ready=ready)

@@ -9,16 +9,25 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 EXPECT_CYCLE = ["A", "B", "C"]
+STATE = []
 
 
-async def a(lock, ready):
+def ready():
+    """A waits on the event, B on the queue, C on the lock."""
+    if not STATE:
+        return False
+    lock, event, items = STATE
+    return len(lock._waiters or ()) == 1 and len(event._waiters) == 1 and len(items._getters) == 1
+
+
+async def a(lock, event):
     async with lock:
-        await ready.wait()
+        await event.wait()
 
 
-async def b(items, ready):
+async def b(items, event):
     await items.get()
-    ready.set()
+    event.set()
 
 
 async def c(lock, items):
@@ -29,14 +38,15 @@ async def c(lock, items):
 
 async def main():
     loop = asyncio.get_running_loop()
-    lock, ready, items = oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Event()), oracle.keep(asyncio.Queue())
+    lock, event, items = oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Event()), oracle.keep(asyncio.Queue())
+    STATE.extend([lock, event, items])
     tasks = [
-        oracle.named(loop.create_task(a(lock, ready), name="A")),
-        oracle.named(loop.create_task(b(items, ready), name="B")),
+        oracle.named(loop.create_task(a(lock, event), name="A")),
+        oracle.named(loop.create_task(b(items, event), name="B")),
         oracle.named(loop.create_task(c(lock, items), name="C")),
     ]
     await asyncio.gather(*tasks)
 
 
 if __name__ == "__main__":
-    oracle.run(main)
+    oracle.run(main, ready=ready)

@@ -92,7 +92,25 @@ fn may_hold_runtime(m: &Module) -> bool {
     n.starts_with("libpython") || n.starts_with("python")
 }
 
-pub fn discover(mem: &Reader<'_>, modules: &[Module], opts: &Options) -> Result<Found> {
+/// The files whose read-only data may be missing from a core and is worth reading from
+/// disk: the interpreter and `_asyncio` (see `target::files`).
+pub fn fallback_files(modules: &[Module]) -> Vec<(Arc<ElfFile>, u64)> {
+    modules
+        .iter()
+        .filter(|m| may_hold_runtime(m) || m.file_name().starts_with("_asyncio"))
+        .filter_map(|m| load(m).ok())
+        .map(|l| (l.elf, l.bias))
+        .collect()
+}
+
+/// `mem` reads the target (with file fallback); `raw` reads only what the target itself
+/// holds, to compare build ids honestly.
+pub fn discover(
+    mem: &Reader<'_>,
+    raw: &Reader<'_>,
+    modules: &[Module],
+    opts: &Options,
+) -> Result<Found> {
     let mut warnings = Vec::new();
     let mut python = None;
     for m in modules.iter().filter(|m| may_hold_runtime(m)) {
@@ -125,7 +143,7 @@ pub fn discover(mem: &Reader<'_>, modules: &[Module], opts: &Options) -> Result<
             if warnings.is_empty() { String::new() } else { format!("; {}", warnings.join("; ")) }
         ))
     })?;
-    check_matches(mem, &python, &mut warnings)?;
+    check_matches(raw, &python, &mut warnings)?;
     let runtime = python.symbol("_PyRuntime").unwrap_or(0);
     let (version, exact) = detect_version(mem, &python)?;
     if !(version.major == 3 && (8..=13).contains(&version.minor)) {
@@ -145,7 +163,7 @@ pub fn discover(mem: &Reader<'_>, modules: &[Module], opts: &Options) -> Result<
         .map(load)
         .transpose()?;
     if let Some(a) = &asyncio {
-        check_matches(mem, a, &mut warnings)?;
+        check_matches(raw, a, &mut warnings)?;
     }
     let layout = choose_layout(version, &python, asyncio.as_ref(), opts, &mut warnings)?;
     let sym = |name: &str| python.symbol(name).unwrap_or(0);

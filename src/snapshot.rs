@@ -8,10 +8,11 @@ use crate::asyncio::waits::Clock;
 use crate::cpython::Py;
 use crate::cpython::frame::FrameInfo;
 use crate::cpython::thread::ThreadStack;
-use crate::discover::{Options, discover};
+use crate::discover::{Options, discover, fallback_files};
 use crate::error::{Error, Result};
 use crate::layout::Version;
 use crate::model::{Frame, Snapshot, Task, Thread};
+use crate::target::files::WithFiles;
 use crate::target::{Addr, Memory, Module, Reader};
 use std::collections::HashMap;
 
@@ -19,8 +20,10 @@ use std::collections::HashMap;
 const MAX_TASKS: usize = 1 << 20;
 
 pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<Snapshot> {
-    let reader = Reader::new(memory);
-    let found = discover(&reader, modules, opts)?;
+    let raw = Reader::new(memory);
+    let with_files = WithFiles::new(memory, &fallback_files(modules));
+    let reader = Reader::new(&with_files);
+    let found = discover(&reader, &raw, modules, opts)?;
     let mut warnings = found.warnings;
     let mut layout = found.layout;
     let source = layout.source;

@@ -594,12 +594,11 @@ fn describe_cycle(
     for (k, &n) in nodes.iter().enumerate() {
         let mut s = name(n);
         let e = &edges[via[k]];
-        if e.kind == "held-by" {
-            let holder = by_id[e.to.as_str()];
-            s.push_str(&format!(
-                " (held by {})",
-                holder.label.trim_start_matches("Task ")
-            ));
+        let next = by_id[e.to.as_str()].label.trim_start_matches("Task ");
+        match e.kind.as_str() {
+            "held-by" => s.push_str(&format!(" (held by {next})")),
+            "could-wake" => s.push_str(&format!(" (only {next} could wake it)")),
+            _ => {}
         }
         parts.push(s);
     }

@@ -1,0 +1,162 @@
+"""The debugger-neutral half of awaitwhat's front ends: load libawaitwhat.so, call its C ABI
+with a memory reader and the mapped files, parse command options, write output.
+
+Both gdb/awaitwhat.py and lldb/awaitwhat.py use this file; it imports no debugger module
+and holds no CPython knowledge."""
+
+import ctypes
+import json
+import os
+import re
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_LIB_NAME = "libawaitwhat.so"
+
+READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint8),
+                           ctypes.c_size_t)
+
+OPTIONS = {
+    "--json": "the JSON form (schema: docs/json.md in the awaitwhat repository)",
+    "--no-dwarf": "ignore DWARF debug info; use awaitwhat's built-in layout tables",
+    "--no-source": "do not read source files to show source lines",
+    "--stats": "also print what the decode cost (memory reads, bytes)",
+}
+
+STACKS_HELP = """Show every pending asyncio task's await chain, outermost frame first, down to
+what it waits on (a Lock and who holds it, an Event, a Queue, a timer, another task...).
+
+Options: --json, --no-dwarf, --no-source, --stats, and `> FILE` to write to FILE.
+Works on a live process and on a core file. Reads memory only: nothing is written to the
+target and no code runs in it."""
+
+GRAPH_HELP = """Show the asyncio wait graph as Graphviz DOT: tasks (with their frames), what each
+waits on, gather/shield/wait/TaskGroup links, inferred lock holders, and wait cycles in red.
+
+Options: --json (objects, edges, cycles), --no-dwarf, --stats, and `> FILE`, e.g. `> g.dot`;
+render with `dot -Tsvg g.dot -o g.svg`."""
+
+
+class AwaitwhatError(Exception):
+    """A one-line reason, shown to the user as the command's error."""
+
+
+class _Target(ctypes.Structure):
+    _fields_ = [("ctx", ctypes.c_void_p), ("read", READ_FN)]
+
+
+class _Module(ctypes.Structure):
+    _fields_ = [("path", ctypes.c_char_p), ("base", ctypes.c_uint64)]
+
+
+def _candidates():
+    env = os.environ.get("AWAITWHAT_LIB")
+    if env:
+        yield env
+    yield os.path.join(_HERE, _LIB_NAME)
+    for build in ("release", "debug"):
+        yield os.path.join(_HERE, "..", "target", build, _LIB_NAME)
+
+
+_lib = None
+
+
+def library():
+    global _lib
+    if _lib is not None:
+        return _lib
+    tried = []
+    for path in _candidates():
+        if os.path.isfile(path):
+            lib = ctypes.CDLL(os.path.abspath(path))
+            lib.aw_snapshot_take.restype = ctypes.c_void_p
+            lib.aw_snapshot_take.argtypes = [ctypes.POINTER(_Target), ctypes.POINTER(_Module), ctypes.c_size_t,
+                                             ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+            lib.aw_snapshot_render.restype = ctypes.c_void_p
+            lib.aw_snapshot_render.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+            lib.aw_snapshot_free.argtypes = [ctypes.c_void_p]
+            lib.aw_string_free.argtypes = [ctypes.c_void_p]
+            lib.aw_version.restype = ctypes.c_char_p
+            _lib = lib
+            return lib
+        tried.append(os.path.normpath(path))
+    raise AwaitwhatError("%s not found (looked at $AWAITWHAT_LIB, %s); build it with `cargo build --release` in the "
+                         "awaitwhat checkout or set AWAITWHAT_LIB" % (_LIB_NAME, ", ".join(tried)))
+
+
+def version():
+    return library().aw_version().decode()
+
+
+def _string(lib, ptr):
+    try:
+        return ctypes.string_at(ptr).decode("utf-8", "replace")
+    finally:
+        lib.aw_string_free(ptr)
+
+
+def render(read, modules, formats, options):
+    """Decode the target once and render it in each format.
+
+    read(addr, length) returns bytes or None when unreadable; modules is a list of
+    (path, address of file offset 0)."""
+    lib = library()
+
+    def callback(_ctx, addr, buf, length):
+        try:
+            data = read(addr, length)
+        except Exception:  # the debugger's reader failing is "unreadable", never a crash
+            data = None
+        if data is None or len(data) != length:
+            return 1
+        ctypes.memmove(buf, data, length)
+        return 0
+
+    keep_callback = READ_FN(callback)
+    target = _Target(None, keep_callback)
+    paths = [p.encode() for p, _ in modules]
+    array = (_Module * max(1, len(modules)))(*[_Module(p, b) for p, (_, b) in zip(paths, modules)])
+    err = ctypes.c_void_p()
+    snap = lib.aw_snapshot_take(ctypes.byref(target), array, len(modules), json.dumps(options).encode(),
+                                ctypes.byref(err))
+    if not snap:
+        raise AwaitwhatError(_string(lib, err.value) if err.value else "unknown error")
+    try:
+        out = []
+        for fmt in formats:
+            text = lib.aw_snapshot_render(snap, fmt.encode())
+            if not text:
+                raise AwaitwhatError("cannot render format %r" % fmt)
+            out.append(_string(lib, text))
+        return out
+    finally:
+        lib.aw_snapshot_free(snap)
+
+
+def parse_args(arg, allowed):
+    """Split `--flag ... > FILE` into (flags, file)."""
+    target = None
+    m = re.search(r">\s*(\S+)\s*$", arg)
+    if m:
+        target, arg = m.group(1), arg[: m.start()]
+    flags = arg.split()
+    for f in flags:
+        if f not in allowed:
+            raise AwaitwhatError("unknown option %s (options: %s, > FILE)" % (f, ", ".join(sorted(allowed))))
+    return flags, target
+
+
+def run(verb, arg, read, modules, live):
+    """Run `stacks` or `graph` with the user's arguments; returns (output, file or None, stats)."""
+    allowed = set(OPTIONS) - ({"--no-source"} if verb == "graph" else set())
+    flags, target = parse_args(arg, allowed)
+    options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
+               "live": live}
+    main = "json" if "--json" in flags else ("dot" if verb == "graph" else "text")
+    out, stats = render(read, modules, [main, "stats"], options)
+    return out, target, (stats if "--stats" in flags else None)
+
+
+def write_file(target, text):
+    with open(os.path.expanduser(target), "w") as f:
+        f.write(text)
+    return "awaitwhat: wrote %d bytes to %s\n" % (len(text), target)

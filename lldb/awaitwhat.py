@@ -1,0 +1,71 @@
+"""awaitwhat for lldb: every asyncio task's await chain and the wait graph, from a paused
+process or a core.
+
+Load with `command script import lldb/awaitwhat.py`; then `awaitwhat stacks`,
+`awaitwhat graph`, `awaitwhat version` (`help awaitwhat`). Start lldb with
+`-O 'settings set symbols.enable-external-lookup false'` on machines that cannot reach a
+debuginfod server, or every attach stalls for seconds. All CPython knowledge lives in
+libawaitwhat.so, shared with the gdb front end."""
+
+import os
+import sys
+
+import lldb
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gdb"))
+import awaitwhat_ffi as ffi  # noqa: E402
+
+_INVALID = 0xFFFFFFFFFFFFFFFF
+
+HELP = """awaitwhat: asyncio await stacks and wait graphs.
+
+Usage:
+  awaitwhat stacks [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]
+  awaitwhat graph [--json] [--no-dwarf] [--stats] [> FILE]
+  awaitwhat version
+
+stacks: """ + ffi.STACKS_HELP + "\n\ngraph: " + ffi.GRAPH_HELP
+
+
+def _modules(target):
+    """(path, load address of the file's ELF header) for every resolved module."""
+    out = []
+    for module in target.module_iter():
+        path = module.GetFileSpec().fullpath
+        base = module.GetObjectFileHeaderAddress().GetLoadAddress(target)
+        if path and path.startswith("/") and base not in (_INVALID, 0):
+            out.append((path, base))
+    return out
+
+
+def awaitwhat(debugger, command, exe_ctx, result, internal_dict):
+    verb, _, rest = command.strip().partition(" ")
+    try:
+        if verb == "version":
+            result.AppendMessage("awaitwhat %s" % ffi.version())
+            return
+        if verb not in ("stacks", "graph"):
+            raise ffi.AwaitwhatError("unknown subcommand %r (stacks, graph, version; see `help awaitwhat`)" % verb)
+        process = exe_ctx.GetProcess()
+        if not process or not process.IsValid():
+            raise ffi.AwaitwhatError("no process: attach to one (`process attach -p PID`) or open a core "
+                                     "(`target create -c CORE`)")
+
+        def read(addr, length):
+            error = lldb.SBError()
+            data = process.ReadMemory(addr, length, error)
+            return data if error.Success() else None
+
+        live = process.GetPluginName() != "elf-core"
+        out, target, stats = ffi.run(verb, rest, read, _modules(exe_ctx.GetTarget()), live)
+        result.AppendMessage((ffi.write_file(target, out) if target else out).rstrip("\n"))
+        if stats:
+            result.AppendMessage(stats.rstrip("\n"))
+    except ffi.AwaitwhatError as e:
+        result.SetError("awaitwhat: %s" % e)
+
+
+def __lldb_init_module(debugger, internal_dict):
+    debugger.HandleCommand('command script add -o -f %s.awaitwhat awaitwhat -h "%s"'
+                           % (__name__, "asyncio await stacks and wait graphs: awaitwhat stacks|graph|version"))
+    # `help awaitwhat` shows the help string above; the long form is in the module docstring and README.

@@ -19,6 +19,38 @@ pub struct Options {
     pub no_source: bool,
     /// The target is a live process on this machine: "now" is this machine's monotonic clock.
     pub live: bool,
+    /// Where the target's files are on this machine, when not at `/` (a chroot, a copied
+    /// root file system for a core): paths the target names are looked up under it.
+    pub sysroot: String,
+}
+
+impl Options {
+    pub fn sysroot(&self) -> &std::path::Path {
+        std::path::Path::new(if self.sysroot.is_empty() {
+            "/"
+        } else {
+            &self.sysroot
+        })
+    }
+
+    /// The modules with paths readable here.
+    pub fn host_modules(&self, modules: &[Module]) -> Vec<Module> {
+        if self.sysroot.is_empty() || self.sysroot == "/" {
+            return modules.to_vec();
+        }
+        let root = self.sysroot.trim_end_matches('/');
+        modules
+            .iter()
+            .map(|m| {
+                let path = if m.path.starts_with(&format!("{root}/")) {
+                    m.path.clone()
+                } else {
+                    format!("{root}{}", m.path)
+                };
+                Module { path, base: m.base }
+            })
+            .collect()
+    }
 }
 
 /// A loaded module: its ELF file (shared across snapshots) and load bias.
@@ -125,11 +157,11 @@ pub fn discover(
     }
     if python.is_none() {
         // An interpreter too old to have _PyRuntime (≤3.6) still names its version.
-        if let Some(v) = modules
+        let named = modules
             .iter()
             .filter(|m| may_hold_runtime(m))
-            .find_map(|m| version_from_name(m.file_name()))
-        {
+            .find_map(|m| version_from_name(m.file_name()));
+        if let Some(v) = named.filter(|v| (v.major, v.minor) < (3, 7)) {
             return Err(Error::Unsupported {
                 version: v.minor_string(),
                 supported: layout::table::supported(),
@@ -146,7 +178,7 @@ pub fn discover(
     check_matches(raw, &python, &mut warnings)?;
     let runtime = python.symbol("_PyRuntime").unwrap_or(0);
     let (version, exact) = detect_version(mem, &python)?;
-    if !(version.major == 3 && (8..=13).contains(&version.minor)) {
+    if !(version.major == 3 && (8..=15).contains(&version.minor)) {
         let shown = if exact {
             version.to_string()
         } else {
@@ -300,7 +332,7 @@ fn choose_layout(
         let mut map = BTreeMap::new();
         let mut ok = false;
         for m in [Some(python), asyncio].into_iter().flatten() {
-            match dwarf_fields(&m.elf) {
+            match dwarf_fields(&m.elf, opts.sysroot()) {
                 Ok(Some(fields)) => {
                     ok |= std::ptr::eq(m, python);
                     map.extend(fields.iter().map(|(k, v)| (k.clone(), *v)));
@@ -345,8 +377,11 @@ fn fill_missing(off: &mut Offsets, table: &Offsets) {
     *off = Offsets::from_map(&merged).0;
 }
 
-fn dwarf_fields(elf: &ElfFile) -> Result<Option<Arc<BTreeMap<String, u64>>>> {
-    let Some(path) = elf.debug_file() else {
+fn dwarf_fields(
+    elf: &ElfFile,
+    sysroot: &std::path::Path,
+) -> Result<Option<Arc<BTreeMap<String, u64>>>> {
+    let Some(path) = elf.debug_file(sysroot) else {
         return Ok(None);
     };
     let key = format!("{}:{:?}", path.display(), elf.build_id);

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 const MAX_TASKS: usize = 1 << 20;
 
 pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<Snapshot> {
+    let modules = &opts.host_modules(modules);
     let raw = Reader::new(memory);
     let with_files = WithFiles::new(memory, &fallback_files(modules));
     let reader = Reader::new(&with_files);
@@ -73,7 +74,8 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
             stacks.push((ts.thread_id, frames));
         }
         let sys_modules = py.sys_modules(interp)?;
-        let Some(reg) = tasks::registry(&py, sys_modules)? else {
+        let thread_states: Vec<Addr> = py.threads(interp)?.iter().map(|t| t.addr).collect();
+        let Some(reg) = tasks::registry(&py, sys_modules, interp, &thread_states)? else {
             continue;
         };
         asyncio_seen = true;
@@ -113,7 +115,9 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
     }
     let _ = not_pending;
     if !opts.no_source {
+        let root = opts.sysroot.trim_end_matches('/').to_string();
         add_source_lines(
+            &root,
             tasks_out
                 .iter_mut()
                 .flat_map(|t| t.frames.iter_mut())
@@ -212,18 +216,19 @@ fn sys_version(py: &Py<'_>, interp: Addr) -> Option<Version> {
 }
 
 /// Source lines for frames whose file is readable here (cached per file).
-fn add_source_lines<'a>(frames: impl Iterator<Item = &'a mut Frame>) {
+fn add_source_lines<'a>(root: &str, frames: impl Iterator<Item = &'a mut Frame>) {
     let mut files: HashMap<String, Option<Vec<String>>> = HashMap::new();
     for f in frames {
         let Some(line) = f.line.filter(|&l| l > 0) else {
             continue;
         };
         let lines = files.entry(f.file.clone()).or_insert_with(|| {
-            let meta = std::fs::metadata(&f.file).ok()?;
+            let path = format!("{root}{}", f.file);
+            let meta = std::fs::metadata(&path).ok()?;
             if !meta.is_file() || meta.len() > 16 << 20 {
                 return None;
             }
-            let text = std::fs::read(&f.file).ok()?;
+            let text = std::fs::read(&path).ok()?;
             Some(
                 String::from_utf8_lossy(&text)
                     .lines()

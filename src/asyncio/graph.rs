@@ -387,15 +387,7 @@ fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
         let Ok(stack) = py.frame_value_stack(*frame, *code) else {
             continue;
         };
-        let mut exits: Vec<(String, Addr)> = stack
-            .into_iter()
-            .filter_map(|v| match py.callable(v) {
-                Ok(Callable::Method { qualname, receiver }) if qualname.ends_with("__aexit__") => {
-                    Some((qualname, receiver))
-                }
-                _ => None,
-            })
-            .collect();
+        let mut exits = aexits(py, &stack);
         // `async with x:` pushes `x.__aexit__` before awaiting `x.__aenter__()`: while this
         // frame is still inside `__aenter__`, the topmost one is being acquired, not held.
         if t.frames
@@ -480,6 +472,27 @@ fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
             }
         }
     }
+}
+
+/// The `__aexit__` callables of the `async with` blocks a frame is inside, as
+/// (qualified name, receiver): a bound method on the stack (≤3.13), or the function
+/// followed by its `self` (3.14+, `LOAD_SPECIAL` pushes the two separately).
+fn aexits(py: &Py<'_>, stack: &[Addr]) -> Vec<(String, Addr)> {
+    let mut out = Vec::new();
+    for (i, &v) in stack.iter().enumerate() {
+        match py.callable(v) {
+            Ok(Callable::Method { qualname, receiver }) if qualname.ends_with("__aexit__") => {
+                out.push((qualname, receiver))
+            }
+            Ok(Callable::Function { qualname, .. }) if qualname.ends_with("__aexit__") => {
+                if let Some(&receiver) = stack.get(i + 1) {
+                    out.push((qualname, receiver));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Executor jobs: the worker thread whose `_WorkItem.run` frame runs that future.

@@ -25,10 +25,19 @@ pub struct Registry {
 }
 
 /// Read the registries through `sys.modules['_asyncio']`. `Ok(None)`: asyncio not imported.
-pub fn registry(py: &Py<'_>, sys_modules: Addr) -> Result<Option<Registry>> {
+/// `interp` and `threads` (thread state addresses) hold the 3.14+ per-thread task lists.
+pub fn registry(
+    py: &Py<'_>,
+    sys_modules: Addr,
+    interp: Addr,
+    threads: &[Addr],
+) -> Result<Option<Registry>> {
     let Some(module) = py.dict_get(sys_modules, "_asyncio")? else {
         return Ok(None);
     };
+    if py.at_least(3, 14) {
+        return registry_314(py, module, interp, threads).map(Some);
+    }
     let globals = py.mem.ptr(module + py.off().md_dict()?)?;
     let mut tasks = BTreeSet::new();
     let mut warnings = Vec::new();
@@ -59,6 +68,68 @@ pub fn registry(py: &Py<'_>, sys_modules: Addr) -> Result<Option<Registry>> {
         current,
         warnings,
     }))
+}
+
+/// 3.14+: native tasks are linked into per-thread lists (and the interpreter's, for tasks
+/// of threads that are gone); other Task classes are in the module state's WeakSet and set.
+fn registry_314(py: &Py<'_>, module: Addr, interp: Addr, threads: &[Addr]) -> Result<Registry> {
+    let o = py.off();
+    let mut tasks = BTreeSet::new();
+    let mut current = Vec::new();
+    let mut warnings = Vec::new();
+    let heads = threads
+        .iter()
+        .map(|t| Ok(t + o.tsi_asyncio_tasks_head()?))
+        .chain([Ok(interp + o.is_asyncio_tasks_head()?)]);
+    for head in heads {
+        let head: Addr = head?;
+        match linked_tasks(py, head) {
+            Ok(list) => tasks.extend(list),
+            Err(e) => warnings.push(format!("task list at {head:#x}: {e}")),
+        }
+    }
+    for t in threads {
+        let running = py.mem.ptr(t + o.tsi_asyncio_running_task()?)?;
+        if running != 0 {
+            current.push(running);
+        }
+    }
+    let state = py.mem.ptr(module + o.md_state()?)?;
+    if state != 0 {
+        let ws = py.mem.ptr(state + o.state_non_asyncio_tasks()?)?;
+        if ws != 0 {
+            tasks.extend(weakset(py, ws)?);
+        }
+        let eager = py.mem.ptr(state + o.state_non_asyncio_eager_tasks()?)?;
+        if eager != 0 {
+            tasks.extend(py.set_items(eager)?);
+        }
+    }
+    Ok(Registry {
+        tasks: tasks.into_iter().collect(),
+        current,
+        warnings,
+    })
+}
+
+/// Tasks on an intrusive `llist_node` list whose sentinel is at `head`.
+fn linked_tasks(py: &Py<'_>, head: Addr) -> Result<Vec<Addr>> {
+    const MAX_LIST: usize = 1 << 22;
+    let o = py.off();
+    let (next, node) = (o.llist_next()?, o.task_node()?);
+    let mut out = Vec::new();
+    let mut n = py.mem.ptr(head + next)?;
+    while n != 0 && n != head {
+        if out.len() >= MAX_LIST {
+            return Err(Error::Limit {
+                what: "task list length",
+                limit: MAX_LIST as u64,
+            });
+        }
+        out.push(n - node);
+        n = py.mem.ptr(n + next)?;
+    }
+    Ok(out)
 }
 
 /// Live referents of a `weakref.WeakSet` (its `data` set of weak references).

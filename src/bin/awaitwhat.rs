@@ -62,6 +62,9 @@ struct OutputArgs {
     /// Print what the decode cost (reads, bytes) to stderr.
     #[arg(long)]
     stats: bool,
+    /// Where the target's files are here, if not at / (a chroot, a copied root for a core).
+    #[arg(long)]
+    sysroot: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -78,6 +81,9 @@ enum OffsetsAction {
         /// Output file (default: stdout).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Root under which separate debug files are looked up (usr/lib/debug/.build-id/...).
+        #[arg(long, default_value = "/")]
+        sysroot: PathBuf,
     },
 }
 
@@ -98,6 +104,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 no_dwarf: opts.no_dwarf,
                 no_source: opts.no_source,
                 live: source.pid.is_some(),
+                sysroot: opts.sysroot.clone().unwrap_or_default(),
             };
             let snap = match (source.core, source.pid) {
                 (Some(core), _) => {
@@ -125,6 +132,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     python,
                     files,
                     output,
+                    sysroot,
                 },
         } => {
             let mut offsets = std::collections::BTreeMap::new();
@@ -132,7 +140,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             for path in &files {
                 let elf = ElfFile::open(path)?;
                 let dwarf_path = elf
-                    .debug_file()
+                    .debug_file(&sysroot)
                     .ok_or_else(|| format!("{}: no DWARF found", path.display()))?;
                 let dwarf_elf = if dwarf_path == elf.path {
                     elf
@@ -140,7 +148,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     ElfFile::open(&dwarf_path)?
                 };
                 for (k, v) in layout::dwarf::extract(&dwarf_elf, layout::FIELDS)? {
-                    offsets.entry(k).or_insert(v);
+                    offsets.entry(k).or_insert(v as i64);
                 }
                 names.push(
                     path.file_name()

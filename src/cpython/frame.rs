@@ -7,9 +7,6 @@ use crate::target::Addr;
 
 /// Deepest frame chain we walk.
 pub const MAX_FRAMES: usize = 4096;
-/// `_PyInterpreterFrame.owner` values: 3.12–3.13 `FRAME_OWNED_BY_CSTACK` marks a shim frame.
-const OWNER_CSTACK_312: u8 = 3;
-pub const OWNER_GENERATOR: u8 = 1;
 
 /// One decoded frame, as the model shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -24,7 +21,9 @@ impl Py<'_> {
     /// The code object a frame executes, or `None` for a 3.13+ frame running something else.
     pub fn frame_code(&self, frame: Addr) -> Result<Option<Addr>> {
         let o = self.off();
-        let code = if self.at_least(3, 13) {
+        let code = if self.at_least(3, 14) {
+            super::generator::untag(self.mem.ptr(frame + o.if_executable()?)?)
+        } else if self.at_least(3, 13) {
             self.mem.ptr(frame + o.if_executable()?)?
         } else if self.at_least(3, 11) {
             self.mem.ptr(frame + o.if_code()?)?
@@ -93,6 +92,15 @@ impl Py<'_> {
         Ok(frame + base + 8 * i as u64)
     }
 
+    /// The object in a frame slot: 3.14+ slots are tagged stack references.
+    fn slot_value(&self, v: u64) -> Addr {
+        if self.at_least(3, 14) {
+            super::generator::untag(v)
+        } else {
+            v
+        }
+    }
+
     /// Value of local variable `name` in a frame (through its cell if it is one), if set.
     pub fn frame_local(&self, frame: Addr, code: Addr, name: &str) -> Result<Option<Addr>> {
         let Some(i) = self.code(code)?.local_index(name) else {
@@ -113,6 +121,7 @@ impl Py<'_> {
         let n = self.code(code)?.local_names.len() as u64;
         let mut out = Vec::new();
         for v in self.ptr_array(self.local_slot(frame, 0)?, n)? {
+            let v = self.slot_value(v);
             if v == 0 {
                 continue;
             }
@@ -168,7 +177,12 @@ impl Py<'_> {
     /// The objects on a suspended frame's evaluation stack (bottom first).
     pub fn frame_value_stack(&self, frame: Addr, code: Addr) -> Result<Vec<Addr>> {
         let o = self.off();
-        let (base, depth) = if self.at_least(3, 11) {
+        let (base, depth) = if self.at_least(3, 14) {
+            let nlocals = self.code(code)?.local_names.len() as u64;
+            let base = frame + o.if_localsplus()? + 8 * nlocals;
+            let sp = self.mem.ptr(frame + o.if_stackpointer()?)?;
+            (base, (sp as i64 - base as i64) / 8)
+        } else if self.at_least(3, 11) {
             let nlocals = self.code(code)?.local_names.len() as u64;
             let top = self.mem.i32(frame + o.if_stacktop()?)? as i64;
             (
@@ -219,9 +233,20 @@ impl Py<'_> {
         )
     }
 
-    /// 3.12+: frames owned by the C stack are shims, not Python frames.
+    /// Frames owned by the C stack (3.12+), the interpreter (3.14+) or the thread state
+    /// (3.15's base frame) are shims, not Python frames.
     pub fn frame_is_shim(&self, frame: Addr) -> Result<bool> {
-        Ok(self.at_least(3, 12) && self.frame_owner(frame)? == OWNER_CSTACK_312)
+        let o = self.off();
+        let shims = [
+            o.owned_by_cstack,
+            o.owned_by_interpreter,
+            o.owned_by_thread_state,
+        ];
+        if shims.iter().all(Option::is_none) {
+            return Ok(false);
+        }
+        let owner = self.frame_owner(frame)? as u64;
+        Ok(shims.contains(&Some(owner)))
     }
 
     pub fn frame_owner(&self, frame: Addr) -> Result<u8> {

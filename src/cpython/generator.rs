@@ -7,15 +7,10 @@ use crate::target::Addr;
 
 /// `YIELD_FROM` opcode, 3.8–3.10.
 const YIELD_FROM: u8 = 72;
-/// `RESUME` variants in 3.11 (RESUME, RESUME_QUICK) and 3.12 (RESUME, INSTRUMENTED_RESUME).
+/// `RESUME` variants in 3.11 (RESUME, RESUME_QUICK) and 3.12 (RESUME, INSTRUMENTED_RESUME):
+/// before 3.13 only the next instruction tells whether a suspended frame is in `await`.
 const RESUME_311: [u8; 2] = [151, 150];
 const RESUME_312: [u8; 2] = [151, 240];
-/// `gi_frame_state` values (pycore_frame.h).
-const STATE_SUSPENDED_311: i8 = -1;
-const STATE_SUSPENDED_YIELD_FROM_313: i8 = -1;
-const STATE_CLEARED: i8 = 4;
-/// 3.10 `f_state` of a suspended frame.
-const FRAME_SUSPENDED_310: i8 = -1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenKind {
@@ -50,7 +45,7 @@ impl Py<'_> {
         let o = self.off();
         if self.at_least(3, 11) {
             let state = self.mem.i8(g + o.gi_frame_state()?)?;
-            Ok((state < STATE_CLEARED).then_some(g + o.gi_iframe()?))
+            Ok((state < o.frame_cleared()? as i8).then_some(g + o.gi_iframe()?))
         } else {
             Ok(Some(self.mem.ptr(g + o.gi_frame()?)?).filter(|&f| f != 0))
         }
@@ -71,12 +66,13 @@ impl Py<'_> {
         let o = self.off();
         let top = if self.at_least(3, 11) {
             let state = self.mem.i8(g + o.gi_frame_state()?)?;
-            if self.at_least(3, 13) {
-                if state != STATE_SUSPENDED_YIELD_FROM_313 {
+            if let Some(yield_from) = o.frame_suspended_yield_from {
+                // 3.13+: the state says it.
+                if state != yield_from as i8 {
                     return Ok(None);
                 }
             } else {
-                if state != STATE_SUSPENDED_311 {
+                if state != o.frame_suspended()? as i8 {
                     return Ok(None);
                 }
                 let next = self
@@ -91,8 +87,26 @@ impl Py<'_> {
                     return Ok(None);
                 }
             }
-            let depth = self.mem.i32(frame + o.if_stacktop()?)?;
-            self.stack_slot(frame + o.if_localsplus()?, depth)?
+            if self.at_least(3, 14) {
+                // `stackpointer` is one past the top; slots are tagged stack references.
+                // 3.15 keeps a NULL above the awaited object while suspended in `await`.
+                let sp = self.mem.ptr(frame + o.if_stackpointer()?)?;
+                let base = frame + o.if_localsplus()?;
+                if sp <= base || sp - base > 8 << 16 {
+                    return Err(Error::Implausible {
+                        what: "stack pointer",
+                        addr: frame,
+                        value: sp,
+                    });
+                }
+                match untag(self.mem.ptr(sp - 8)?) {
+                    0 if sp - base >= 16 => untag(self.mem.ptr(sp - 16)?),
+                    v => v,
+                }
+            } else {
+                let depth = self.mem.i32(frame + o.if_stacktop()?)?;
+                self.stack_slot(frame + o.if_localsplus()?, depth)?
+            }
         } else {
             let lasti = self.mem.i32(frame + o.f_lasti()?)?;
             if lasti < 0 {
@@ -108,7 +122,7 @@ impl Py<'_> {
                 return Ok(None);
             }
             if self.at_least(3, 10) {
-                if self.mem.i8(frame + o.f_state()?)? != FRAME_SUSPENDED_310 {
+                if self.mem.i8(frame + o.f_state()?)? != o.frame_suspended()? as i8 {
                     return Ok(None);
                 }
                 let depth = self.mem.i32(frame + o.f_stackdepth()?)?;
@@ -140,14 +154,19 @@ impl Py<'_> {
     pub fn gen_running(&self, g: Addr) -> Result<bool> {
         let o = self.off();
         if self.at_least(3, 11) {
-            Ok(self.mem.i8(g + o.gi_frame_state()?)? == 0)
+            Ok(self.mem.i8(g + o.gi_frame_state()?)? == o.frame_executing()? as i8)
         } else if self.at_least(3, 10) {
             match self.gen_frame(g)? {
-                Some(f) => Ok(self.mem.i8(f + o.f_state()?)? == 0),
+                Some(f) => Ok(self.mem.i8(f + o.f_state()?)? == o.frame_executing()? as i8),
                 None => Ok(false),
             }
         } else {
             Ok(self.mem.u8(g + o.gi_running()?)? != 0)
         }
     }
+}
+
+/// A 3.14+ `_PyStackRef` as an object address: tag bits cleared, tagged ints are not objects.
+pub fn untag(v: u64) -> Addr {
+    if v & 3 == 3 { 0 } else { v & !3 }
 }

@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 type R<'a> = EndianSlice<'a, RunTimeEndian>;
 
+/// Fields named `enum.NAME` are enumerator constants (negative ones stored two's complement).
+const ENUM: &str = "enum.";
+
 /// Most same-named typedefs we keep per wanted name.
 const MAX_CANDIDATES: usize = 16;
 
@@ -28,6 +31,8 @@ struct Types<'a> {
     units: Vec<gimli::Unit<R<'a>>>,
     /// First complete struct/union definition of each tag name.
     complete: HashMap<String, Loc>,
+    /// Enumerator constants by name (first seen), e.g. `FRAME_SUSPENDED` → -1 as u64.
+    enumerators: HashMap<String, u64>,
     /// Typedefs of the wanted names; several units may define different types under one
     /// name (a file-local `block`), so all are kept and tried in order.
     typedefs: HashMap<String, Vec<Loc>>,
@@ -50,9 +55,16 @@ pub fn extract(file: &ElfFile, fields: &[&str]) -> Result<BTreeMap<String, u64>>
     let owned = gimli::DwarfSections::load(sections).map_err(gerr)?;
     let dwarf = owned.borrow(|s| EndianSlice::new(s, RunTimeEndian::Little));
     let wanted: HashSet<&str> = fields.iter().filter_map(|f| f.split('.').next()).collect();
-    let types = Types::index(dwarf, &wanted)?;
+    let wanted_enums: HashSet<&str> = fields.iter().filter_map(|f| f.strip_prefix(ENUM)).collect();
+    let types = Types::index(dwarf, &wanted, &wanted_enums)?;
     let mut out = BTreeMap::new();
     for field in fields {
+        if let Some(name) = field.strip_prefix(ENUM) {
+            if let Some(v) = types.enumerators.get(name) {
+                out.insert(field.to_string(), *v);
+            }
+            continue;
+        }
         let mut parts = field.split('.');
         let Some(ty) = parts.next() else { continue };
         let path: Vec<&str> = parts.collect();
@@ -64,10 +76,15 @@ pub fn extract(file: &ElfFile, fields: &[&str]) -> Result<BTreeMap<String, u64>>
 }
 
 impl<'a> Types<'a> {
-    fn index(dwarf: gimli::Dwarf<R<'a>>, wanted: &HashSet<&str>) -> Result<Types<'a>> {
+    fn index(
+        dwarf: gimli::Dwarf<R<'a>>,
+        wanted: &HashSet<&str>,
+        wanted_enums: &HashSet<&str>,
+    ) -> Result<Types<'a>> {
         let mut units = Vec::new();
         let mut complete = HashMap::new();
         let mut typedefs = HashMap::new();
+        let mut enumerators = HashMap::new();
         let mut headers = dwarf.units();
         while let Some(header) = headers.next().map_err(gerr)? {
             let unit = dwarf.unit(header).map_err(gerr)?;
@@ -79,6 +96,28 @@ impl<'a> Types<'a> {
                 while let Some(child) = children.next().map_err(gerr)? {
                     let e = child.entry();
                     let tag = e.tag();
+                    if tag == gimli::DW_TAG_enumeration_type {
+                        let mut values = child.children();
+                        while let Some(v) = values.next().map_err(gerr)? {
+                            let v = v.entry();
+                            let Some(name) = die_name(&dwarf, &unit, v)? else {
+                                continue;
+                            };
+                            if !wanted_enums.contains(name.as_str()) {
+                                continue;
+                            }
+                            let value =
+                                match v.attr_value(gimli::DW_AT_const_value).map_err(gerr)? {
+                                    Some(AttributeValue::Sdata(x)) => Some(x as u64),
+                                    Some(other) => other.udata_value(),
+                                    None => None,
+                                };
+                            if let Some(value) = value {
+                                enumerators.entry(name).or_insert(value);
+                            }
+                        }
+                        continue;
+                    }
                     let is_record =
                         tag == gimli::DW_TAG_structure_type || tag == gimli::DW_TAG_union_type;
                     if !is_record && tag != gimli::DW_TAG_typedef {
@@ -114,6 +153,7 @@ impl<'a> Types<'a> {
             units,
             complete,
             typedefs,
+            enumerators,
         })
     }
 

@@ -135,6 +135,10 @@ fields! {
     ts_thread_id: "PyThreadState" "thread_id",
     ts_native_thread_id: "PyThreadState" "native_thread_id",
     cframe_current_frame: "_PyCFrame" "current_frame",
+    tsi_asyncio_tasks_head: "_PyThreadStateImpl" "asyncio_tasks_head",
+    tsi_asyncio_running_task: "_PyThreadStateImpl" "asyncio_running_task",
+    is_asyncio_tasks_head: "PyInterpreterState" "asyncio_tasks_head",
+    llist_next: "llist_node" "next",
     // frame objects (3.8-3.10)
     f_back: "PyFrameObject" "f_back",
     f_code: "PyFrameObject" "f_code",
@@ -220,6 +224,7 @@ fields! {
     set_entry_size: "setentry" "sizeof",
     wr_object: "PyWeakReference" "wr_object",
     md_dict: "PyModuleObject" "md_dict",
+    md_state: "PyModuleObject" "md_state",
     // callables
     func_code: "PyFunctionObject" "func_code",
     func_closure: "PyFunctionObject" "func_closure",
@@ -239,6 +244,16 @@ fields! {
     m_ml: "PyCFunctionObject" "m_ml",
     m_self: "PyCFunctionObject" "m_self",
     ml_name: "PyMethodDef" "ml_name",
+    // enum constants: generator/frame states and frame owners (their numbering changes)
+    frame_created: "enum" "FRAME_CREATED",
+    frame_suspended: "enum" "FRAME_SUSPENDED",
+    frame_suspended_yield_from: "enum" "FRAME_SUSPENDED_YIELD_FROM",
+    frame_executing: "enum" "FRAME_EXECUTING",
+    frame_cleared: "enum" "FRAME_CLEARED",
+    owned_by_generator: "enum" "FRAME_OWNED_BY_GENERATOR",
+    owned_by_cstack: "enum" "FRAME_OWNED_BY_CSTACK",
+    owned_by_interpreter: "enum" "FRAME_OWNED_BY_INTERPRETER",
+    owned_by_thread_state: "enum" "FRAME_OWNED_BY_THREAD_STATE",
     // _asyncio
     fut_loop: "FutureObj" "fut_loop",
     fut_callback0: "FutureObj" "fut_callback0",
@@ -251,6 +266,9 @@ fields! {
     fi_future: "futureiterobject" "future",
     ww_task: "TaskWakeupMethWrapper" "ww_task",
     sw_task: "TaskStepMethWrapper" "sw_task",
+    task_node: "TaskObj" "task_node",
+    state_non_asyncio_tasks: "asyncio_state" "non_asyncio_tasks",
+    state_non_asyncio_eager_tasks: "asyncio_state" "non_asyncio_eager_tasks",
 }
 
 /// The offsets for one target, and where they came from.

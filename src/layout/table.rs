@@ -11,7 +11,8 @@ pub struct TableFile {
     pub python: String,
     /// Which files' DWARF it came from (file names only).
     pub generated_from: Vec<String>,
-    pub offsets: BTreeMap<String, u64>,
+    /// `Type.path` → offset or size; `enum.NAME` → constant (signed, hence i64).
+    pub offsets: BTreeMap<String, i64>,
 }
 
 /// (file name, contents) of every table, embedded.
@@ -22,7 +23,19 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("3.11.json", include_str!("../../offsets/3.11.json")),
     ("3.12.json", include_str!("../../offsets/3.12.json")),
     ("3.13.json", include_str!("../../offsets/3.13.json")),
+    ("3.14.json", include_str!("../../offsets/3.14.json")),
+    ("3.15.json", include_str!("../../offsets/3.15.json")),
 ];
+
+impl TableFile {
+    /// The values as the layout stores them (two's complement for negative constants).
+    pub fn values(&self) -> BTreeMap<String, u64> {
+        self.offsets
+            .iter()
+            .map(|(k, v)| (k.clone(), *v as u64))
+            .collect()
+    }
+}
 
 pub fn parse(text: &str) -> Result<TableFile> {
     serde_json::from_str(text).map_err(|e| Error::Target(format!("bad offsets table: {e}")))
@@ -47,7 +60,7 @@ pub fn for_version(version: Version) -> Option<(TableFile, Offsets)> {
         let t = parse(text).ok()?;
         let v = Version::parse(&t.python)?;
         ((v.major, v.minor) == (version.major, version.minor)).then(|| {
-            let (o, _) = Offsets::from_map(&t.offsets);
+            let (o, _) = Offsets::from_map(&t.values());
             (t, o)
         })
     })

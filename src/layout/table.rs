@@ -21,6 +21,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("3.9.json", include_str!("../../offsets/3.9.json")),
     ("3.10.json", include_str!("../../offsets/3.10.json")),
     ("3.11.json", include_str!("../../offsets/3.11.json")),
+    (
+        "3.11-debian.json",
+        include_str!("../../offsets/3.11-debian.json"),
+    ),
     ("3.12.json", include_str!("../../offsets/3.12.json")),
     ("3.13.json", include_str!("../../offsets/3.13.json")),
     ("3.14.json", include_str!("../../offsets/3.14.json")),
@@ -54,14 +58,19 @@ pub fn supported() -> String {
         .join(", ")
 }
 
-/// The embedded table for this minor version.
+/// The embedded table for this version: the one generated from exactly this version if
+/// there is one (Debian's 3.11.2 next to pyenv's 3.11.7), else the nearest patch release of
+/// the same minor version.
 pub fn for_version(version: Version) -> Option<(TableFile, Offsets)> {
-    EMBEDDED.iter().find_map(|(_, text)| {
-        let t = parse(text).ok()?;
-        let v = Version::parse(&t.python)?;
-        ((v.major, v.minor) == (version.major, version.minor)).then(|| {
-            let (o, _) = Offsets::from_map(&t.values());
-            (t, o)
-        })
+    let mut same_minor: Vec<(Version, TableFile)> = EMBEDDED
+        .iter()
+        .filter_map(|(_, text)| parse(text).ok())
+        .filter_map(|t| Version::parse(&t.python).map(|v| (v, t)))
+        .filter(|(v, _)| (v.major, v.minor) == (version.major, version.minor))
+        .collect();
+    same_minor.sort_by_key(|(v, _)| (v.micro as i32 - version.micro as i32).abs());
+    same_minor.into_iter().next().map(|(_, t)| {
+        let (o, _) = Offsets::from_map(&t.values());
+        (t, o)
     })
 }

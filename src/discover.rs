@@ -197,7 +197,17 @@ pub fn discover(
     if let Some(a) = &asyncio {
         check_matches(raw, a, &mut warnings)?;
     }
-    let layout = choose_layout(version, &python, asyncio.as_ref(), opts, &mut warnings)?;
+    let mut layout = choose_layout(version, &python, asyncio.as_ref(), opts, &mut warnings)?;
+    if version.at_least(3, 13) {
+        apply_debug_tables(
+            mem,
+            runtime,
+            &python,
+            asyncio.as_ref(),
+            &mut layout,
+            &mut warnings,
+        )?;
+    }
     let sym = |name: &str| python.symbol(name).unwrap_or(0);
     let dummy = sym("_PySet_Dummy");
     let types = KnownTypes {
@@ -248,6 +258,48 @@ fn version_from_name(name: &str) -> Option<Version> {
         .strip_prefix("libpython")
         .or_else(|| name.strip_prefix("python"))?;
     Version::parse(digits).filter(|v| v.major >= 2)
+}
+
+/// 3.13+: take what the running interpreter publishes about its own layout. Without DWARF,
+/// that makes the layout the interpreter's own ("debug-offsets"), the table filling in
+/// what it does not cover.
+fn apply_debug_tables(
+    mem: &Reader<'_>,
+    runtime: Addr,
+    python: &Loaded,
+    asyncio: Option<&Loaded>,
+    layout: &mut Layout,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    use crate::layout::debug_offsets::{ASYNCIO, RUNTIME, apply, check_runtime};
+    let v = layout.version;
+    let hex = (v.major as u64) << 24 | (v.minor as u64) << 16 | (v.micro as u64) << 8;
+    if let Err(why) = check_runtime(mem, runtime, hex) {
+        warnings.push(format!(
+            "{why}: the layout is not checked against the interpreter's own"
+        ));
+        return Ok(());
+    }
+    let source = layout.source.name();
+    let mut covered = 0;
+    let runtime_table = apply(mem, runtime, RUNTIME, &mut layout.off, source)?;
+    covered += runtime_table.covered;
+    warnings.extend(runtime_table.warnings);
+    // `.AsyncioDebug` lives in `_asyncio` (3.14) or, when it is built in, the executable (3.15).
+    let section = [asyncio, Some(python)].into_iter().flatten().find_map(|m| {
+        m.elf
+            .section(".AsyncioDebug")
+            .map(|(addr, _)| addr.wrapping_add(m.bias))
+    });
+    if let Some(at) = section {
+        let asyncio_table = apply(mem, at, ASYNCIO, &mut layout.off, source)?;
+        covered += asyncio_table.covered;
+        warnings.extend(asyncio_table.warnings);
+    }
+    if covered > 0 && layout.source == Source::Table {
+        layout.source = Source::DebugOffsets;
+    }
+    Ok(())
 }
 
 /// Refuse a core or process whose module in memory is not the file on disk (build ids differ).

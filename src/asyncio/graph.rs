@@ -344,6 +344,9 @@ pub fn build(
     wakers(&mut b, tasks, raws);
     find_workers(&mut b, threads);
     drop_unlinked_waiters(&mut b, raws);
+    if py.at_least(3, 14) {
+        cross_check_awaited_by(&mut b);
+    }
     let cycles = cycles(&b.objects, &b.edges);
     Graph {
         objects: b.objects.into_values().collect(),
@@ -423,6 +426,69 @@ fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
             }
         }
     }
+}
+
+/// 3.14+ keeps its own "awaited by" sets on futures. They are known to miss and to keep
+/// stale entries, so they are not a source of edges here: each disagreement with the
+/// primary state is a warning.
+fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
+    let py = b.py;
+    let o = py.off();
+    let (Some(by), Some(is_set)) = (o.fut_awaited_by, o.fut_awaited_by_is_set) else {
+        return;
+    };
+    let index: HashMap<String, Vec<String>> = b.edges.iter().fold(HashMap::new(), |mut m, e| {
+        m.entry(e.from.clone()).or_default().push(e.to.clone());
+        m
+    });
+    let reaches = |from: &str, to: &str| -> bool {
+        let mut seen = HashSet::new();
+        let mut todo = vec![from.to_string()];
+        while let Some(n) = todo.pop() {
+            if n == to {
+                return true;
+            }
+            if seen.insert(n.clone()) && seen.len() < 100_000 {
+                todo.extend(index.get(&n).into_iter().flatten().cloned());
+            }
+        }
+        false
+    };
+    let label = |b: &Builder<'_, '_>, a: Addr| {
+        b.objects
+            .get(&a)
+            .map_or(format!("{a:#x}"), |o| format!("{} {a:#x}", o.label))
+    };
+    let tasks: Vec<Addr> = b
+        .objects
+        .iter()
+        .filter(|(_, o)| o.kind == "task")
+        .map(|(a, _)| *a)
+        .collect();
+    let mut notes = Vec::new();
+    for t in tasks {
+        let Ok(first) = py.mem.ptr(t + by) else {
+            continue;
+        };
+        if first == 0 {
+            continue;
+        }
+        let awaiters = if py.mem.u8(t + is_set).unwrap_or(0) != 0 {
+            py.set_items(first).unwrap_or_default()
+        } else {
+            vec![first]
+        };
+        for a in awaiters {
+            if !reaches(&hex(a), &hex(t)) {
+                notes.push(format!(
+                    "CPython's awaited-by bookkeeping says {} waits for {}, which the tasks' own state does not show (stale entry?)",
+                    label(b, a),
+                    label(b, t)
+                ));
+            }
+        }
+    }
+    b.warnings.extend(notes);
 }
 
 /// Who could still wake the waiters of an Event, Queue, Condition, Semaphore or Barrier:

@@ -314,6 +314,8 @@ fields! {
     fut_callback0: "FutureObj" "fut_callback0",
     fut_callbacks: "FutureObj" "fut_callbacks",
     fut_state: "FutureObj" "fut_state",
+    fut_awaited_by: "FutureObj" "fut_awaited_by",
+    fut_awaited_by_is_set: "FutureObj" "fut_awaited_by_is_set",
     task_fut_waiter: "TaskObj" "task_fut_waiter",
     task_coro: "TaskObj" "task_coro",
     task_name: "TaskObj" "task_name",

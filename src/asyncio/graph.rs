@@ -497,31 +497,34 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
 /// cycle through an Event or a Queue be named.
 fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
     let py = b.py;
-    let waited: Vec<(Addr, Vec<&'static str>)> = b
-        .edges
-        .iter()
-        .filter_map(|e| {
-            let to = u64::from_str_radix(e.to.trim_start_matches("0x"), 16).ok()?;
-            let kind = b.objects.get(&to)?.kind.as_str();
-            let methods: &[&'static str] = match (kind, e.kind.as_str()) {
-                ("event", _) => &["set"],
-                ("queue", "get") => &["put", "put_nowait"],
-                ("queue", "put") => &["get", "get_nowait"],
-                ("condition", _) => &["notify", "notify_all"],
-                ("semaphore", _) => &["release"],
-                ("barrier", _) => &["wait"],
-                _ => return None,
-            };
-            Some((to, methods.to_vec()))
-        })
-        .collect();
-    for (resource, methods) in waited {
-        let waiting: HashSet<String> = b
-            .edges
-            .iter()
-            .filter(|e| e.to == hex(resource))
-            .map(|e| e.from.clone())
-            .collect();
+    // Each waited-on resource once (thousands of tasks may wait on one Event), with the
+    // tasks waiting on it.
+    let mut waited: BTreeMap<Addr, (Vec<&'static str>, HashSet<String>)> = BTreeMap::new();
+    for e in &b.edges {
+        let Ok(to) = u64::from_str_radix(e.to.trim_start_matches("0x"), 16) else {
+            continue;
+        };
+        let Some(kind) = b.objects.get(&to).map(|o| o.kind.as_str()) else {
+            continue;
+        };
+        let methods: &[&'static str] = match (kind, e.kind.as_str()) {
+            ("event", _) => &["set"],
+            ("queue", "get") => &["put", "put_nowait"],
+            ("queue", "put") => &["get", "get_nowait"],
+            ("condition", _) => &["notify", "notify_all"],
+            ("semaphore", _) => &["release"],
+            ("barrier", _) => &["wait"],
+            _ => continue,
+        };
+        let entry = waited.entry(to).or_default();
+        for m in methods {
+            if !entry.0.contains(m) {
+                entry.0.push(m);
+            }
+        }
+        entry.1.insert(e.from.clone());
+    }
+    for (resource, (methods, waiting)) in waited {
         for (t, raw) in tasks.iter().zip(raws) {
             if t.running_on_thread.is_some() || waiting.contains(&t.address) {
                 continue;

@@ -1,10 +1,19 @@
 //! Graphviz DOT: tasks as notes carrying a short traceback, one shape per kind of object,
 //! colour by state, edges labelled with the await site, inferred edges dashed, cycle edges
 //! red. Node ids come from object addresses, so two snapshots diff cleanly.
+//!
+//! Tasks that look alike (same frames, same state, waiting on the same objects) are drawn
+//! once as "×N", so a program with thousands of identical workers stays readable and
+//! renders quickly; past `MAX_NODES` the rest is left out with a note.
 
-use crate::model::{Object, Snapshot};
-use std::collections::HashSet;
+use crate::model::{Object, Snapshot, Task};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
+
+/// Most nodes drawn; the JSON form always has everything.
+const MAX_NODES: usize = 2000;
+/// Frames shown per task node.
+const MAX_FRAMES: usize = 12;
 
 fn shape(kind: &str) -> &'static str {
     match kind {
@@ -47,18 +56,66 @@ fn short(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// Which drawn node stands for each object id (a group's first member for coalesced tasks).
+fn coalesce(
+    s: &Snapshot,
+    in_cycle: &HashSet<&str>,
+) -> (HashMap<String, String>, HashMap<String, usize>) {
+    let tasks: HashMap<&str, &Task> = s.tasks.iter().map(|t| (t.address.as_str(), t)).collect();
+    let mut out_edges: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    for e in &s.edges {
+        out_edges
+            .entry(e.from.as_str())
+            .or_default()
+            .push((e.kind.as_str(), e.to.as_str()));
+    }
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for o in s
+        .objects
+        .iter()
+        .filter(|o| o.kind == "task" && !in_cycle.contains(o.id.as_str()))
+    {
+        let Some(t) = tasks.get(o.id.as_str()) else {
+            continue;
+        };
+        let mut edges = out_edges.get(o.id.as_str()).cloned().unwrap_or_default();
+        edges.sort();
+        let frames: Vec<String> = t
+            .frames
+            .iter()
+            .map(|f| format!("{}:{}:{:?}", f.qualname, f.file, f.line))
+            .collect();
+        let key = format!("{}|{}|{:?}|{:?}", t.state, t.type_name, frames, edges);
+        groups.entry(key).or_default().push(o.id.as_str());
+    }
+    let mut rep = HashMap::new();
+    let mut size = HashMap::new();
+    for members in groups.values().filter(|m| m.len() > 1) {
+        let first = members[0].to_string();
+        size.insert(first.clone(), members.len());
+        for m in members {
+            rep.insert(m.to_string(), first.clone());
+        }
+    }
+    (rep, size)
+}
+
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::new();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let title = format!(
+        "Python {} — {} task{}, {} wait cycle{}",
+        s.python,
+        s.tasks.len(),
+        plural(s.tasks.len()),
+        s.cycles.len(),
+        plural(s.cycles.len())
+    );
     let _ = writeln!(out, "digraph awaitwhat {{");
     let _ = writeln!(
         out,
         "  graph [rankdir=LR, label=\"{}\", labelloc=t, fontname=\"monospace\"];",
-        esc(&format!(
-            "Python {} — {} tasks, {} cycles",
-            s.python,
-            s.tasks.len(),
-            s.cycles.len()
-        ))
+        esc(&title)
     );
     let _ = writeln!(
         out,
@@ -75,13 +132,34 @@ pub fn render(s: &Snapshot) -> String {
                 .map(|(a, b)| (a.as_str(), b.as_str()))
         })
         .collect();
+    let in_cycle: HashSet<&str> = s
+        .cycles
+        .iter()
+        .flat_map(|c| c.nodes.iter().map(String::as_str))
+        .collect();
+    let (rep, size) = coalesce(s, &in_cycle);
+    let drawn_id = |id: &str| rep.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let tasks: HashMap<&str, &Task> = s.tasks.iter().map(|t| (t.address.as_str(), t)).collect();
+    let mut drawn = HashSet::new();
+    let mut left_out = 0;
     for o in &s.objects {
+        let id = drawn_id(&o.id);
+        if id != o.id {
+            continue; // a coalesced member: its group's first task is drawn
+        }
+        if drawn.len() >= MAX_NODES {
+            left_out += 1;
+            continue;
+        }
+        drawn.insert(id.clone());
         let mut label = format!("{}\\l{}\\l", esc(&o.label), o.id);
-        if o.kind == "task"
-            && let Some(t) = s.tasks.iter().find(|t| t.address == o.id)
-        {
-            label = format!("{} [{}]\\l{}\\l", esc(&o.label), esc(&t.state), o.id);
-            for f in t.frames.iter().take(12) {
+        if let Some(t) = tasks.get(o.id.as_str()) {
+            let count = size
+                .get(&o.id)
+                .map(|n| format!("×{n} "))
+                .unwrap_or_default();
+            label = format!("{count}{} [{}]\\l{}\\l", esc(&o.label), esc(&t.state), o.id);
+            for f in t.frames.iter().take(MAX_FRAMES) {
                 let _ = write!(
                     label,
                     "{} {}:{}\\l",
@@ -90,37 +168,66 @@ pub fn render(s: &Snapshot) -> String {
                     f.line.unwrap_or(0)
                 );
             }
-            if t.frames.len() > 12 {
-                let _ = write!(label, "... {} more\\l", t.frames.len() - 12);
+            if t.frames.len() > MAX_FRAMES {
+                let _ = write!(label, "... {} more\\l", t.frames.len() - MAX_FRAMES);
             }
         }
         let _ = writeln!(
             out,
             "  {} [shape={}, fillcolor={}, label=\"{label}\"];",
-            node_id(&o.id),
+            node_id(&id),
             shape(&o.kind),
             fill(o)
         );
     }
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "  more [shape=plaintext, style=\"\", label=\"… {left_out} more objects not drawn (see --json)\"];"
+        );
+    }
+    // Edges between drawn nodes, merged when coalescing makes them identical.
+    let mut edges: BTreeMap<(String, String, String, bool), (usize, Option<String>)> =
+        BTreeMap::new();
     for e in &s.edges {
-        let mut attrs = vec![format!(
-            "label=\"{}\"",
-            esc(&match &e.site {
-                Some(site) => format!("{} {}", e.kind, short(site)),
-                None => e.kind.clone(),
-            })
-        )];
-        if e.inferred {
+        let (from, to) = (drawn_id(&e.from), drawn_id(&e.to));
+        if !drawn.contains(&from) || !drawn.contains(&to) {
+            continue;
+        }
+        let cyc = cycle_edges.contains(&(e.from.as_str(), e.to.as_str()));
+        let entry = edges
+            .entry((from, to, e.kind.clone(), cyc))
+            .or_insert((0, None));
+        entry.0 += 1;
+        if entry.1.is_none() {
+            entry.1 = e
+                .site
+                .clone()
+                .map(|s| (if e.inferred { "~" } else { "" }).to_string() + short(&s));
+        }
+    }
+    for ((from, to, kind, cyc), (count, site)) in edges {
+        let inferred = site.as_deref().is_some_and(|s| s.starts_with('~'))
+            || matches!(kind.as_str(), "held-by" | "could-wake");
+        let mut label = kind.clone();
+        if let Some(site) = site {
+            let _ = write!(label, " {}", site.trim_start_matches('~'));
+        }
+        if count > 1 {
+            let _ = write!(label, " ×{count}");
+        }
+        let mut attrs = vec![format!("label=\"{}\"", esc(&label))];
+        if inferred {
             attrs.push("style=dashed".into());
         }
-        if cycle_edges.contains(&(e.from.as_str(), e.to.as_str())) {
+        if cyc {
             attrs.push("color=red, penwidth=2, fontcolor=red".into());
         }
         let _ = writeln!(
             out,
             "  {} -> {} [{}];",
-            node_id(&e.from),
-            node_id(&e.to),
+            node_id(&from),
+            node_id(&to),
             attrs.join(", ")
         );
     }

@@ -10,6 +10,9 @@ use crate::model::{Object, Snapshot, Task};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
+/// (from, to, kind, on a cycle): edges that coalescing makes identical are drawn once.
+type DrawnEdge = (String, String, String, bool);
+
 /// Most nodes drawn; the JSON form always has everything.
 const MAX_NODES: usize = 2000;
 /// Frames shown per task node.
@@ -187,8 +190,7 @@ pub fn render(s: &Snapshot) -> String {
         );
     }
     // Edges between drawn nodes, merged when coalescing makes them identical.
-    let mut edges: BTreeMap<(String, String, String, bool), (usize, Option<String>)> =
-        BTreeMap::new();
+    let mut edges: BTreeMap<DrawnEdge, (usize, Option<String>)> = BTreeMap::new();
     for e in &s.edges {
         let (from, to) = (drawn_id(&e.from), drawn_id(&e.to));
         if !drawn.contains(&from) || !drawn.contains(&to) {

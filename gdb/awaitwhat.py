@@ -33,6 +33,10 @@ def _modules():
 
 
 def _run(verb, arg):
+    try:
+        ffi.check_args(verb, arg)
+    except ffi.AwaitwhatError as e:
+        raise gdb.GdbError("awaitwhat: %s" % e)
     inferior = gdb.selected_inferior()
     if inferior is None or inferior.pid == 0:
         raise gdb.GdbError("awaitwhat: no inferior: attach to a process (`attach PID`) or open a core "

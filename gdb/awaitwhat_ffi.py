@@ -145,10 +145,15 @@ def parse_args(arg, allowed):
     return flags, target
 
 
+def check_args(verb, arg):
+    """Parse a command's arguments, before anything else is looked at."""
+    allowed = set(OPTIONS) - ({"--no-source"} if verb == "graph" else set())
+    return parse_args(arg, allowed)
+
+
 def run(verb, arg, read, modules, live):
     """Run `stacks` or `graph` with the user's arguments; returns (output, file or None, stats)."""
-    allowed = set(OPTIONS) - ({"--no-source"} if verb == "graph" else set())
-    flags, target = parse_args(arg, allowed)
+    flags, target = check_args(verb, arg)
     options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
                "live": live}
     main = "json" if "--json" in flags else ("dot" if verb == "graph" else "text")

@@ -46,6 +46,7 @@ def awaitwhat(debugger, command, exe_ctx, result, internal_dict):
             return
         if verb not in ("stacks", "graph"):
             raise ffi.AwaitwhatError("unknown subcommand %r (stacks, graph, version; see `help awaitwhat`)" % verb)
+        ffi.check_args(verb, rest)
         process = exe_ctx.GetProcess()
         if not process or not process.IsValid():
             raise ffi.AwaitwhatError("no process: attach to one (`process attach -p PID`) or open a core "

@@ -332,6 +332,7 @@ pub fn build(
                 b.edge(raw.addr, w, "awaits", site, false);
             }
         }
+        watched_set(&mut b, &frames);
         // Executor bridges hang off the waiter future's callbacks.
         b.pending.push(w);
     }
@@ -353,6 +354,32 @@ pub fn build(
         edges: b.edges,
         cycles,
         warnings: b.warnings,
+    }
+}
+
+/// `asyncio.wait`: its `_wait` frame holds the watched set `fs` and the `waiter` future.
+/// Bare futures in the set are linked from here (tasks also through their callbacks).
+fn watched_set(b: &mut Builder<'_, '_>, frames: &[(Addr, Addr, String, String)]) {
+    let py = b.py;
+    for (frame, code, function, file) in frames {
+        if function != "_wait" || !file.contains("/asyncio/") {
+            continue;
+        }
+        let local = |name: &str| py.frame_local(*frame, *code, name).ok().flatten();
+        let (Some(fs), Some(waiter)) = (local("fs"), local("waiter")) else {
+            continue;
+        };
+        let items = if &*py.obj_type_name(fs).unwrap_or_else(|_| "".into()) == "list" {
+            py.list(fs)
+        } else {
+            py.set_items(fs)
+        };
+        b.future(waiter, Some("wait"));
+        b.retag(waiter, "wait", "asyncio.wait");
+        for f in items.unwrap_or_default() {
+            b.future(f, None);
+            b.edge(waiter, f, "wait", None, false);
+        }
     }
 }
 
@@ -386,6 +413,13 @@ fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, raws: &[TaskRaw]) {
 /// stack: that makes it the (inferred) holder. The same finds `asyncio.timeout` scopes.
 fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
     let py = b.py;
+    let chain: Vec<(Addr, Addr, String, String)> = raw
+        .frames
+        .iter()
+        .zip(&t.frames)
+        .map(|((f, c), fi)| (*f, *c, fi.function.clone(), fi.file.clone()))
+        .collect();
+    let released = waits::released(py, &chain);
     for (k, ((frame, code), fi)) in raw.frames.iter().zip(&t.frames).enumerate() {
         let Ok(stack) = py.frame_value_stack(*frame, *code) else {
             continue;
@@ -399,7 +433,7 @@ fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
         {
             exits.pop();
         }
-        for (qualname, receiver) in exits {
+        for (qualname, receiver) in exits.into_iter().filter(|(_, r)| !released.contains(r)) {
             let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
             match waits::resource_kind(py, receiver) {
                 Ok(Some(kind @ ("lock" | "semaphore" | "condition"))) => {

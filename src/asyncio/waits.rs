@@ -61,15 +61,24 @@ pub fn classify(
     frames: &[(Addr, Addr, String, String)],
     clock: Option<Clock>,
 ) -> Result<Option<Resource>> {
-    for (frame, code, function, file) in frames.iter().rev() {
-        if !in_asyncio(file) {
-            continue;
-        }
-        if function == "sleep"
-            && let Some(h) = py.frame_local(*frame, *code, "h")?
-        {
-            return Ok(Some(timer(py, h, clock, "sleep")?));
-        }
+    // The innermost run of asyncio's own frames says what is awaited; its outermost
+    // primitive is the one the program used (Barrier.wait, not the Condition inside it;
+    // the Lock of `async with lock`, entered through `__aenter__`).
+    let inner = frames
+        .iter()
+        .rev()
+        .take_while(|(_, _, _, file)| in_asyncio(file))
+        .count();
+    let run = &frames[frames.len() - inner..];
+    if let Some((frame, code, ..)) = run
+        .iter()
+        .rev()
+        .find(|(_, _, function, _)| function == "sleep")
+        && let Some(h) = py.frame_local(*frame, *code, "h")?
+    {
+        return Ok(Some(timer(py, h, clock, "sleep")?));
+    }
+    for (frame, code, function, _) in run {
         if let Some(me) = py.frame_local(*frame, *code, "self")?
             && let Some(kind) = resource_kind(py, me)?
         {
@@ -83,6 +92,19 @@ pub fn classify(
         }
     }
     Ok(None)
+}
+
+/// Primitives a chain is waiting *inside* (`Condition.wait` has released its lock): an
+/// `async with` on one of them in an outer frame does not mean the task holds it.
+pub fn released(py: &Py<'_>, frames: &[(Addr, Addr, String, String)]) -> Vec<Addr> {
+    frames
+        .iter()
+        .filter(|(_, _, function, file)| {
+            in_asyncio(file) && matches!(function.as_str(), "wait" | "wait_for")
+        })
+        .filter_map(|(frame, code, ..)| py.frame_local(*frame, *code, "self").ok().flatten())
+        .filter(|&me| resource_kind(py, me).ok().flatten() == Some("condition"))
+        .collect()
 }
 
 fn count(py: &Py<'_>, obj: Addr, name: &str) -> Result<u64> {

@@ -85,7 +85,12 @@ impl Py<'_> {
             let free = all[all.len() - nfree..].to_vec();
             (all, free)
         } else {
-            (names(o.co_varnames())?, names(o.co_freevars())?)
+            // ≤3.10 `f_localsplus` holds the locals, then the cells, then the free variables.
+            let free = names(o.co_freevars())?;
+            let mut all = names(o.co_varnames())?;
+            all.extend(names(o.co_cellvars())?);
+            all.extend(free.iter().cloned());
+            (all, free)
         };
         let info = Rc::new(CodeInfo {
             names: names(o.co_names())?,

@@ -174,6 +174,7 @@ fields! {
     co_varnames: "PyCodeObject" "co_varnames",
     co_localsplusnames: "PyCodeObject" "co_localsplusnames",
     co_freevars: "PyCodeObject" "co_freevars",
+    co_cellvars: "PyCodeObject" "co_cellvars",
     co_names: "PyCodeObject" "co_names",
     co_nfreevars: "PyCodeObject" "co_nfreevars",
     // generators, coroutines, async generators

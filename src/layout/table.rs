@@ -47,13 +47,16 @@ pub fn parse(text: &str) -> Result<TableFile> {
 
 /// Versions we have a table for, e.g. "3.8, 3.9, ...".
 pub fn supported() -> String {
-    let mut v: Vec<Version> = EMBEDDED
+    let mut minors: Vec<(u8, u8)> = EMBEDDED
         .iter()
         .filter_map(|(_, text)| parse(text).ok().and_then(|t| Version::parse(&t.python)))
+        .map(|v| (v.major, v.minor))
         .collect();
-    v.sort();
-    v.iter()
-        .map(Version::minor_string)
+    minors.sort();
+    minors.dedup();
+    minors
+        .iter()
+        .map(|(major, minor)| format!("{major}.{minor}"))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -82,7 +82,7 @@ def unsupported(version, work):
         wait_for(ready, p)
         minor = version.rsplit(".", 1)[0]
         return expect(gdb("-p", str(p.pid)),
-                      r"Python %s(\.\d+)? is not supported \(supported: 3\.8, 3\.9, 3\.10, 3\.11, 3\.12, 3\.13\)"
+                      r"Python %s(\.\d+)? is not supported \(supported: 3\.8, 3\.9, 3\.10, 3\.11, 3\.12, 3\.13, 3\.14, 3\.15\)"
                       % re.escape(minor))
     finally:
         p.kill()

@@ -9,17 +9,31 @@ For each (version, scenario) the scenario program is started with that
 interpreter and writes an oracle (tests/scenarios/oracle.py).  Then:
 
   live  gdb attaches to the running process, runs
-        `py-await-stacks --json > WORK/live.json`, writes WORK/core with
-        gcore and detaches; live.json is compared with the oracle.
+        `py-await-stacks --json > WORK/live.json` and
+        `py-await-graph > WORK/live.dot`, writes WORK/core with gcore and
+        detaches; live.json is compared with the oracle.
   core  gdb opens PYTHON_EXE + WORK/core and runs
-        `py-await-stacks --json > WORK/core.json`; compared with the oracle.
+        `py-await-stacks --json > WORK/core.json` and
+        `py-await-graph > WORK/core.dot`; compared with the oracle.
+
+The comparison covers the tasks (frames, names, what each awaits), the
+threads, and the wait graph (objects, edges, cycles) against the oracle's
+"graph" section (compare_graph): every edge the oracle knows (gather
+children, TaskGroup children, the waiters of each primitive, the holders the
+scenario declares, sleep/timeout timers with their exact deadline, shield,
+wait, wait_for and executor links), the kind, state and facts of every object
+at their ends, no held-by edge to a task the scenario says does not hold the
+primitive, a cycle through the EXPECT_CYCLE tasks of the deadlock_*
+scenarios and no cycle anywhere else.  Every DOT file must render with
+`dot -Tsvg` (graphviz; a missing `dot` fails).
 
 After gdb has detached the scenario gets SIGUSR1 and must print INTACT and
 exit 0 (it recomputes its oracle in process: proves the target was not
 modified and still runs).  That check belongs to the first gdb cell.
 
 --oracle-only runs no gdb at all: it checks each oracle for sanity (expected
-task shapes per scenario) and does the SIGUSR1/INTACT check.
+task shapes and graph contents per scenario) and does the SIGUSR1/INTACT
+check.
 
 A missing interpreter or gdb fails its cells.  Scenarios declaring
 MIN_VERSION above the interpreter's version are reported "n/a" and are not
@@ -447,6 +461,280 @@ def _addr_list(addrs, tasks):
     return "[" + ", ".join(shown) + "]"
 
 
+# ------------------------------------------------------ wait graph checks
+
+OBJECT_KINDS = {
+    "task", "future", "gather", "shield", "wait", "wait_for", "timeout",
+    "taskgroup", "lock", "event", "semaphore", "condition", "queue",
+    "barrier", "timer", "executor", "as_completed", "object",
+    "thread",  # listed in src/model.rs
+}
+EDGE_KINDS = {
+    "acquire", "wait", "get", "put", "sleep", "awaits", "gather", "shield",
+    "wait_for", "taskgroup", "executor", "held-by", "could-wake", "timeout",
+    "as_completed", "awaited-by",  # listed in src/model.rs
+}
+INFERRED_EDGES = {"held-by", "could-wake"}
+DOT_TIMEOUT = 900.0  # a graph of thousands of nodes takes dot minutes
+MAX_GRAPH_ERRORS = 25
+_TASK_LABEL = re.compile(r"^Task '(.*)'$", re.S)
+
+
+def _edge_fmt(e):
+    return "%s -%s-> %s%s" % (e.get("from"), e.get("kind"), e.get("to"),
+                             " (inferred)" if e.get("inferred") else "")
+
+
+def compare_graph(oracle, dump):
+    """Compare the wait graph of a dump (objects, edges, cycles) with the
+    oracle's "graph" section.  Returns a list of error strings.
+
+    Every oracle edge must be decoded with its kind; every object the oracle
+    describes must be there with the right kind, state and facts.  Extra
+    decoded edges are fine unless they are wrong: a held-by edge from a
+    primitive to a task the scenario says does not hold it.  Cycles: the
+    EXPECT_CYCLE task names must all be labels of one decoded cycle; a
+    scenario expecting none must have none."""
+    g = oracle.get("graph")
+    if g is None:
+        return []
+    errs = []
+    if not isinstance(dump, dict):
+        return ["dump is not a JSON object"]
+    for key in ("objects", "edges", "cycles"):
+        if not isinstance(dump.get(key), list):
+            return ["dump has no %r array" % key]
+    names = {_addr(t["address"]): t.get("name") for t in oracle["tasks"]}
+
+    def who(a):
+        n = names.get(_addr(a))
+        return "%s (%s)" % (a, n) if n else str(a)
+
+    # ---- structure (docs: objects/edges/cycles)
+    objs = {}
+    for o in dump["objects"]:
+        oid = o.get("id")
+        if not isinstance(oid, str) or not re.match(r"^0x[0-9a-f]+$", oid):
+            errs.append("object id %r is not lowercase hex" % (oid,))
+            continue
+        if _addr(oid) in objs:
+            errs.append("object %s listed twice" % oid)
+        objs[_addr(oid)] = o
+        if o.get("kind") not in OBJECT_KINDS:
+            errs.append("object %s has unknown kind %r" % (oid, o.get("kind")))
+        if not isinstance(o.get("details"), dict):
+            errs.append("object %s details is not an object" % oid)
+    edges = {}
+    out_edges = {}
+    for e in dump["edges"]:
+        k = (_addr(e.get("from")), _addr(e.get("to")), e.get("kind"))
+        edges[k] = e
+        out_edges.setdefault(k[0], []).append(e)
+        if e.get("kind") not in EDGE_KINDS:
+            errs.append("edge %s has unknown kind" % _edge_fmt(e))
+        if k[0] not in objs or k[1] not in objs:
+            errs.append("edge %s names an object not in objects[]"
+                        % _edge_fmt(e))
+        if e.get("inferred") is not (e.get("kind") in INFERRED_EDGES):
+            errs.append("edge %s: inferred is %r" % (_edge_fmt(e),
+                                                     e.get("inferred")))
+        site = e.get("site")
+        if site is not None and not re.match(r"^.+:\d+$", str(site)):
+            errs.append("edge %s: bad site %r" % (_edge_fmt(e), site))
+    for c in dump["cycles"]:
+        bad = [n for n in c.get("nodes") or [] if _addr(n) not in objs]
+        if not c.get("nodes") or bad:
+            errs.append("cycle %r names unknown objects %s" % (
+                c.get("description"), bad))
+
+    def obj(addr, kind, what):
+        o = objs.get(_addr(addr))
+        if o is None:
+            errs.append("%s: no object %s in objects[]" % (what, addr))
+            return None
+        if o.get("kind") != kind:
+            errs.append("%s: object %s kind expected %r, got %r (label %r)"
+                        % (what, addr, kind, o.get("kind"), o.get("label")))
+        return o
+
+    def edge(frm, to, kind, what):
+        if (_addr(frm), _addr(to), kind) in edges:
+            return True
+        got = [_edge_fmt(e) for e in out_edges.get(_addr(frm), [])]
+        errs.append("%s: missing edge %s -%s-> %s; edges from %s: %s" % (
+            what, who(frm), kind, who(to), frm, ", ".join(got) or "none"))
+        return False
+
+    def detail(o, key, exp, what):
+        got = (o.get("details") or {}).get(key)
+        if isinstance(exp, str) and exp.startswith("0x"):
+            same = _addr(got) == _addr(exp)
+        else:
+            same = got == exp and type(got) is type(exp)
+        if not same:
+            errs.append("%s: details.%s expected %r, got %r" % (
+                what, key, exp, got))
+
+    # ---- tasks are objects
+    for t in oracle["tasks"]:
+        o = obj(t["address"], "task", "task %s" % who(t["address"]))
+        if o is None:
+            continue
+        if o.get("state") != "pending":
+            errs.append("task %s: state expected 'pending', got %r" % (
+                who(t["address"]), o.get("state")))
+        if t.get("name") is not None and o.get("label") != "Task '%s'" % t["name"]:
+            errs.append("task %s: label expected %r, got %r" % (
+                who(t["address"]), "Task '%s'" % t["name"], o.get("label")))
+
+    # ---- plain awaits: task -> task/gather/shield/wait/wait_for/future
+    for w in g.get("waits", []):
+        what = "task %s awaiting %s" % (who(w["task"]), w["to"])
+        edge(w["task"], w["to"], "awaits", what)
+        o = obj(w["to"], w["to_kind"], what + ", the awaited")
+        if o is not None and o.get("state") != w["to_state"]:
+            errs.append("%s: state expected %r, got %r" % (
+                what, w["to_state"], o.get("state")))
+
+    # ---- gathers
+    for ga in g.get("gathers", []):
+        what = "gather %s" % ga["address"]
+        o = obj(ga["address"], "gather", what)
+        if o is not None:
+            if o.get("state") != "pending":
+                errs.append("%s: state expected 'pending', got %r" % (
+                    what, o.get("state")))
+            detail(o, "children", len(ga["children"]), what)
+            detail(o, "done", ga["done"], what)
+        if ga["waiter"] is not None:
+            edge(ga["waiter"], ga["address"], "awaits", what + " waiter")
+        for c in ga["children"]:
+            edge(ga["address"], c, "gather", what + " child")
+
+    # ---- task groups
+    for tg in g.get("taskgroups", []):
+        what = "taskgroup %s" % tg["address"]
+        o = obj(tg["address"], "taskgroup", what)
+        if o is not None:
+            detail(o, "tasks", len(tg["tasks"]), what)
+            detail(o, "parent", tg["parent"], what)
+        for c in tg["tasks"]:
+            edge(tg["address"], c, "taskgroup", what + " child")
+        for t in tg["waiting"]:
+            edge(t, tg["address"], "wait", what + " (in __aexit__)")
+
+    # ---- primitives: facts, waiters, holders, wakers
+    for r in g.get("resources", []):
+        what = "%s %s" % (r["type"], r["address"])
+        required = r["waiting"] or r["holders"] or r["wakers"]
+        if _addr(r["address"]) in objs or required:
+            o = obj(r["address"], r["kind"], what)
+            if o is not None:
+                for k, v in sorted(r["facts"].items()):
+                    detail(o, k, v, what)
+        for w in r["waiting"]:
+            edge(w["task"], r["address"], w["edge"], what + " waiter")
+        held = sorted(e.get("to") for e in out_edges.get(_addr(r["address"]), [])
+                      if e.get("kind") == "held-by")
+        if r["holders"] is not None:
+            want = {_addr(h) for h in r["holders"]}
+            for h in r["holders"]:
+                edge(r["address"], h, "held-by", what + " holder")
+            for h in held:
+                if _addr(h) not in want:
+                    errs.append("%s: held-by edge to %s, which does not hold "
+                                "it (holders: %s)" % (
+                                    what, who(h),
+                                    [who(x) for x in r["holders"]] or "none"))
+        for wk in r["wakers"] or []:
+            edge(r["address"], wk, "could-wake", what + " waker")
+
+    # ---- timers (asyncio.sleep, asyncio.timeout)
+    for t in g.get("timers", []):
+        what = "%s %s of task %s" % (t["kind"], t["address"], who(t["task"]))
+        o = obj(t["address"], t["kind"], what)
+        if o is not None:
+            d = o.get("details") or {}
+            if d.get("when") != t["when"]:
+                errs.append("%s: details.when expected %r (TimerHandle._when), "
+                            "got %r" % (what, t["when"], d.get("when")))
+            detail(o, "cancelled", t["cancelled"], what)
+        edge(t["task"], t["address"], t["edge"], what)
+
+    # ---- asyncio's bookkeeping links (shield, wait, wait_for, executor)
+    for lk in g.get("links", []):
+        what = "%s link %s -> %s" % (lk["kind"], lk["from"], who(lk["to"]))
+        edge(lk["from"], lk["to"], lk["kind"], what)
+        if lk["kind"] != "executor":
+            obj(lk["from"], lk["kind"], what + ", the %s future" % lk["kind"])
+    for ex in g.get("executors", []):
+        what = "executor job %s" % ex["address"]
+        o = obj(ex["address"], "executor", what)
+        if o is not None:
+            detail(o, "state", ex["state"], what)
+            if ex.get("thread") is not None:
+                detail(o, "thread", ex["thread"], what)
+
+    # ---- cycles
+    expect = g.get("expect_cycle") or []
+    described = ["%s [tasks %s]" % (c.get("description"), sorted(
+        _cycle_names(c, objs))) for c in dump["cycles"]]
+    if expect:
+        if not any(set(expect) <= _cycle_names(c, objs)
+                   for c in dump["cycles"]):
+            errs.append("expected a cycle through tasks %s; decoded cycles: %s"
+                        % (expect, described or "none"))
+    elif dump["cycles"]:
+        errs.append("no cycle expected, decoded %d: %s" % (
+            len(described), "; ".join(described)))
+    if len(errs) > MAX_GRAPH_ERRORS:
+        errs = errs[:MAX_GRAPH_ERRORS] + [
+            "(%d further graph differences not shown)"
+            % (len(errs) - MAX_GRAPH_ERRORS)]
+    return ["graph: " + e for e in errs]
+
+
+def _cycle_names(cycle, objs):
+    """Task names of a decoded cycle (from its nodes' "Task 'NAME'" labels)."""
+    out = set()
+    for n in cycle.get("nodes") or []:
+        o = objs.get(_addr(n))
+        m = _TASK_LABEL.match(str((o or {}).get("label", "")))
+        if o is not None and o.get("kind") == "task" and m:
+            out.add(m.group(1))
+    return out
+
+
+def render_dot(path):
+    """dot -Tsvg PATH -o PATH.svg: None, or what went wrong."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return "graphviz `dot` not found on PATH (scripts/setup installs it)"
+    if not os.path.exists(path):
+        return "no %s" % os.path.basename(path)
+    if os.path.getsize(path) == 0:
+        return "%s is empty" % os.path.basename(path)
+    svg = os.path.splitext(path)[0] + ".svg"
+    err = os.path.splitext(path)[0] + ".dot-err"
+    with open(err, "w") as e:
+        p = track(subprocess.Popen([dot, "-Tsvg", path, "-o", svg],
+                                   stdout=e, stderr=e,
+                                   stdin=subprocess.DEVNULL, env=clean_env()))
+        try:
+            rc = p.wait(timeout=DOT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            kill(p)
+            return "dot -Tsvg %s timed out after %.0f s" % (
+                os.path.basename(path), DOT_TIMEOUT)
+        untrack(p)
+    if rc != 0:
+        return "dot -Tsvg %s exited %d: %s" % (
+            os.path.basename(path), rc, tail(err, 20))
+    if not os.path.exists(svg) or os.path.getsize(svg) == 0:
+        return "dot -Tsvg %s wrote no svg" % os.path.basename(path)
+    return None
+
+
 # ------------------------------------------------- oracle sanity (shapes)
 
 
@@ -534,9 +822,162 @@ def expected_shapes(scenario, v, oracle):
         return [S("main", ["main"], "_GatheringFuture"),
                 S("waiter", ["wait_event", "wait"], "Future"),
                 S("blocker", ["blocker", "compute", "crunch"], RUNNING)]
+    if scenario == "semaphore":
+        return [S("main", ["main"], "_GatheringFuture")] + \
+            [S(n, ["hold", "wait"], "Future")
+             for n in ("hold-1", "hold-2", "bhold")] + \
+            [S(n, ["want", "__aenter__", "acquire"], "Future")
+             for n in ("want-1", "want-2", "bwant")]
+    if scenario == "condition":
+        return [S("main", ["main"], "_GatheringFuture"),
+                S("holder", ["hold", "wait"], "Future")] + \
+            [S("waiter-%d" % i, ["waiter", "wait"], "Future")
+             for i in range(3)]
+    if scenario == "barrier":
+        return [S("main", ["main"], "_GatheringFuture")] + \
+            [S("party-%d" % i, ["party", "wait", "_wait", "wait_for", "wait"],
+               "Future") for i in range(3)]
+    if scenario == "asyncio_wait":
+        return [S("main", ["main", "wait", "_wait"], "Future"),
+                S("sleeper", ["sleeper", "sleep"], "Future"),
+                S("waiter", ["wait_event", "wait"], "Future")]
+    if scenario == "timeout":
+        return [S("main", ["main", "wait"], "Future"),
+                S("nested", ["nested", "sleep"], "Future")]
+    if scenario == "sleep":
+        return [S("main", ["main"], "_GatheringFuture"),
+                S("hour", ["nap", "sleep"], "Future"),
+                S("day", ["deep", "nap", "sleep"], "Future"),
+                S("direct", ["sleep"], "Future")]
+    if scenario == "deadlock_locks":
+        return [S("main", ["main"], "_GatheringFuture")] + \
+            [S(n, ["take_both", "__aenter__", "acquire"], "Future")
+             for n in "AB"]
+    if scenario == "deadlock_tasks":
+        return [S("main", ["main"], "_GatheringFuture"),
+                S("A", ["wait_for_other"], "Task"),
+                S("B", ["wait_for_other"], "Task")]
+    if scenario == "deadlock_three":
+        return [S("main", ["main"], "_GatheringFuture"),
+                S("A", ["a", "wait"], "Future"),
+                S("B", ["b", "get"], "Future"),
+                S("C", ["c", "__aenter__", "acquire"], "Future")]
     if scenario in ("no_tasks", "no_asyncio"):
         return []
     return None
+
+
+def expected_graph(scenario, v, oracle):
+    """What the oracle's "graph" section must contain for the scenario on
+    version v (so that a graph check can never pass vacuously): the number
+    of entries of each section (links counted per kind), and the holders and
+    wakers (task names) of the registered primitives, by type, in
+    registration order.  None when not described here."""
+    n_tasks = len(oracle.get("tasks", []))
+    counts = {
+        "async_gen": dict(timers=1),
+        "custom_await": dict(gathers=1, timers=2, waits=2),
+        "deadlock_locks": dict(gathers=1, resources=2, waits=1),
+        "deadlock_tasks": dict(gathers=1, waits=3),
+        "deadlock_three": dict(gathers=1, resources=3, waits=1),
+        "demo": dict(gathers=1, resources=3, waits=1),
+        "eager_task": dict(gathers=1, waits=4),
+        "executor": dict(gathers=1, waits=3 if v >= (3, 9) else 2,
+                         executors=2 if v >= (3, 9) else 1,
+                         links={"executor": 2 if v >= (3, 9) else 1}),
+        "gather_chain": dict(gathers=1, timers=3, waits=2),
+        "locks": dict(gathers=1, resources=4, timers=1, waits=1),
+        "many_tasks": dict(resources=1),
+        "no_tasks": dict(),
+        "pure_python_task": dict(gathers=1, timers=1, waits=2),
+        "running_task": dict(gathers=1, resources=1, waits=1),
+        "shield": dict(timers=1, waits=1, links={"shield": 1}),
+        "task_chain": dict(waits=3),
+        "task_subclass": dict(gathers=1, timers=3, waits=1),
+        "taskgroup": dict(resources=1, taskgroups=1),
+        "wait_for": (dict(resources=1, timers=1) if v >= (3, 12) else
+                     dict(resources=1, waits=1, links={"wait_for": 1})),
+        "semaphore": dict(gathers=1, resources=3, waits=1),
+        "condition": dict(gathers=1, resources=2, waits=1),
+        "barrier": dict(gathers=1, resources=1, waits=1),
+        "asyncio_wait": dict(resources=1, timers=1, waits=1,
+                             links={"wait": 3}),
+        "timeout": dict(resources=1, timers=3),
+        "sleep": dict(gathers=1, timers=3, waits=1),
+    }.get(scenario)
+    if counts is None:
+        return None
+    holders = {
+        "locks": [("Lock", ["holder"], None), ("Event", [], None),
+                  ("Queue", [], None), ("Queue", [], None)],
+        "demo": [("Lock", ["fetcher"], None), ("Event", [], None),
+                 ("Queue", [], None)],
+        "deadlock_locks": [("Lock", ["A"], None), ("Lock", ["B"], None)],
+        "deadlock_three": [("Lock", ["A"], None), ("Event", [], ["B"]),
+                           ("Queue", [], ["C"])],
+        "semaphore": [("Event", [], None),
+                      ("Semaphore", ["hold-1", "hold-2"], None),
+                      ("BoundedSemaphore", ["bhold"], None)],
+        "condition": [("Event", [], None), ("Condition", ["holder"], None)],
+        "barrier": [("Barrier", [], None)],
+    }.get(scenario)
+    if holders is None and counts.get("resources"):
+        holders = [("Event", [], None)] * counts["resources"]
+    waiting = {"many_tasks": n_tasks}.get(scenario)
+    return counts, holders or [], waiting
+
+
+def graph_sanity(scenario, v, oracle):
+    """Errors about the oracle's "graph" section."""
+    g = oracle.get("graph")
+    if g is None:
+        return [] if scenario == "no_asyncio" else ["oracle has no graph"]
+    errs = []
+    cycle = g.get("expect_cycle")
+    if bool(cycle) != scenario.startswith("deadlock_"):
+        errs.append("expect_cycle %r in scenario %s" % (cycle, scenario))
+    names = {t["address"]: t["name"] for t in oracle["tasks"]}
+    for r in g.get("resources", []):
+        f, n = r["facts"], len(r["waiting"])
+        queued = {"queue": None, "barrier": f.get("waiting")}.get(
+            r["kind"], f.get("waiters"))
+        if r["kind"] == "queue":
+            if f["getters"] + f["putters"] != n:
+                errs.append("%s %s: %d waiting tasks, facts %s" % (
+                    r["type"], r["address"], n, f))
+        elif queued != n:
+            errs.append("%s %s: %d waiting tasks, facts %s" % (
+                r["type"], r["address"], n, f))
+    exp = expected_graph(scenario, v, oracle)
+    if exp is None:
+        return errs
+    counts, holders, waiting = exp
+    for sec in ("waits", "resources", "gathers", "taskgroups", "timers",
+                "executors"):
+        if len(g.get(sec, [])) != counts.get(sec, 0):
+            errs.append("graph.%s has %d entries, expected %d: %s" % (
+                sec, len(g.get(sec, [])), counts.get(sec, 0),
+                json.dumps(g.get(sec))[:600]))
+    links = {}
+    for lk in g.get("links", []):
+        links[lk["kind"]] = links.get(lk["kind"], 0) + 1
+    if links != counts.get("links", {}):
+        errs.append("graph.links by kind %s, expected %s" % (
+            links, counts.get("links", {})))
+    got = [(r["type"],
+            sorted(names.get(h) or h for h in (r["holders"] or [])),
+            None if r["wakers"] is None else
+            sorted(names.get(w) or w for w in r["wakers"]))
+           for r in g.get("resources", [])]
+    want = [(t, sorted(h), w) for t, h, w in holders]
+    if got != want:
+        errs.append("graph resources (type, holders, wakers) %s, expected %s"
+                    % (got, want))
+    if waiting is not None and g.get("resources") and \
+            len(g["resources"][0]["waiting"]) != waiting:
+        errs.append("graph: %d tasks wait on the Event, expected %d" % (
+            len(g["resources"][0]["waiting"]), waiting))
+    return errs
 
 
 def oracle_sanity(scenario, version, oracle, pid):
@@ -610,6 +1051,7 @@ def oracle_sanity(scenario, version, oracle, pid):
         errs.append("unexpected threads: %s" % [t.get("name") for t in threads])
     if scenario == "no_asyncio" and oracle.get("no_asyncio") is not True:
         errs.append("no_asyncio oracle lacks no_asyncio: true")
+    errs.extend(graph_sanity(scenario, v, oracle))
     return errs
 
 
@@ -662,6 +1104,7 @@ def gdb_live(sc, work, want_dump, want_core, text_phrase, timeout):
         else:
             argv += ["-ex", "py-await-stacks --json > "
                      + os.path.join(work, "live.json")]
+        argv += ["-ex", "py-await-graph > " + os.path.join(work, "live.dot")]
     if want_core:
         argv += ["-ex", "gcore " + os.path.join(work, "core")]
     argv += ["-ex", "detach"]
@@ -681,6 +1124,7 @@ def gdb_core(python, work, text_phrase, timeout):
     else:
         argv += ["-ex", "py-await-stacks --json > "
                  + os.path.join(work, "core.json")]
+    argv += ["-ex", "py-await-graph > " + os.path.join(work, "core.dot")]
     return run_cmd(argv, work, "gdb-core", timeout)
 
 
@@ -688,6 +1132,50 @@ def check_output(cell, oracle, work, mode, text_phrase, rc, tag):
     if rc is None:
         cell.fail("gdb timed out\n" + gdb_output(work, tag))
         return
+    _check_stacks(cell, oracle, work, mode, text_phrase, rc, tag)
+
+
+def start_dot_check(cell, work, mode, text_phrase, tag):
+    """check_dot in a thread (rendering a big graph takes minutes: it runs
+    while the next gdb does).  Returns the thread; join it before the cell
+    is finished."""
+    def run():
+        t0 = time.time()
+        try:
+            check_dot(cell, work, mode, text_phrase, tag)
+        except Exception as e:  # a harness bug must not look like a pass
+            cell.fail("harness error in DOT check: %s: %s" % (
+                type(e).__name__, e))
+        took = time.time() - t0
+        if took >= 5:
+            cell.info.append("dot -Tsvg took %.0f s" % took)
+    t = threading.Thread(target=run, name="dot-" + cell.id, daemon=True)
+    t.start()
+    return t
+
+
+def check_dot(cell, work, mode, text_phrase, tag):
+    """`py-await-graph > WORK/MODE.dot` must render with dot -Tsvg.  A
+    scenario with a text phrase (no asyncio) may instead have no DOT at all
+    if gdb's output says why."""
+    path = os.path.join(work, mode + ".dot")
+    if text_phrase and not os.path.exists(path):
+        said = False
+        for t in (tag + ".out", tag + ".err"):
+            try:
+                with open(os.path.join(work, t), errors="replace") as f:
+                    said = said or text_phrase in f.read().lower()
+            except OSError:
+                pass
+        if said:
+            cell.info.append("py-await-graph wrote no DOT (%r)" % text_phrase)
+            return
+    e = render_dot(path)
+    if e:
+        cell.fail("py-await-graph DOT: %s\n%s" % (e, gdb_output(work, tag)))
+
+
+def _check_stacks(cell, oracle, work, mode, text_phrase, rc, tag):
     if text_phrase:
         # The phrase may be written to the file, or (if the tool reports it
         # as a gdb error/message) to gdb's own stdout/stderr: accept both,
@@ -725,6 +1213,8 @@ def check_output(cell, oracle, work, mode, text_phrase, rc, tag):
         return
     for e in compare(oracle, dump):
         cell.fail(e)
+    for e in compare_graph(oracle, dump):
+        cell.fail(e)
     warns = dump.get("warnings") if isinstance(dump, dict) else None
     if warns:
         cell.info.append("dump warnings: %s" % "; ".join(map(str, warns[:5])))
@@ -735,8 +1225,11 @@ def run_pair(version, scenario, modes, opts):
     cell_modes = ["oracle"] if opts.oracle_only else modes
     cells = [Cell(version, scenario, m) for m in cell_modes]
     t0 = time.time()
+    dot_threads = []
 
     def done():
+        for t in dot_threads:
+            t.join()
         for c in cells:
             if not c.seconds:
                 c.seconds = time.time() - t0
@@ -808,6 +1301,9 @@ def run_pair(version, scenario, modes, opts):
         if live is not None:
             check_output(live, oracle, work, "live", text_phrase, rc,
                          "gdb-live")
+            if rc is not None:
+                dot_threads.append(start_dot_check(
+                    live, work, "live", text_phrase, "gdb-live"))
         elif rc != 0:
             core.fail("gdb gcore run failed (rc %s)\n%s" % (
                 rc, gdb_output(work, "gdb-live")))
@@ -825,6 +1321,9 @@ def run_pair(version, scenario, modes, opts):
                 rc, _ = gdb_core(python, work, text_phrase, opts.timeout)
                 check_output(core, oracle, work, "core", text_phrase, rc,
                              "gdb-core")
+                if rc is not None:
+                    dot_threads.append(start_dot_check(
+                        core, work, "core", text_phrase, "gdb-core"))
             core.seconds = time.time() - t2
         return done()
     except Exception as e:  # a harness bug must not look like a pass
@@ -832,6 +1331,8 @@ def run_pair(version, scenario, modes, opts):
             c.fail("harness error: %s: %s" % (type(e).__name__, e))
         return done()
     finally:
+        for t in dot_threads:
+            t.join()
         if sc is not None:
             sc.close()
         if opts.keep:

@@ -24,7 +24,9 @@ async def take_both(first, second, go):
 
 async def main():
     loop = asyncio.get_running_loop()
-    lock1, lock2, go = oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Event())
+    lock1 = oracle.resource(asyncio.Lock(), holder="A")
+    lock2 = oracle.resource(asyncio.Lock(), holder="B")
+    go = oracle.keep(asyncio.Event())
     LOCKS.extend([lock1, lock2])
     a = oracle.named(loop.create_task(take_both(lock1, lock2, go), name="A"))
     b = oracle.named(loop.create_task(take_both(lock2, lock1, go), name="B"))

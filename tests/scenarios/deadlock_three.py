@@ -38,7 +38,9 @@ async def c(lock, items):
 
 async def main():
     loop = asyncio.get_running_loop()
-    lock, event, items = oracle.keep(asyncio.Lock()), oracle.keep(asyncio.Event()), oracle.keep(asyncio.Queue())
+    lock = oracle.resource(asyncio.Lock(), holder="A")
+    event = oracle.resource(asyncio.Event(), holder=None, wakers=["B"])
+    items = oracle.resource(asyncio.Queue(), holder=None, wakers=["C"])
     STATE.extend([lock, event, items])
     tasks = [
         oracle.named(loop.create_task(a(lock, event), name="A")),

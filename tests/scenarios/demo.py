@@ -40,9 +40,9 @@ async def worker(jobs):
 
 async def main():
     loop = asyncio.get_running_loop()
-    lock = oracle.keep(asyncio.Lock())
-    ready = oracle.keep(asyncio.Event())
-    jobs = oracle.keep(asyncio.Queue())
+    lock = oracle.resource(asyncio.Lock(), holder="fetcher")
+    ready = oracle.resource(asyncio.Event(), holder=None)
+    jobs = oracle.resource(asyncio.Queue(), holder=None)
     tasks = [oracle.named(loop.create_task(fetcher(lock, ready), name="fetcher"))]
     tasks += [oracle.named(loop.create_task(handler(lock, k), name="handler-%d" % k)) for k in (1, 2)]
     tasks += [oracle.named(loop.create_task(worker(jobs), name="worker-%d" % i)) for i in (1, 2)]

@@ -33,10 +33,10 @@ async def put_item(q):
 
 async def main():
     loop = asyncio.get_running_loop()
-    lock = oracle.keep(asyncio.Lock())
-    ev = oracle.keep(asyncio.Event())
-    empty = oracle.keep(asyncio.Queue())
-    full = oracle.keep(asyncio.Queue(maxsize=1))
+    lock = oracle.resource(asyncio.Lock(), holder="holder")
+    ev = oracle.resource(asyncio.Event(), holder=None)
+    empty = oracle.resource(asyncio.Queue(), holder=None)
+    full = oracle.resource(asyncio.Queue(maxsize=1), holder=None)
     full.put_nowait("first")
     # Tasks start in creation order, so "holder" takes the lock first.
     tasks = [

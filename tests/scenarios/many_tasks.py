@@ -20,7 +20,7 @@ async def worker(i, ev):
 
 async def main():
     loop = asyncio.get_running_loop()
-    ev = oracle.keep(asyncio.Event())
+    ev = oracle.resource(asyncio.Event(), holder=None)
     for i in range(COUNT):
         oracle.keep(loop.create_task(worker(i, ev)))
     await ev.wait()

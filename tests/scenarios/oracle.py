@@ -18,6 +18,15 @@ block_here(seconds) on the same line as its blocking call, e.g.
 (outermost first), "awaiting": null and "running_on_thread":
 threading.get_ident(); see block_here().
 
+The oracle also has a "graph" section (compute_graph()): what the wait graph
+must contain, computed from the real objects.  A scenario registers the
+asyncio primitives its tasks use with resource(obj, holder=..., wakers=...)
+(and TaskGroups with taskgroup(tg)), saying which task holds each one as far
+as it knows; gathers, sleep and asyncio.timeout timers, and the bookkeeping
+links of shield, wait, wait_for and run_in_executor are found by the oracle
+itself.  A deadlock scenario sets EXPECT_CYCLE = [task names] at module top.
+A task waiting on a primitive that was not registered makes the oracle warn.
+
 Usage from a scenario:
 
     import oracle
@@ -31,6 +40,12 @@ Rules kept here on purpose:
     (oracle.named(task)): on 3.12+ reading the lazy default name of a task
     ("Task-N") materialises it and so changes the target's memory.
   * No repr() of tasks, coroutines or futures anywhere.
+  * The graph oracle only reads: task._fut_waiter, the waiter deques of the
+    primitives, futures' _callbacks (the C property builds a new list),
+    closure cells, gc.get_referents() of suspended coroutines (their locals
+    and value stacks, for asyncio.timeout scopes), loop._scheduled, and the
+    f_locals of executor worker threads' _WorkItem.run frames (before 3.13
+    that fills the frame object's locals dict; nothing awaitwhat reads).
 """
 
 import gc
@@ -48,6 +63,9 @@ FAST_POLLS = 200  # first polls via call_soon, the rest via call_later
 POLL_DELAY = 0.002
 
 _names = {}  # id(task) -> explicit name
+_by_name = {}  # explicit name -> task
+_resources = []  # (object, holders or UNKNOWN, wakers or None), in registration order
+_taskgroups = []  # registered asyncio.TaskGroup objects
 _keep = []  # strong references to every task/future the oracle describes
 _saved = None
 _oracle_path = None
@@ -72,6 +90,7 @@ def named(task):
 
     Only call this on tasks that were given a name explicitly."""
     _names[id(task)] = task.get_name()
+    _by_name[_names[id(task)]] = task
     _keep.append(task)
     return task
 
@@ -173,6 +192,422 @@ def thread_stacks():
     return out
 
 
+# ------------------------------------------------------------ wait graph
+#
+# What a scenario knows about the objects its tasks wait on, declared with
+# resource() and taskgroup(), and the "graph" section of the oracle computed
+# from the real objects at oracle time (never from awaitwhat's output).
+
+
+class _Unknown:
+    def __repr__(self):
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+# asyncio class name (anywhere in the type's MRO) -> awaitwhat object kind.
+RESOURCE_KINDS = (
+    ("Barrier", "barrier"),
+    ("BoundedSemaphore", "semaphore"),
+    ("Semaphore", "semaphore"),
+    ("Condition", "condition"),
+    ("Lock", "lock"),
+    ("Event", "event"),
+    ("Queue", "queue"),
+)
+# A task waiting on an object of one of these kinds is linked to it by an
+# edge of this kind (queues: "get" or "put", by the deque its waiter is in).
+WAIT_EDGE = {"lock": "acquire", "semaphore": "acquire", "event": "wait",
+             "condition": "wait", "barrier": "wait"}
+# A suspended task whose innermost frame is in one of these asyncio modules
+# waits on a primitive; the scenario must have registered it.
+PRIMITIVE_MODULES = ("locks.py", "queues.py", "taskgroups.py")
+
+
+def _resource_kind(obj):
+    names = [c.__name__ for c in type(obj).__mro__
+             if c.__module__.startswith("asyncio")]
+    for cls, kind in RESOURCE_KINDS:
+        if cls in names:
+            return kind
+    return None
+
+
+def resource(obj, holder=UNKNOWN, holders=UNKNOWN, wakers=None):
+    """Register an asyncio primitive (Lock, Event, Semaphore,
+    BoundedSemaphore, Condition, Queue and subclasses, Barrier) for the graph
+    oracle, keep it alive and return it.
+
+    holder=TASK (one holder) or holders=[TASK, ...] say who holds it (inside
+    `async with obj:`); holder=None or holders=[] say that nobody does (a
+    held-by edge from it to any task is then wrong).  Left out: not known,
+    not checked.  wakers=[TASK, ...]: tasks that could still wake its
+    waiters (expected "could-wake" edges).  A TASK may be a task object or
+    the name given to oracle.named()."""
+    if _resource_kind(obj) is None:
+        raise TypeError("oracle.resource: %s is no asyncio primitive"
+                        % type(obj).__name__)
+    if holder is not UNKNOWN:
+        if holders is not UNKNOWN:
+            raise TypeError("oracle.resource: holder= or holders=, not both")
+        holders = [] if holder is None else [holder]
+    elif holders is not UNKNOWN:
+        holders = list(holders)
+    _resources.append((obj, holders, list(wakers) if wakers else None))
+    return keep(obj)
+
+
+def taskgroup(tg):
+    """Register an asyncio.TaskGroup (3.11+) for the graph oracle."""
+    _taskgroups.append(tg)
+    return keep(tg)
+
+
+def _task_ref(ref):
+    """A task object or a name given to named() -> the task."""
+    if isinstance(ref, str):
+        if ref not in _by_name:
+            raise KeyError("no task named %r via oracle.named()" % ref)
+        return _by_name[ref]
+    return ref
+
+
+def _is_task(obj):
+    import asyncio
+    py_task = getattr(asyncio.tasks, "_PyTask", None)
+    return isinstance(obj, asyncio.Task) or (
+        py_task is not None and isinstance(obj, py_task))
+
+
+def chain_objects(coro):
+    """The coroutines/generators of an await chain, outermost first (the
+    objects await_chain() takes its frames from)."""
+    objs = []
+    obj = coro
+    while obj is not None and len(objs) < MAX_DEPTH:
+        tname = type(obj).__name__
+        if tname in ("async_generator_asend", "async_generator_athrow"):
+            obj = _referent(obj, "async_generator")
+            continue
+        if tname == "coroutine_wrapper":
+            obj = _referent(obj, "coroutine")
+            continue
+        if isinstance(obj, types.CoroutineType):
+            frame, nxt = obj.cr_frame, obj.cr_await
+        elif isinstance(obj, types.GeneratorType):
+            frame, nxt = obj.gi_frame, obj.gi_yieldfrom
+        elif isinstance(obj, types.AsyncGeneratorType):
+            frame, nxt = obj.ag_frame, obj.ag_await
+        else:
+            break
+        if frame is None:
+            break
+        objs.append(obj)
+        obj = nxt
+    return objs
+
+
+def _innermost_frame(coro):
+    objs = chain_objects(coro)
+    if not objs:
+        return None
+    o = objs[-1]
+    return getattr(o, "cr_frame", None) or getattr(o, "gi_frame", None) or \
+        getattr(o, "ag_frame", None)
+
+
+def _callbacks(fut):
+    """The done-callbacks of a future (C or pure Python; reading the C
+    future's _callbacks property builds a new list, it changes nothing)."""
+    try:
+        cbs = fut._callbacks
+    except AttributeError:
+        return []
+    return [c[0] if isinstance(c, tuple) else c for c in (cbs or ())]
+
+
+def _closure_var(func, name):
+    code = getattr(func, "__code__", None)
+    if code is None or name not in code.co_freevars:
+        return None
+    cell = func.__closure__[code.co_freevars.index(name)]
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
+
+
+def _link_of(cb):
+    """What asyncio's own bookkeeping callback `cb` on future F says:
+    (kind, other) with the edge other -> F ("shield", "wait", "wait_for") or
+    F -> other ("executor"), or None."""
+    import functools
+    if isinstance(cb, functools.partial):
+        if getattr(cb.func, "__name__", None) == "_release_waiter" and cb.args:
+            return ("wait_for", cb.args[0])
+        return None
+    name = getattr(cb, "__qualname__", "")
+    if name == "shield.<locals>._inner_done_callback":
+        return ("shield", _closure_var(cb, "outer"))
+    if name == "_wait.<locals>._on_completion":
+        return ("wait", _closure_var(cb, "waiter"))
+    if name == "_chain_future.<locals>._call_check_cancel":
+        return ("executor", _closure_var(cb, "source"))
+    return None
+
+
+def _executor_threads():
+    """id(concurrent future) -> threading.get_ident() of the pool thread
+    running it (its _WorkItem.run frame; `self` read through f_locals)."""
+    out = {}
+    main_ident = threading.main_thread().ident
+    for ident, frame in sys._current_frames().items():
+        if ident == main_ident:
+            continue
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == "run" and code.co_filename.endswith(
+                    os.path.join("concurrent", "futures", "thread.py")):
+                item = frame.f_locals.get("self")
+                fut = getattr(item, "future", None)
+                if fut is not None:
+                    out[id(fut)] = ident
+                break
+            frame = frame.f_back
+    return out
+
+
+def _facts(obj, kind):
+    n = lambda d: len(d or ())  # noqa: E731  (3.9+ creates _waiters lazily)
+    if kind == "lock":
+        return {"locked": bool(obj._locked), "waiters": n(obj._waiters)}
+    if kind == "event":
+        return {"set": bool(obj._value), "waiters": n(obj._waiters)}
+    if kind == "semaphore":
+        return {"value": obj._value, "waiters": n(obj._waiters)}
+    if kind == "condition":
+        return {"waiters": n(obj._waiters), "lock": hex(id(obj._lock))}
+    if kind == "queue":
+        return {"size": obj.qsize(), "maxsize": obj.maxsize,
+                "getters": n(obj._getters), "putters": n(obj._putters)}
+    if kind == "barrier":
+        return {"parties": obj._parties, "waiting": obj._count}
+    return {}
+
+
+def _waiter_deques(obj, kind):
+    """(edge kind, deque of waiter futures) of a primitive."""
+    if kind == "queue":
+        return [("get", obj._getters), ("put", obj._putters)]
+    if kind == "barrier":
+        return [("wait", obj._cond._waiters)]
+    return [(WAIT_EDGE[kind], obj._waiters)]
+
+
+def compute_graph(loop, tasks, running_task=None):
+    """The "graph" section of the oracle, from the live objects.
+
+    waits      one entry per suspended task with a non-typed wait:
+               {task, to, kind: "awaits", to_kind, to_state}
+    resources  registered primitives: {address, kind, type, facts,
+               waiting: [{task, edge}], holders (null = unknown), wakers}
+    gathers    every _GatheringFuture a task awaits (and nested ones):
+               {address, waiter, children, done}
+    taskgroups registered TaskGroups: {address, parent, tasks, waiting}
+    timers     asyncio.sleep's TimerHandle (kind "timer", edge "sleep") and
+               asyncio.timeout's (kind "timeout", edge "timeout"):
+               {address, task, kind, edge, when, cancelled}
+    links      asyncio bookkeeping between futures, from their callbacks:
+               {from, to, kind: shield | wait | wait_for | executor}
+    executors  concurrent futures behind run_in_executor/to_thread:
+               {address, state, thread}
+    expect_cycle  EXPECT_CYCLE of the scenario module (task names) or []
+    """
+    import asyncio
+    from asyncio import futures as _futures
+
+    problems = []
+    suspended = [t for t in tasks if t is not running_task
+                 and t._fut_waiter is not None]
+
+    # Registered primitives and the waiter futures queued on them.
+    waiter_of = {}  # id(waiter future) -> (resource index, edge kind)
+    resources = []
+    for i, (obj, holders, wakers) in enumerate(_resources):
+        kind = _resource_kind(obj)
+        for edge, dq in _waiter_deques(obj, kind):
+            for w in dq or ():
+                waiter_of.setdefault(id(w), (i, edge))
+        entry = {
+            "address": hex(id(obj)),
+            "kind": kind,
+            "type": type(obj).__name__,
+            "facts": _facts(obj, kind),
+            "waiting": [],
+            "holders": None,
+            "wakers": None,
+        }
+        try:
+            if holders is not UNKNOWN:
+                hs = [_task_ref(h) for h in holders]
+                entry["holders"] = sorted(hex(id(h)) for h in hs)
+                for h in hs:
+                    if h.done():
+                        problems.append("holder of %s %s is done" % (
+                            kind, entry["address"]))
+                if kind == "lock" and bool(hs) != bool(obj._locked):
+                    problems.append("lock %s: locked=%s but holders %s" % (
+                        entry["address"], obj._locked, entry["holders"]))
+            if wakers is not None:
+                entry["wakers"] = sorted(hex(id(_task_ref(w))) for w in wakers)
+        except KeyError as e:
+            problems.append(str(e))
+        resources.append(entry)
+
+    groups = []
+    group_of = {}  # id(_on_completed_fut) -> group index
+    for i, tg in enumerate(_taskgroups):
+        parent = tg._parent_task
+        groups.append({
+            "address": hex(id(tg)),
+            "parent": None if parent is None else hex(id(parent)),
+            "tasks": sorted(hex(id(c)) for c in tg._tasks),
+            "waiting": [],
+        })
+        if tg._on_completed_fut is not None:
+            group_of[id(tg._on_completed_fut)] = i
+
+    # asyncio.sleep: call_later(delay, _set_result_unless_cancelled, fut, ..)
+    sleep_handle = {}
+    for h in list(getattr(loop, "_scheduled", ())):
+        if isinstance(h, asyncio.TimerHandle) and \
+                h._callback is _futures._set_result_unless_cancelled and \
+                h._args:
+            sleep_handle[id(h._args[0])] = h
+
+    # Bookkeeping links, from the callbacks of every future in sight.
+    seen, todo, links, executors = set(), [], [], []
+    for t in tasks:
+        todo.append(t)
+        if t._fut_waiter is not None:
+            todo.append(t._fut_waiter)
+    for tg in _taskgroups:
+        todo.extend(tg._tasks)
+    for obj in _keep:
+        if asyncio.isfuture(obj):
+            todo.append(obj)
+    gathers = {}
+    threads_of = None
+    while todo:
+        f = todo.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        if type(f).__name__ == "_GatheringFuture":
+            children = list(f._children)
+            gathers[id(f)] = {
+                "address": hex(id(f)),
+                "waiter": None,
+                "children": [hex(id(c)) for c in children],
+                "done": sum(1 for c in children if c.done()),
+            }
+            todo.extend(children)
+        for cb in _callbacks(f):
+            link = _link_of(cb)
+            if link is None or link[1] is None:
+                continue
+            kind, other = link
+            if kind == "executor":
+                if threads_of is None:
+                    threads_of = _executor_threads()
+                links.append({"from": hex(id(f)), "to": hex(id(other)),
+                              "kind": kind})
+                executors.append({"address": hex(id(other)),
+                                  "state": other._state,
+                                  "thread": threads_of.get(id(other))})
+            else:
+                links.append({"from": hex(id(other)), "to": hex(id(f)),
+                              "kind": kind})
+                todo.append(other)
+    link_kind = {}  # address of a future with a bookkeeping role -> kind
+    for lk in links:
+        if lk["kind"] in ("shield", "wait", "wait_for"):
+            link_kind[lk["from"]] = lk["kind"]
+
+    waits, timers = [], []
+    for t in suspended:
+        w = t._fut_waiter
+        ta = hex(id(t))
+        frame = _innermost_frame(t.get_coro())
+        fname = frame.f_code.co_filename if frame is not None else ""
+        fn = frame.f_code.co_name if frame is not None else ""
+        in_asyncio = os.sep + "asyncio" + os.sep in fname
+        if id(w) in waiter_of:
+            i, edge = waiter_of[id(w)]
+            resources[i]["waiting"].append({"task": ta, "edge": edge})
+        elif id(w) in group_of:
+            groups[group_of[id(w)]]["waiting"].append(ta)
+        elif id(w) in sleep_handle and in_asyncio and fn == "sleep":
+            h = sleep_handle[id(w)]
+            timers.append({"address": hex(id(h)), "task": ta,
+                           "kind": "timer", "edge": "sleep",
+                           "when": h._when, "cancelled": h._cancelled})
+        elif in_asyncio and fname.endswith(PRIMITIVE_MODULES):
+            problems.append(
+                "task %s waits in %s:%s on a primitive the scenario did not "
+                "register with oracle.resource()/taskgroup()" % (
+                    ta, os.path.basename(fname), fn))
+        else:
+            if _is_task(w):
+                to_kind = "task"
+            elif type(w).__name__ == "_GatheringFuture":
+                to_kind = "gather"
+            else:
+                to_kind = link_kind.get(hex(id(w)), "future")
+            waits.append({"task": ta, "to": hex(id(w)), "kind": "awaits",
+                          "to_kind": to_kind,
+                          "to_state": "pending" if not w.done() else (
+                              "cancelled" if w.cancelled() else "finished")})
+            if id(w) in gathers:
+                gathers[id(w)]["waiter"] = ta
+
+        # asyncio.timeout() scopes (3.11+): Timeout.__aexit__ bound methods
+        # on the value stacks of the chain (gc.get_referents of a suspended
+        # 3.11+ coroutine visits its frame's locals and value stack).
+        timeout_cls = getattr(asyncio, "Timeout", None)
+        if timeout_cls is not None:
+            for obj in chain_objects(t.get_coro()):
+                for r in gc.get_referents(obj):
+                    if isinstance(r, types.MethodType) and \
+                            r.__func__.__name__ == "__aexit__" and \
+                            isinstance(r.__self__, timeout_cls):
+                        h = r.__self__._timeout_handler
+                        if h is not None:
+                            timers.append({
+                                "address": hex(id(h)), "task": ta,
+                                "kind": "timeout", "edge": "timeout",
+                                "when": h._when, "cancelled": h._cancelled})
+    for r in resources:
+        r["waiting"].sort(key=lambda d: int(d["task"], 16))
+    for g in groups:
+        g["waiting"].sort()
+
+    expect = getattr(sys.modules.get("__main__"), "EXPECT_CYCLE", None) or []
+    key = lambda d: json.dumps(d, sort_keys=True)  # noqa: E731
+    data = {
+        "waits": sorted(waits, key=key),
+        "resources": resources,
+        "gathers": sorted(gathers.values(), key=key),
+        "taskgroups": groups,
+        "timers": sorted(timers, key=key),
+        "links": sorted(links, key=key),
+        "executors": sorted(executors, key=key),
+        "expect_cycle": list(expect),
+    }
+    return data, problems
+
+
 # ---------------------------------------------------------------- oracle
 
 
@@ -192,7 +627,8 @@ def compute(loop, running=None):
     not from its await chain); every other task must be suspended."""
     tasks = []
     problems = []
-    for t in _pending_tasks(loop):
+    pending = _pending_tasks(loop)
+    for t in pending:
         if running is not None and t is running[0]:
             frames = running_frames(t.get_coro(), running[1])
             if frames is None:
@@ -220,12 +656,16 @@ def compute(loop, running=None):
                 "type": type(w).__name__, "address": hex(id(w))},
         })
     tasks.sort(key=lambda d: int(d["address"], 16))
+    graph, gproblems = compute_graph(
+        loop, pending, running[0] if running is not None else None)
+    problems.extend(gproblems)
     data = {
         "python": platform.python_version(),
         "pid": os.getpid(),
         "scenario": scenario_name(),
         "tasks": tasks,
         "threads": thread_stacks(),
+        "graph": graph,
     }
     if running is not None and not any(
             t.get("running_on_thread") is not None for t in tasks):
@@ -257,7 +697,7 @@ def diff(old, new):
         if k in ("tasks", "threads"):
             continue
         if old.get(k) != new.get(k):
-            return "%s: %r -> %r" % (k, old.get(k), new.get(k))
+            return _first_diff(old.get(k), new.get(k), k)
     ot = {t["address"]: t for t in old.get("tasks", [])}
     nt = {t["address"]: t for t in new.get("tasks", [])}
     if set(ot) != set(nt):
@@ -284,6 +724,20 @@ def diff(old, new):
         if ot[tid] != nt[tid]:
             return "thread %s: %r -> %r" % (tid, ot[tid], nt[tid])
     return None
+
+
+def _first_diff(a, b, path):
+    """Where two JSON values first differ, as "path: old -> new"."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                return _first_diff(a.get(k), b.get(k), "%s.%s" % (path, k))
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _first_diff(x, y, "%s[%d]" % (path, i))
+    text = "%s: %r -> %r" % (path, a, b)
+    return text if len(text) < 2000 else text[:2000] + "..."
 
 
 def _exit(code, text):

@@ -39,7 +39,7 @@ async def wait_event(ev):
 
 async def main():
     loop = asyncio.get_running_loop()
-    ev = oracle.keep(asyncio.Event())
+    ev = oracle.resource(asyncio.Event(), holder=None)
     tasks = [
         oracle.named(loop.create_task(wait_event(ev), name="waiter")),
         oracle.named(loop.create_task(blocker(), name="blocker")),

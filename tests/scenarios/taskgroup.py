@@ -14,8 +14,9 @@ async def child(ev):
 
 
 async def main():
-    ev = oracle.keep(asyncio.Event())
+    ev = oracle.resource(asyncio.Event(), holder=None)
     async with asyncio.TaskGroup() as tg:
+        oracle.taskgroup(tg)
         for i in range(3):
             oracle.named(tg.create_task(child(ev), name="child-%d" % i))
 

@@ -14,7 +14,7 @@ async def slow(ev):
 
 
 async def main():
-    ev = oracle.keep(asyncio.Event())
+    ev = oracle.resource(asyncio.Event(), holder=None)
     await asyncio.wait_for(slow(ev), 3600)
 
 

@@ -1,0 +1,33 @@
+"""main awaits asyncio.wait({'sleeper', 'waiter', fut},
+return_when=FIRST_COMPLETED): 'sleeper' sleeps 3600, 'waiter' waits on an
+Event, fut is a bare future; none completes."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+
+async def sleeper():
+    await asyncio.sleep(3600)
+
+
+async def wait_event(ev):
+    await ev.wait()
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    ev = oracle.resource(asyncio.Event(), holder=None)
+    fut = oracle.keep(loop.create_future())
+    watched = {
+        oracle.named(loop.create_task(sleeper(), name="sleeper")),
+        oracle.named(loop.create_task(wait_event(ev), name="waiter")),
+        fut,
+    }
+    await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+
+
+if __name__ == "__main__":
+    oracle.run(main)

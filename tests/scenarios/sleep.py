@@ -1,0 +1,31 @@
+"""Tasks in asyncio.sleep with different delays and results, directly and
+through a helper coroutine: each waits on the TimerHandle of its sleep."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+
+async def nap(seconds):
+    await asyncio.sleep(seconds)
+
+
+async def deep(seconds):
+    await nap(seconds)
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    tasks = [
+        oracle.named(loop.create_task(nap(3600), name="hour")),
+        oracle.named(loop.create_task(deep(86400.25), name="day")),
+        oracle.named(loop.create_task(
+            asyncio.sleep(1e6, result="late"), name="direct")),
+    ]
+    await asyncio.gather(*tasks)
+
+
+if __name__ == "__main__":
+    oracle.run(main)

@@ -32,6 +32,15 @@ def _modules():
     return list(bases.items())
 
 
+def _sysroot():
+    """gdb's `set sysroot DIR` (e.g. a chroot the core came from): the target's files are there."""
+    try:
+        root = gdb.parameter("sysroot") or ""
+    except (gdb.error, RuntimeError):
+        return ""
+    return "" if root.startswith("target:") or root in ("", "/") else root
+
+
 def _run(verb, arg):
     try:
         ffi.check_args(verb, arg)
@@ -51,7 +60,7 @@ def _run(verb, arg):
     conn = getattr(inferior, "connection", None)
     live = conn is not None and getattr(conn, "type", "") == "native"
     try:
-        out, target, stats = ffi.run(verb, arg, read, _modules(), live)
+        out, target, stats = ffi.run(verb, arg, read, _modules(), live, _sysroot())
     except ffi.AwaitwhatError as e:
         raise gdb.GdbError("awaitwhat: %s" % e)
     gdb.write(ffi.write_file(target, out) if target else out)

@@ -15,7 +15,7 @@ AW_TASKS=$tasks "$python" tests/scenarios/many_tasks.py "$work/oracle.json" >/de
 pid=$!
 for _ in $(seq 600); do [ -f "$work/oracle.json" ] && break; sleep 0.1; done
 gdbrun() { gdb -nx -batch -iex 'set auto-load off' -p "$pid" "$@" >"$work/out" 2>&1; }
-seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 best() { local b=999 s; for _ in 1 2 3; do s=$(seconds "$@"); b=$(echo "if ($s < $b) $s else $b" | bc); done; echo "$b"; }
 attach=$(best gdbrun -ex detach)
 ours=$(best gdbrun -ex 'source gdb/awaitwhat.py' -ex "py-await-stacks --stats > $work/stacks.txt")
@@ -29,3 +29,20 @@ printf 'gdb attach+detach alone : %6.2f s\n' "$attach"
 printf 'CPython py-bt (no tasks): %6s s\n' "$pybt"
 printf 'awaitwhat py-await-stacks: %6.2f s  (%.2fx attach alone; %.2f s over it; target < 2 s)\n' \
   "$ours" "$(echo "$ours / $attach" | bc -l)" "$(echo "$ours - $attach" | bc -l)"
+
+# CPython 3.14's own tool on the same workload, when the sid chroot is there (scripts/setup-sid):
+# `python3.14 -m asyncio ps PID` against `awaitwhat stacks --pid PID` and py-await-graph.
+sid=${AW_SID:-/opt/sid}
+if [ -x "$sid/usr/bin/python3.14" ]; then
+  mkdir -p "$sid/tmp/awaitwhat-bench"
+  cp -r tests/scenarios "$sid/tmp/awaitwhat-bench/"
+  rm -f "$sid/tmp/awaitwhat-bench/oracle.json"
+  AW_TASKS=$tasks chroot "$sid" python3.14 /tmp/awaitwhat-bench/scenarios/many_tasks.py /tmp/awaitwhat-bench/oracle.json >/dev/null &
+  for _ in $(seq 600); do [ -f "$sid/tmp/awaitwhat-bench/oracle.json" ] && break; sleep 0.1; done
+  spid=$(pgrep -f 'python3.14 /tmp/awaitwhat-bench/scenarios/many_tasks.py' | head -1)
+  ps_time=$(best chroot "$sid" python3.14 -m asyncio ps "$spid")
+  cli_time=$(best target/release/awaitwhat stacks --pid "$spid" --no-source)
+  kill "$spid" 2>/dev/null || true
+  printf 'CPython 3.14 `python -m asyncio ps`: %6.2f s\n' "$ps_time"
+  printf 'awaitwhat stacks --pid (3.14)     : %6.2f s  (%.1fx faster)\n' "$cli_time" "$(echo "$ps_time / $cli_time" | bc -l)"
+fi

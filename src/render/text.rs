@@ -1,8 +1,31 @@
 //! Human-readable await stacks: one block per task, outermost frame first (like a
 //! Python traceback), then what the innermost frame waits on.
 
-use crate::model::{Awaited, Frame, Snapshot, Task};
+use crate::model::{Awaited, Edge, Frame, Object, Snapshot, Task};
+use std::collections::HashMap;
 use std::fmt::Write;
+
+/// Most related objects named on one line (a gather of 10,000 tasks names a few).
+const MAX_NAMED: usize = 8;
+
+/// Objects by id and edges by source, so each task's line is found without scanning.
+struct Index<'s> {
+    objects: HashMap<&'s str, &'s Object>,
+    out: HashMap<&'s str, Vec<&'s Edge>>,
+}
+
+impl<'s> Index<'s> {
+    fn new(s: &'s Snapshot) -> Self {
+        let mut out: HashMap<&str, Vec<&Edge>> = HashMap::new();
+        for e in &s.edges {
+            out.entry(e.from.as_str()).or_default().push(e);
+        }
+        Index {
+            objects: s.objects.iter().map(|o| (o.id.as_str(), o)).collect(),
+            out,
+        }
+    }
+}
 
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::new();
@@ -25,9 +48,10 @@ pub fn render(s: &Snapshot) -> String {
             plural(s.threads.len(), "thread")
         );
     }
+    let index = Index::new(s);
     for t in &s.tasks {
         out.push('\n');
-        task(&mut out, s, t);
+        task(&mut out, &index, t);
     }
     for th in &s.threads {
         let _ = write!(out, "\nThread {:#x}", th.thread_id);
@@ -52,7 +76,7 @@ pub fn render(s: &Snapshot) -> String {
     out
 }
 
-fn task(out: &mut String, s: &Snapshot, t: &Task) {
+fn task(out: &mut String, index: &Index<'_>, t: &Task) {
     let name = t.name.as_deref().unwrap_or("?");
     let _ = write!(out, "{} '{}' {} [{}", t.type_name, name, t.address, t.state);
     if let Some(n) = t.cancel_requests.filter(|&n| n > 0) {
@@ -64,16 +88,23 @@ fn task(out: &mut String, s: &Snapshot, t: &Task) {
     }
     frames(out, &t.frames);
     if let Some(a) = &t.awaiting {
-        match a
-            .resource
-            .as_deref()
-            .and_then(|id| s.objects.iter().find(|o| o.id == id))
-        {
+        match a.resource.as_deref().and_then(|id| index.objects.get(id)) {
             Some(r) => {
-                let _ = writeln!(out, "  awaiting {} {}{}", r.label, r.id, related(s, &r.id));
+                let _ = writeln!(
+                    out,
+                    "  awaiting {} {}{}",
+                    r.label,
+                    r.id,
+                    related(index, &r.id)
+                );
             }
             None => {
-                let _ = writeln!(out, "  awaiting {}{}", awaited(a), related(s, &a.address));
+                let _ = writeln!(
+                    out,
+                    "  awaiting {}{}",
+                    awaited(a),
+                    related(index, &a.address)
+                );
             }
         }
     }
@@ -104,38 +135,47 @@ fn frames(out: &mut String, fs: &[Frame]) {
     }
 }
 
+/// Up to `MAX_NAMED` labels, then how many more.
+fn names(index: &Index<'_>, ids: &[&str]) -> String {
+    let mut shown: Vec<String> = ids
+        .iter()
+        .take(MAX_NAMED)
+        .map(|id| {
+            index
+                .objects
+                .get(id)
+                .map_or(id.to_string(), |o| o.label.clone())
+        })
+        .collect();
+    if ids.len() > MAX_NAMED {
+        shown.push(format!("and {} more", ids.len() - MAX_NAMED));
+    }
+    shown.join(", ")
+}
+
 /// What the graph knows about an object: who holds it, what a gather/wait/TaskGroup holds.
-fn related(s: &Snapshot, id: &str) -> String {
-    let label = |oid: &str| {
-        s.objects
+fn related(index: &Index<'_>, id: &str) -> String {
+    let edges = index.out.get(id).map(Vec::as_slice).unwrap_or(&[]);
+    let pick = |f: &dyn Fn(&str) -> bool| -> Vec<&str> {
+        edges
             .iter()
-            .find(|o| o.id == oid)
-            .map_or(oid.to_string(), |o| o.label.clone())
+            .filter(|e| f(&e.kind))
+            .map(|e| e.to.as_str())
+            .collect()
     };
     let mut parts = Vec::new();
-    let holders: Vec<String> = s
-        .edges
-        .iter()
-        .filter(|e| e.from == id && e.kind == "held-by")
-        .map(|e| label(&e.to))
-        .collect();
+    let holders = pick(&|k| k == "held-by");
     if !holders.is_empty() {
-        parts.push(format!("held by {} (inferred)", holders.join(", ")));
+        parts.push(format!("held by {} (inferred)", names(index, &holders)));
     }
-    let children: Vec<String> = s
-        .edges
-        .iter()
-        .filter(|e| {
-            e.from == id
-                && matches!(
-                    e.kind.as_str(),
-                    "gather" | "shield" | "wait" | "wait_for" | "taskgroup" | "executor"
-                )
-        })
-        .map(|e| label(&e.to))
-        .collect();
+    let children = pick(&|k| {
+        matches!(
+            k,
+            "gather" | "shield" | "wait" | "wait_for" | "taskgroup" | "executor"
+        )
+    });
     if !children.is_empty() {
-        parts.push(format!("→ {}", children.join(", ")));
+        parts.push(format!("→ {}", names(index, &children)));
     }
     if parts.is_empty() {
         String::new()

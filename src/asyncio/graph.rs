@@ -308,6 +308,16 @@ pub fn build(
             .map(|((f, c), fi)| (*f, *c, fi.function.clone(), fi.file.clone()))
             .collect();
         match waits::classify(py, &frames, clock) {
+            Ok(Some(r)) if matches!(r.kind, "stream" | "socket" | "subprocess") => {
+                // The outside world completes the future the task awaits: task → future → fd.
+                b.resource(&r);
+                b.future(w, None);
+                b.edge(raw.addr, w, "awaits", site, false);
+                b.edge(w, r.addr, r.edge, None, false);
+                if let Some(a) = t.awaiting.as_mut() {
+                    a.resource = Some(hex(r.addr));
+                }
+            }
             Ok(Some(r)) => {
                 b.resource(&r);
                 b.edge(raw.addr, r.addr, r.edge, site, false);

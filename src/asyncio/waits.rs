@@ -79,6 +79,9 @@ pub fn classify(
         return Ok(Some(timer(py, h, clock, "sleep")?));
     }
     for (frame, code, function, _) in run {
+        if let Some(r) = io_wait(py, *frame, *code, function)? {
+            return Ok(Some(r));
+        }
         if let Some(me) = py.frame_local(*frame, *code, "self")?
             && let Some(kind) = resource_kind(py, me)?
         {
@@ -92,6 +95,133 @@ pub fn classify(
         }
     }
     Ok(None)
+}
+
+/// Streams, sockets and subprocesses: the file descriptor (and whether the loop's
+/// selector watches it for reading or writing), or the child's pid.
+fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Option<Resource>> {
+    let local = |name: &str| py.frame_local(frame, code, name);
+    let int = |obj: Option<Addr>| obj.and_then(|o| py.int(o).ok());
+    let (addr, kind, edge, mut d, what) = match function {
+        "_wait_for_data" => {
+            let Some(reader) = local("self")? else {
+                return Ok(None);
+            };
+            let transport = py
+                .attr(reader, "_transport")?
+                .filter(|&t| !py.is_none(t).unwrap_or(true));
+            let fd = int(transport
+                .map(|t| py.attr(t, "_sock_fd"))
+                .transpose()?
+                .flatten());
+            let mut d = Map::new();
+            d.insert("fd".into(), json!(fd));
+            let buffered = py
+                .attr(reader, "_buffer")?
+                .map(|b| py.len_of(b))
+                .transpose()?;
+            d.insert("buffered".into(), json!(buffered));
+            let watched = transport
+                .map(|t| selector_events(py, t, fd))
+                .transpose()?
+                .flatten();
+            (reader, "stream", "read", d, watched.map(|w| (fd, w)))
+        }
+        "sock_recv" | "sock_recv_into" | "sock_recvfrom" | "sock_sendall" | "sock_accept"
+        | "sock_connect" => {
+            let Some(sock) = local("sock")? else {
+                return Ok(None);
+            };
+            let fd = int(local("fd")?);
+            let mut d = Map::new();
+            d.insert("fd".into(), json!(fd));
+            let watched = match local("self")? {
+                Some(lp) => selector_events_of_loop(py, lp, fd)?,
+                None => None,
+            };
+            let edge = if function == "sock_sendall" || function == "sock_connect" {
+                "write"
+            } else {
+                "read"
+            };
+            (sock, "socket", edge, d, watched.map(|w| (fd, w)))
+        }
+        "_wait" => {
+            let Some(me) = local("self")? else {
+                return Ok(None);
+            };
+            if !py.has_base_named(me, &["BaseSubprocessTransport"])? {
+                return Ok(None);
+            }
+            let mut d = Map::new();
+            d.insert("pid".into(), json!(int(py.attr(me, "_pid")?)));
+            let label = format!(
+                "subprocess [pid {}]",
+                int(py.attr(me, "_pid")?).map_or("?".into(), |p| p.to_string())
+            );
+            return Ok(Some(Resource {
+                addr: me,
+                kind: "subprocess",
+                label,
+                details: d,
+                edge: "wait",
+            }));
+        }
+        _ => return Ok(None),
+    };
+    let label = match what {
+        Some((fd, events)) => {
+            let how = match events & 3 {
+                1 => "watched for reading",
+                2 => "watched for writing",
+                3 => "watched for reading and writing",
+                _ => "not watched",
+            };
+            d.insert("selector_events".into(), json!(events));
+            format!(
+                "{kind} [fd {}, {how}]",
+                fd.map_or("?".into(), |f| f.to_string())
+            )
+        }
+        None => format!(
+            "{kind} [fd {}]",
+            d.get("fd")
+                .and_then(Value::as_i64)
+                .map_or("?".into(), |f| f.to_string())
+        ),
+    };
+    Ok(Some(Resource {
+        addr,
+        kind,
+        label,
+        details: d,
+        edge,
+    }))
+}
+
+/// Events (1 read, 2 write) the transport's loop selector has registered for `fd`.
+fn selector_events(py: &Py<'_>, transport: Addr, fd: Option<i64>) -> Result<Option<i64>> {
+    match py.field(transport, "_loop")? {
+        Some(lp) => selector_events_of_loop(py, lp, fd),
+        None => Ok(None),
+    }
+}
+
+fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Option<i64>> {
+    let Some(fd) = fd else { return Ok(None) };
+    let Some(selector) = py.attr(lp, "_selector")? else {
+        return Ok(None);
+    };
+    let Some(map) = py.attr(selector, "_fd_to_key")? else {
+        return Ok(None);
+    };
+    for (k, key) in py.dict_items(map)? {
+        if py.int(k).ok() == Some(fd) {
+            // SelectorKey(fileobj, fd, events, data) is a named tuple.
+            return Ok(py.tuple(key)?.get(2).and_then(|&e| py.int(e).ok()));
+        }
+    }
+    Ok(Some(0))
 }
 
 /// Primitives a chain is waiting *inside* (`Condition.wait` has released its lock): an

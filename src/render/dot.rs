@@ -29,6 +29,8 @@ fn shape(kind: &str) -> &'static str {
         "shield" => "house",
         "taskgroup" => "folder",
         "executor" | "thread" => "component",
+        "stream" | "socket" => "cds",
+        "subprocess" => "tab",
         _ => "ellipse",
     }
 }

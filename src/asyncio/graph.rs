@@ -84,6 +84,15 @@ impl Builder<'_, '_> {
     }
 
     fn resource(&mut self, r: &Resource) {
+        if let Some(why) = r.details.get("unreadable").and_then(Value::as_str) {
+            let w = format!(
+                "{} {:#x}: {why} (best effort under this event loop)",
+                r.kind, r.addr
+            );
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
         self.add(r.addr, r.kind, r.label.clone(), None, r.details.clone());
     }
 

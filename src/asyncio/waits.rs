@@ -405,7 +405,15 @@ pub fn timer(
             }
         }
         (Some(w), None) => format!("timer [at loop time {w:.1}; now unknown]"),
-        _ => "timer".to_string(),
+        (None, _) => {
+            // uvloop's handles keep the deadline inside libuv, out of reach of Python objects.
+            let type_name = py.obj_type_name(handle)?;
+            d.insert(
+                "unreadable".into(),
+                json!(format!("{type_name} keeps no _when attribute")),
+            );
+            format!("timer [{type_name}: deadline not readable]")
+        }
     };
     Ok(Resource {
         addr: handle,

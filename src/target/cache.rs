@@ -1,0 +1,257 @@
+//! A page cache between the decoder and the back end, so one decode makes few callbacks.
+//!
+//! The target is paused for the whole snapshot, so pages are never invalidated.
+//! Failed pages are remembered; a failed page read is retried for just the bytes asked for
+//! (guard pages and mapping ends make whole-page reads fail where small reads succeed).
+
+use super::{Addr, Memory};
+use crate::error::{Error, Result};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+const PAGE: u64 = 4096;
+/// At most this many bytes are cached; past it reads go straight to the back end.
+const CACHE_CAP: usize = 256 << 20;
+/// Largest single read the decoder may ask for (a hostile length must not allocate gigabytes).
+pub const MAX_READ: usize = 16 << 20;
+
+/// Counters reported by `--stats`: what the decode cost the back end.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Stats {
+    pub callbacks: u64,
+    pub bytes_read: u64,
+    pub failed_reads: u64,
+}
+
+/// Cached, bounded, typed reads of target memory (little-endian x86_64 LP64).
+pub struct Reader<'m> {
+    mem: &'m dyn Memory,
+    pages: RefCell<HashMap<u64, Option<Box<[u8]>>>>,
+    cached: Cell<usize>,
+    stats: Cell<Stats>,
+}
+
+impl<'m> Reader<'m> {
+    pub fn new(mem: &'m dyn Memory) -> Self {
+        Reader {
+            mem,
+            pages: RefCell::default(),
+            cached: Cell::new(0),
+            stats: Cell::default(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.get()
+    }
+
+    fn backend(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+        let mut s = self.stats.get();
+        s.callbacks += 1;
+        s.bytes_read += buf.len() as u64;
+        let r = self.mem.read(addr, buf);
+        if r.is_err() {
+            s.failed_reads += 1;
+        }
+        self.stats.set(s);
+        r
+    }
+
+    /// Copy `buf.len()` bytes at `addr`.
+    pub fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if buf.len() > MAX_READ {
+            return Err(Error::Limit {
+                what: "single read length",
+                limit: MAX_READ as u64,
+            });
+        }
+        let unreadable = Error::Unreadable {
+            addr,
+            len: buf.len(),
+        };
+        let end = addr
+            .checked_add(buf.len() as u64)
+            .ok_or(unreadable.clone())?;
+        if addr == 0 {
+            return Err(unreadable);
+        }
+        let mut pos = addr;
+        while pos < end {
+            let page = pos & !(PAGE - 1);
+            let within = (pos - page) as usize;
+            let take = ((PAGE as usize) - within).min((end - pos) as usize);
+            let dst = &mut buf[(pos - addr) as usize..][..take];
+            if !self.copy_from_page(page, within, dst)? {
+                // Whole page unreadable: try exactly the bytes asked for.
+                self.backend(pos, dst).map_err(|_| unreadable.clone())?;
+            }
+            pos += take as u64;
+        }
+        Ok(())
+    }
+
+    /// Returns Ok(false) when the page is known or found to be unreadable.
+    fn copy_from_page(&self, page: u64, within: usize, dst: &mut [u8]) -> Result<bool> {
+        if let Some(entry) = self.pages.borrow().get(&page) {
+            return Ok(match entry {
+                Some(bytes) => {
+                    dst.copy_from_slice(&bytes[within..within + dst.len()]);
+                    true
+                }
+                None => false,
+            });
+        }
+        if self.cached.get() >= CACHE_CAP {
+            return Ok(false);
+        }
+        let mut bytes = vec![0u8; PAGE as usize].into_boxed_slice();
+        let ok = self.backend(page, &mut bytes).is_ok();
+        if ok {
+            dst.copy_from_slice(&bytes[within..within + dst.len()]);
+            self.cached.set(self.cached.get() + PAGE as usize);
+        }
+        self.pages.borrow_mut().insert(page, ok.then_some(bytes));
+        Ok(ok)
+    }
+
+    pub fn bytes(&self, addr: Addr, len: usize) -> Result<Vec<u8>> {
+        if len > MAX_READ {
+            return Err(Error::Limit {
+                what: "read length",
+                limit: MAX_READ as u64,
+            });
+        }
+        let mut v = vec![0u8; len];
+        self.read(addr, &mut v)?;
+        Ok(v)
+    }
+
+    pub fn array<const N: usize>(&self, addr: Addr) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.read(addr, &mut b)?;
+        Ok(b)
+    }
+
+    pub fn u8(&self, addr: Addr) -> Result<u8> {
+        Ok(self.array::<1>(addr)?[0])
+    }
+    pub fn i8(&self, addr: Addr) -> Result<i8> {
+        Ok(self.u8(addr)? as i8)
+    }
+    pub fn u16(&self, addr: Addr) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.array(addr)?))
+    }
+    pub fn i32(&self, addr: Addr) -> Result<i32> {
+        Ok(i32::from_le_bytes(self.array(addr)?))
+    }
+    pub fn u32(&self, addr: Addr) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array(addr)?))
+    }
+    pub fn u64(&self, addr: Addr) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array(addr)?))
+    }
+    pub fn i64(&self, addr: Addr) -> Result<i64> {
+        Ok(self.u64(addr)? as i64)
+    }
+    /// A pointer-sized value; NULL is a valid answer here (callers decide).
+    pub fn ptr(&self, addr: Addr) -> Result<Addr> {
+        self.u64(addr)
+    }
+
+    /// A NUL-terminated C string of at most `max` bytes.
+    pub fn c_string(&self, addr: Addr, max: usize) -> Result<String> {
+        let mut out = Vec::new();
+        let mut pos = addr;
+        while out.len() < max {
+            let chunk = (PAGE - (pos % PAGE)).min((max - out.len()) as u64) as usize;
+            let bytes = self.bytes(pos, chunk)?;
+            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&bytes[..nul]);
+                return Ok(String::from_utf8_lossy(&out).into_owned());
+            }
+            out.extend_from_slice(&bytes);
+            pos += chunk as u64;
+        }
+        Err(Error::Limit {
+            what: "C string length",
+            limit: max as u64,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory that holds `data` at `base` and fails elsewhere.
+    struct Image {
+        base: u64,
+        data: Vec<u8>,
+        calls: Cell<u32>,
+    }
+    impl Memory for Image {
+        fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+            self.calls.set(self.calls.get() + 1);
+            let off = addr.checked_sub(self.base).ok_or(Error::Unreadable {
+                addr,
+                len: buf.len(),
+            })?;
+            let src = self
+                .data
+                .get(off as usize..off as usize + buf.len())
+                .ok_or(Error::Unreadable {
+                    addr,
+                    len: buf.len(),
+                })?;
+            buf.copy_from_slice(src);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn caches_pages_and_falls_back_to_exact_reads() {
+        // 100 bytes that do not fill a page: page reads fail, exact reads work.
+        let img = Image {
+            base: 0x10010,
+            data: (0..100).collect(),
+            calls: Cell::new(0),
+        };
+        let r = Reader::new(&img);
+        assert_eq!(r.u8(0x10010 + 5).unwrap(), 5);
+        assert_eq!(
+            r.bytes(0x10010 + 90, 10).unwrap(),
+            (90..100).collect::<Vec<u8>>()
+        );
+        assert!(r.u64(0x10010 + 96).is_err());
+        let img = Image {
+            base: 0x20000,
+            data: vec![7; 8192],
+            calls: Cell::new(0),
+        };
+        let r = Reader::new(&img);
+        for i in 0..100 {
+            r.u64(0x20000 + i * 8).unwrap();
+        }
+        assert_eq!(img.calls.get(), 1);
+        // A read crossing into the second page costs one more callback.
+        r.bytes(0x20ff0, 32).unwrap();
+        assert_eq!(r.stats().callbacks, 2);
+    }
+
+    #[test]
+    fn hostile_lengths_and_addresses_fail_cleanly() {
+        let img = Image {
+            base: 0x1000,
+            data: vec![0; 16],
+            calls: Cell::new(0),
+        };
+        let r = Reader::new(&img);
+        assert!(r.bytes(0x1000, usize::MAX).is_err());
+        assert!(r.u64(u64::MAX - 3).is_err());
+        assert!(r.u64(0).is_err());
+        assert!(r.c_string(0x1000 + 8, 4).is_ok());
+    }
+}

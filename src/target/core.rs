@@ -1,0 +1,253 @@
+//! ELF core files: memory from `PT_LOAD` segments, the mapped files from the `NT_FILE`
+//! note, and read-only file contents the core left out read from those files on disk.
+
+use super::{Addr, Memory, Module};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Mutex;
+
+const PT_LOAD: u32 = 1;
+const PT_NOTE: u32 = 4;
+const NT_FILE: u32 = 0x4649_4c45;
+const ET_CORE: u16 = 4;
+
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    vaddr: u64,
+    memsz: u64,
+    offset: u64,
+    filesz: u64,
+}
+
+/// A file mapping recorded in `NT_FILE`.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub file_offset: u64,
+    pub path: String,
+}
+
+pub struct CoreFile {
+    map: memmap2::Mmap,
+    segments: Vec<Segment>,
+    pub mappings: Vec<Mapping>,
+    files: Mutex<HashMap<String, Option<File>>>,
+}
+
+fn bad(path: &Path, what: &str) -> Error {
+    Error::Target(format!(
+        "{}: not a usable ELF core file ({what})",
+        path.display()
+    ))
+}
+
+impl CoreFile {
+    pub fn open(path: &Path) -> Result<CoreFile> {
+        let file =
+            File::open(path).map_err(|e| Error::Target(format!("{}: {e}", path.display())))?;
+        // SAFETY: the core is opened read-only; we only read from the mapping and check every
+        // range against its length. A core truncated underneath us is the one hazard of mmap.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .map_err(|e| Error::Target(format!("{}: {e}", path.display())))?;
+        let b: &[u8] = &map;
+        if b.len() < 64 || &b[..4] != b"\x7fELF" || b[4] != 2 || b[5] != 1 {
+            return Err(bad(path, "not a 64-bit little-endian ELF file"));
+        }
+        if u16_at(b, 16) != Some(ET_CORE) {
+            return Err(bad(path, "ELF type is not CORE"));
+        }
+        let phoff = u64_at(b, 32).ok_or_else(|| bad(path, "header"))?;
+        let phnum = u16_at(b, 56).ok_or_else(|| bad(path, "header"))? as u64;
+        let mut segments = Vec::new();
+        let mut mappings = Vec::new();
+        for i in 0..phnum {
+            let ph = phoff
+                .checked_add(i * 56)
+                .ok_or_else(|| bad(path, "program headers"))? as usize;
+            let kind = u32_at(b, ph).ok_or_else(|| bad(path, "program headers out of the file"))?;
+            let field = |o: usize| {
+                u64_at(b, ph + o).ok_or_else(|| bad(path, "program headers out of the file"))
+            };
+            let (offset, vaddr, filesz, memsz) = (field(8)?, field(16)?, field(32)?, field(40)?);
+            match kind {
+                PT_LOAD => segments.push(Segment {
+                    vaddr,
+                    memsz,
+                    offset,
+                    filesz,
+                }),
+                PT_NOTE => {
+                    let notes = slice(b, offset, filesz)
+                        .ok_or_else(|| bad(path, "note segment out of the file"))?;
+                    mappings.extend(parse_nt_file(notes));
+                }
+                _ => {}
+            }
+        }
+        segments.sort_by_key(|s| s.vaddr);
+        Ok(CoreFile {
+            map,
+            segments,
+            mappings,
+            files: Mutex::default(),
+        })
+    }
+
+    /// Each mapped file once, at the address its file offset 0 is mapped at.
+    pub fn modules(&self) -> Vec<Module> {
+        let mut out: Vec<Module> = Vec::new();
+        for m in self.mappings.iter().filter(|m| m.file_offset == 0) {
+            match out.iter_mut().find(|o| o.path == m.path) {
+                Some(o) => o.base = o.base.min(m.start),
+                None => out.push(Module {
+                    path: m.path.clone(),
+                    base: m.start,
+                }),
+            }
+        }
+        out
+    }
+
+    /// Copy as much of `buf` as one source covers, starting at `addr`; returns bytes copied.
+    fn read_some(&self, addr: Addr, buf: &mut [u8]) -> Option<usize> {
+        let idx = self
+            .segments
+            .partition_point(|s| s.vaddr <= addr)
+            .checked_sub(1)?;
+        let seg = self
+            .segments
+            .get(idx)
+            .filter(|s| addr < s.vaddr.saturating_add(s.memsz));
+        if let Some(s) = seg {
+            let within = addr - s.vaddr;
+            if within < s.filesz {
+                let n = (s.filesz - within).min(buf.len() as u64);
+                let src = slice(&self.map, s.offset.checked_add(within)?, n)?;
+                buf[..n as usize].copy_from_slice(src);
+                return Some(n as usize);
+            }
+        }
+        // Not in the core's file contents: a file-backed page the core left out.
+        if let Some(m) = self
+            .mappings
+            .iter()
+            .find(|m| m.start <= addr && addr < m.end)
+        {
+            let n = ((m.end - addr) as usize).min(buf.len());
+            let n = seg.map_or(n, |s| n.min((s.vaddr + s.memsz - addr) as usize));
+            return self
+                .read_file(&m.path, m.file_offset + (addr - m.start), &mut buf[..n])
+                .then_some(n);
+        }
+        // Anonymous memory beyond the dumped bytes reads as zeros.
+        let s = seg?;
+        let n = ((s.vaddr + s.memsz - addr) as usize).min(buf.len());
+        buf[..n].fill(0);
+        Some(n)
+    }
+
+    fn read_file(&self, path: &str, offset: u64, buf: &mut [u8]) -> bool {
+        use std::os::unix::fs::FileExt;
+        let Ok(mut files) = self.files.lock() else {
+            return false;
+        };
+        let file = files
+            .entry(path.to_string())
+            .or_insert_with(|| File::open(path).ok());
+        file.as_ref()
+            .is_some_and(|f| f.read_exact_at(buf, offset).is_ok())
+    }
+}
+
+impl Memory for CoreFile {
+    fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = addr.checked_add(done as u64).ok_or(Error::Unreadable {
+                addr,
+                len: buf.len(),
+            })?;
+            match self.read_some(at, &mut buf[done..]) {
+                Some(n) if n > 0 => done += n,
+                _ => {
+                    return Err(Error::Unreadable {
+                        addr,
+                        len: buf.len(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn slice(b: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
+    let start = usize::try_from(offset).ok()?;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    b.get(start..end)
+}
+fn u16_at(b: &[u8], o: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?))
+}
+fn u32_at(b: &[u8], o: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
+}
+fn u64_at(b: &[u8], o: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
+}
+
+/// Mappings from the `NT_FILE` note(s) of a note segment; malformed notes are skipped.
+fn parse_nt_file(notes: &[u8]) -> Vec<Mapping> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 12 <= notes.len() {
+        let (Some(namesz), Some(descsz), Some(kind)) = (
+            u32_at(notes, at),
+            u32_at(notes, at + 4),
+            u32_at(notes, at + 8),
+        ) else {
+            break;
+        };
+        let desc_at = at + 12 + (namesz as usize).div_ceil(4) * 4;
+        let end = desc_at.saturating_add((descsz as usize).div_ceil(4) * 4);
+        if end > notes.len() {
+            break;
+        }
+        if kind == NT_FILE {
+            out.extend(parse_file_table(&notes[desc_at..desc_at + descsz as usize]));
+        }
+        at = end;
+    }
+    out
+}
+
+fn parse_file_table(d: &[u8]) -> Vec<Mapping> {
+    let (Some(count), Some(page)) = (u64_at(d, 0), u64_at(d, 8)) else {
+        return Vec::new();
+    };
+    let count = count.min(1 << 20) as usize;
+    let Some(names_at) = count.checked_mul(24).and_then(|n| n.checked_add(16)) else {
+        return Vec::new();
+    };
+    let mut names = d.get(names_at..).unwrap_or(&[]).split(|&c| c == 0);
+    let mut out = Vec::new();
+    for i in 0..count {
+        let e = 16 + i * 24;
+        let (Some(start), Some(end), Some(pages)) =
+            (u64_at(d, e), u64_at(d, e + 8), u64_at(d, e + 16))
+        else {
+            break;
+        };
+        let Some(name) = names.next() else { break };
+        out.push(Mapping {
+            start,
+            end,
+            file_offset: pages.saturating_mul(page),
+            path: String::from_utf8_lossy(name).into_owned(),
+        });
+    }
+    out
+}

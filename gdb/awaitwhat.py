@@ -61,9 +61,10 @@ def _run(verb, arg):
     live = conn is not None and getattr(conn, "type", "") == "native"
     try:
         out, target, stats = ffi.run(verb, arg, read, _modules(), live, _sysroot())
+        written = ffi.write_file(target, out) if target else out
     except ffi.AwaitwhatError as e:
         raise gdb.GdbError("awaitwhat: %s" % e)
-    gdb.write(ffi.write_file(target, out) if target else out)
+    gdb.write(written)
     if stats:
         gdb.write(stats)
 

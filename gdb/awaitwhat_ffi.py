@@ -163,6 +163,11 @@ def run(verb, arg, read, modules, live, sysroot=""):
 
 
 def write_file(target, text):
-    with open(os.path.expanduser(target), "w") as f:
-        f.write(text)
-    return "awaitwhat: wrote %d bytes to %s\n" % (len(text), target)
+    """Write UTF-8 whatever the debugger's locale; a failure is a one-line error."""
+    data = text.encode("utf-8")
+    try:
+        with open(os.path.expanduser(target), "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise AwaitwhatError("cannot write %s: %s" % (target, e.strerror or e))
+    return "awaitwhat: wrote %d bytes to %s\n" % (len(data), target)

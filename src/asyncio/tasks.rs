@@ -36,7 +36,7 @@ pub fn registry(
         return Ok(None);
     };
     if py.at_least(3, 14) {
-        return registry_314(py, module, interp, threads).map(Some);
+        return registry_314(py, module, sys_modules, interp, threads).map(Some);
     }
     let globals = py.mem.ptr(module + py.off().md_dict()?)?;
     let mut tasks = BTreeSet::new();
@@ -72,7 +72,13 @@ pub fn registry(
 
 /// 3.14+: native tasks are linked into per-thread lists (and the interpreter's, for tasks
 /// of threads that are gone); other Task classes are in the module state's WeakSet and set.
-fn registry_314(py: &Py<'_>, module: Addr, interp: Addr, threads: &[Addr]) -> Result<Registry> {
+fn registry_314(
+    py: &Py<'_>,
+    module: Addr,
+    sys_modules: Addr,
+    interp: Addr,
+    threads: &[Addr],
+) -> Result<Registry> {
     let o = py.off();
     let mut tasks = BTreeSet::new();
     let mut current = Vec::new();
@@ -102,6 +108,16 @@ fn registry_314(py: &Py<'_>, module: Addr, interp: Addr, threads: &[Addr]) -> Re
         }
         let eager = py.mem.ptr(state + o.state_non_asyncio_eager_tasks()?)?;
         if eager != 0 {
+            tasks.extend(py.set_items(eager)?);
+        }
+    }
+    // The pure-Python Task (`_PyTask`) registers in asyncio.tasks' own WeakSet and set.
+    if let Some(m) = py.dict_get(sys_modules, "asyncio.tasks")? {
+        let globals = py.mem.ptr(m + o.md_dict()?)?;
+        if let Some(ws) = py.dict_get(globals, "_scheduled_tasks")? {
+            tasks.extend(weakset(py, ws)?);
+        }
+        if let Some(eager) = py.dict_get(globals, "_eager_tasks")? {
             tasks.extend(py.set_items(eager)?);
         }
     }

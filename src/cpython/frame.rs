@@ -106,7 +106,7 @@ impl Py<'_> {
         let Some(i) = self.code(code)?.local_index(name) else {
             return Ok(None);
         };
-        let v = self.mem.ptr(self.local_slot(frame, i)?)?;
+        let v = self.slot_value(self.mem.ptr(self.local_slot(frame, i)?)?);
         if v == 0 {
             return Ok(None);
         }

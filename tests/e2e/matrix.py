@@ -1,50 +1,87 @@
 #!/usr/bin/env python3
-"""End-to-end matrix: every scenario x every CPython version x {live, core}.
+"""End-to-end matrix: every scenario x every interpreter x every debugger mode.
 
-    python3 tests/e2e/matrix.py [--versions 3.8,3.12] [--scenarios a,b]
-                                [--modes live,core] [--jobs 2] [--keep DIR]
-                                [--oracle-only] [--timeout SECONDS] [-v]
+    python3 tests/e2e/matrix.py [--versions 3.8,3.12,deb3.11,sid3.14]
+                                [--scenarios a,b] [--modes gdb-live,lldb-core]
+                                [--variants dwarf,no-dwarf] [--jobs 2]
+                                [--keep DIR] [--oracle-only]
+                                [--timeout SECONDS]
 
-For each (version, scenario) the scenario program is started with that
-interpreter and writes an oracle (tests/scenarios/oracle.py).  Then:
+Interpreters (--versions, default all):
 
-  live  gdb attaches to the running process, runs
-        `py-await-stacks --json > WORK/live.json` and
-        `py-await-graph > WORK/live.dot`, writes WORK/core with gcore and
-        detaches; live.json is compared with the oracle.
-  core  gdb opens PYTHON_EXE + WORK/core and runs
-        `py-await-stacks --json > WORK/core.json` and
-        `py-await-graph > WORK/core.dot`; compared with the oracle.
+  3.8 ... 3.13  pyenv builds (with DWARF), debugged by the host's gdb
+                (/usr/bin/gdb) and lldb (/usr/bin/lldb-22).
+  deb3.11       Debian bookworm's stripped /usr/bin/python3.11 with no debug
+                package: awaitwhat must use its tables ("layout": "table").
+  sid3.14       python3.14 / python3.15 of the Debian sid chroot $AW_SID
+  sid3.15       (default /opt/sid, made by scripts/setup-sid).  Scenarios,
+                the front ends and libawaitwhat.so are copied into the
+                chroot's /tmp; scenarios and the chroot's own gdb and lldb run
+                inside the chroot.  Every cell runs twice, as variant "dwarf"
+                (sid's -dbg DWARF, "layout": "dwarf") and variant "no-dwarf"
+                (the commands get --no-dwarf, "layout": "debug-offsets").
+
+For each (interpreter, scenario) the scenario program is started and writes
+an oracle (tests/scenarios/oracle.py).  Then, in this order:
+
+  gdb-live       gdb attaches, runs `py-await-stacks --json > gdb-live.json`
+                 and `py-await-graph > gdb-live.dot`, writes WORK/core with
+                 gcore and detaches; the JSON is compared with the oracle.
+  lldb-live      lldb attaches (`process attach -p PID`), runs
+                 `awaitwhat stacks --json > lldb-live.json` and
+                 `awaitwhat graph > lldb-live.dot`, detaches; compared the
+                 same way.
+  ps             (sid only) CPython's own view, read-only:
+                 `_remote_debugging.RemoteUnwinder(pid).get_all_awaited_by()`
+                 (what `python3 -m asyncio ps PID` prints), run inside the
+                 chroot.  Every task it lists must be in awaitwhat's gdb-live
+                 JSON with the same name, and for every "T awaited by A" it
+                 reports, awaitwhat's edges must lead from A to T (not only
+                 through inferred edges).  What awaitwhat shows beyond it is
+                 information; if it raises, "ps could not show it".
+  gdb-core       gdb opens PYTHON + WORK/core: --json, DOT and the text form.
+  lldb-core      `target create --core WORK/core PYTHON` in lldb: the same.
+  host-gdb-core  (sid only) the host's gdb and front end on the chroot-made
+                 core, with `-iex 'set sysroot $AW_SID'`.
+  parity         the core outputs (gdb-core, lldb-core, and host-gdb-core on
+                 sid) must be byte-identical: text, DOT, and JSON without its
+                 "stats" member (read counts may differ between debuggers);
+                 when no file was written, the same awaitwhat error messages.
 
 The comparison covers the tasks (frames, names, what each awaits), the
-threads, and the wait graph (objects, edges, cycles) against the oracle's
-"graph" section (compare_graph): every edge the oracle knows (gather
-children, TaskGroup children, the waiters of each primitive, the holders the
-scenario declares, sleep/timeout timers with their exact deadline, shield,
-wait, wait_for and executor links), the kind, state and facts of every object
-at their ends, no held-by edge to a task the scenario says does not hold the
-primitive, a cycle through the EXPECT_CYCLE tasks of the deadlock_*
-scenarios and no cycle anywhere else.  Every DOT file must render with
-`dot -Tsvg` (graphviz; a missing `dot` fails).
+threads, the "layout" where one is required (deb3.11, sid), and the wait
+graph (objects, edges, cycles) against the oracle's "graph" section
+(compare_graph): every edge the oracle knows (gather children, TaskGroup
+children, the waiters of each primitive, the holders the scenario declares,
+sleep/timeout timers with their exact deadline, shield, wait, wait_for and
+executor links), the kind, state and facts of every object at their ends, no
+held-by edge to a task the scenario says does not hold the primitive, a cycle
+through the EXPECT_CYCLE tasks of the deadlock_* scenarios and no cycle
+anywhere else.  Every DOT file must render with `dot -Tsvg` (graphviz; a
+missing `dot` fails; byte-identical DOT files are rendered once).
 
-After gdb has detached the scenario gets SIGUSR1 and must print INTACT and
-exit 0 (it recomputes its oracle in process: proves the target was not
-modified and still runs).  That check belongs to the first gdb cell.
+After each live debugger has detached the scenario must be neither stopped
+nor traced; after all of them (and ps) the scenario gets SIGUSR1 and must
+print INTACT and exit 0 (it recomputes its oracle in process: proves the
+target was not modified and still runs).  That check belongs to every live
+cell of the pair (the first cell if none was selected).
 
---oracle-only runs no gdb at all: it checks each oracle for sanity (expected
-task shapes and graph contents per scenario) and does the SIGUSR1/INTACT
-check.
+--oracle-only runs no debugger at all: it checks each oracle for sanity
+(expected task shapes and graph contents per scenario) and does the
+SIGUSR1/INTACT check.
 
-A missing interpreter or gdb fails its cells.  Scenarios declaring
-MIN_VERSION above the interpreter's version are reported "n/a" and are not
-counted.  The last line is `N passed, M failed`; exit status 1 if anything
-failed.
+A missing interpreter, debugger (host gdb, host lldb-22, the chroot's gdb or
+lldb), chroot or library fails its cells with the reason.  Scenarios
+declaring MIN_VERSION above the interpreter's version are reported "n/a" and
+are not counted.  The last line is `N passed, M failed`; exit status 1 if
+anything failed.
 """
 
 import argparse
 import ast
 import concurrent.futures
 import glob
+import hashlib
 import json
 import os
 import re
@@ -62,12 +99,30 @@ SCENARIOS_DIR = os.path.join(REPO, "tests", "scenarios")
 # Overridable for testing the harness itself with a stub gdb script.
 GDB_SCRIPT = os.environ.get("AWAITWHAT_GDB_SCRIPT",
                             os.path.join(REPO, "gdb", "awaitwhat.py"))
+LLDB_SCRIPT = os.environ.get("AWAITWHAT_LLDB_SCRIPT",
+                             os.path.join(REPO, "lldb", "awaitwhat.py"))
 GDB = os.environ.get("AWAITWHAT_GDB", "/usr/bin/gdb")
+LLDB = os.environ.get("AWAITWHAT_LLDB", "/usr/bin/lldb-22")
+# Without it every lldb attach stalls ~5 s looking for a debuginfod server.
+LLDB_SETTINGS = "settings set symbols.enable-external-lookup false"
+SID_ROOT = os.environ.get("AW_SID", "/opt/sid")
+SID_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
+LIB_NAME = "libawaitwhat.so"
 
-ALL_VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
-ALL_MODES = ["live", "core"]
+PYENV_VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+DEB_PYTHONS = {"deb3.11": ("3.11", "/usr/bin/python3.11")}
+SID_PYTHONS = {"sid3.14": "3.14", "sid3.15": "3.15"}
+ALL_VERSIONS = PYENV_VERSIONS + list(DEB_PYTHONS) + list(SID_PYTHONS)
+ALL_MODES = ["gdb-live", "lldb-live", "ps", "gdb-core", "lldb-core",
+             "host-gdb-core", "parity"]
+SID_ONLY_MODES = {"ps", "host-gdb-core"}
+MODE_ALIASES = {"live": "gdb-live", "core": "gdb-core"}
+LIVE_MODES = {"gdb-live", "lldb-live", "ps"}
+ALL_VARIANTS = ["dwarf", "no-dwarf"]
 ORACLE_TIMEOUT = 60.0
 INTACT_TIMEOUT = 30.0
+PS_TIMEOUT = 120.0
 TEXT_SCENARIOS = {
     "no_tasks": "no asyncio tasks",
     "no_asyncio": "asyncio is not imported",
@@ -201,7 +256,7 @@ def indent(text, prefix="    "):
     return "\n".join(prefix + line for line in text.splitlines())
 
 
-def run_cmd(argv, work, tag, timeout):
+def run_cmd(argv, work, tag, timeout, env=None):
     """Run a command with stdout/stderr in WORK/tag.out, WORK/tag.err.
     Returns (returncode or None on timeout, seconds)."""
     t0 = time.time()
@@ -211,7 +266,7 @@ def run_cmd(argv, work, tag, timeout):
             c.write(" ".join(_shquote(a) for a in argv) + "\n")
         p = track(subprocess.Popen(argv, stdout=o, stderr=e,
                                    stdin=subprocess.DEVNULL, cwd=REPO,
-                                   env=clean_env()))
+                                   env=env if env is not None else clean_env()))
         try:
             rc = p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -227,18 +282,30 @@ def _shquote(s):
     return "'" + s.replace("'", "'\"'\"'") + "'"
 
 
-def gdb_output(work, tag):
-    return ("gdb stdout:\n" + indent(tail(os.path.join(work, tag + ".out")))
-            + "\ngdb stderr:\n" + indent(tail(os.path.join(work, tag + ".err"))))
+def tool_output(work, tag, name=None):
+    """The last lines of a debugger run's stdout and stderr (WORK/tag.*)."""
+    name = name or tag.split("-")[0]
+    try:
+        with open(os.path.join(work, tag + ".cmd")) as f:
+            cmd = f.read().strip()
+    except OSError:
+        cmd = "(unknown)"
+    if len(cmd) > 1500:
+        cmd = cmd[:1500] + " ..."
+    return ("command: %s\n%s stdout:\n%s\n%s stderr:\n%s" % (
+        cmd, name, indent(tail(os.path.join(work, tag + ".out"))),
+        name, indent(tail(os.path.join(work, tag + ".err")))))
 
 
 # --------------------------------------------------------------- scenario
 
 
 class Scenario:
-    """One running scenario process."""
+    """One running scenario process.  argv runs `SCRIPT ORACLE_PATH` (paths
+    as the process sees them: inside a chroot for sid); the oracle is read
+    from WORK/oracle.json on this side."""
 
-    def __init__(self, python, name, work):
+    def __init__(self, argv, name, work, env):
         self.name = name
         self.work = work
         self.oracle_path = os.path.join(work, "oracle.json")
@@ -246,12 +313,11 @@ class Scenario:
         self.stderr_path = os.path.join(work, "scenario.err")
         self._out = open(self.stdout_path, "w")
         self._err = open(self.stderr_path, "w")
+        with open(os.path.join(work, "scenario.cmd"), "w") as c:
+            c.write(" ".join(_shquote(a) for a in argv) + "\n")
         self.proc = track(subprocess.Popen(
-            [python, os.path.join(SCENARIOS_DIR, name + ".py"),
-             self.oracle_path],
-            stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL,
-            cwd=work, start_new_session=True,
-            env=clean_env({"PYTHONDONTWRITEBYTECODE": "1"})))
+            argv, stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL,
+            cwd=work, start_new_session=True, env=env))
         self.pid = self.proc.pid
 
     def stderr(self):
@@ -304,6 +370,12 @@ class Scenario:
 
     def close(self):
         kill(self.proc)
+        # The scenario leads its own process group (start_new_session): end
+        # what it started too (io_waits' child process), by that group's id.
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
         self._out.close()
         self._err.close()
 
@@ -778,7 +850,9 @@ def expected_shapes(scenario, v, oracle):
         return [S("main", ["main", "wait_for"], "Future"),
                 S(None, ["slow", "wait"], "Future")]
     if scenario == "taskgroup":
-        return [S("main", ["main", "__aexit__"], "Future")] + \
+        # 3.14 moved TaskGroup.__aexit__'s body into TaskGroup._aexit.
+        aexit = ["__aexit__", "_aexit"] if v >= (3, 14) else ["__aexit__"]
+        return [S("main", ["main"] + aexit, "Future")] + \
             [S("child-%d" % i, ["child", "wait"], "Future") for i in range(3)]
     if scenario == "custom_await":
         return [S("main", ["main"], "_GatheringFuture"),
@@ -1070,12 +1144,297 @@ def _shapes_fmt(shapes):
         "\n        ... %d more" % (len(shapes) - 8) if len(shapes) > 8 else "")
 
 
+# ----------------------------------------------------------- interpreters
+
+
+def host_lib():
+    """The libawaitwhat.so the host front ends load, or None."""
+    env = os.environ.get("AWAITWHAT_LIB")
+    if env:
+        return env if os.path.isfile(env) else None
+    for build in ("release", "debug"):
+        p = os.path.join(REPO, "target", build, LIB_NAME)
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+PS_SCRIPT = r'''"""CPython's own asyncio view of PID (what `python3 -m asyncio ps PID`
+uses), as JSON in OUT.  Read-only: _remote_debugging reads the target's
+memory and neither stops nor changes it."""
+import json
+import os
+import sys
+
+
+def main():
+    pid, out = int(sys.argv[1]), sys.argv[2]
+    try:
+        import _remote_debugging
+        info = _remote_debugging.RemoteUnwinder(pid).get_all_awaited_by()
+        res = {"ok": True, "threads": []}
+        for ai in info:
+            tasks = []
+            for ti in ai.awaited_by:
+                tasks.append({
+                    "id": ti.task_id,
+                    "name": ti.task_name,
+                    "stacks": [[getattr(f, "funcname", None)
+                                for f in ci.call_stack]
+                               for ci in ti.coroutine_stack],
+                    "awaited_by": [ci.task_name for ci in ti.awaited_by],
+                })
+            res["threads"].append({"thread_id": ai.thread_id,
+                                   "tasks": tasks})
+    except Exception as e:
+        res = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+    with open(out + ".tmp", "w") as f:
+        json.dump(res, f, indent=1)
+    os.rename(out + ".tmp", out)
+
+
+main()
+'''
+
+
+class SidTree:
+    """The harness's directory in the sid chroot (once per run): scenarios,
+    gdb/ and lldb/ side by side, libawaitwhat.so next to awaitwhat_ffi.py,
+    and the ps script."""
+
+    _lock = threading.Lock()
+    _made = None  # (host path, chroot path) or an error string
+
+    @classmethod
+    def get(cls):
+        with cls._lock:
+            if cls._made is None:
+                try:
+                    cls._made = cls._make()
+                except (OSError, shutil.Error) as e:
+                    cls._made = "cannot set up %s/tmp: %s" % (SID_ROOT, e)
+            return cls._made
+
+    @classmethod
+    def _make(cls):
+        lib = host_lib()
+        if lib is None:
+            return ("%s not built (cargo build --release) and AWAITWHAT_LIB "
+                    "not set" % LIB_NAME)
+        host = tempfile.mkdtemp(prefix="awaitwhat-e2e-",
+                                dir=os.path.join(SID_ROOT, "tmp"))
+        os.chmod(host, 0o755)
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(SCENARIOS_DIR, os.path.join(host, "scenarios"),
+                        ignore=ignore)
+        shutil.copytree(os.path.dirname(GDB_SCRIPT), os.path.join(host, "gdb"),
+                        ignore=ignore)
+        shutil.copytree(os.path.dirname(LLDB_SCRIPT),
+                        os.path.join(host, "lldb"), ignore=ignore)
+        shutil.copy(lib, os.path.join(host, "gdb", LIB_NAME))
+        with open(os.path.join(host, "ps.py"), "w") as f:
+            f.write(PS_SCRIPT)
+        return host, "/" + os.path.relpath(host, SID_ROOT)
+
+    @classmethod
+    def cleanup(cls, keep):
+        with cls._lock:
+            made = cls._made
+        if isinstance(made, tuple):
+            if keep:
+                out("sid work dirs kept under %s" % made[0])
+            else:
+                shutil.rmtree(made[0], ignore_errors=True)
+
+
+class Tool:
+    """A debugger as the harness starts it: kind "gdb" or "lldb", the argv
+    prefix, the front end's path as that debugger sees it, its environment,
+    and (host gdb on a chroot's core) a sysroot."""
+
+    def __init__(self, kind, label, argv, script, env=None, sysroot=None):
+        self.kind = kind
+        self.label = label
+        self.argv = argv
+        self.script = script
+        self.env = env
+        self.sysroot = sysroot
+
+    def _gdb_base(self):
+        argv = self.argv + ["-nx", "-batch",
+                            "-iex", "set auto-load off",
+                            "-iex", "set debuginfod enabled off"]
+        if self.sysroot:
+            argv += ["-iex", "set sysroot " + self.sysroot]
+        return argv
+
+    def live(self, pid, commands):
+        if self.kind == "gdb":
+            argv = self._gdb_base() + ["-p", str(pid),
+                                       "-ex", "source " + self.script]
+            for c in commands:
+                argv += ["-ex", c]
+            return argv
+        argv = self.argv + ["-b", "-O", LLDB_SETTINGS,
+                            "-o", "command script import " + self.script,
+                            "-o", "process attach -p %d" % pid]
+        for c in commands:
+            argv += ["-o", c]
+        return argv
+
+    def core(self, python, core, commands):
+        if self.kind == "gdb":
+            # -iex runs before the executable/core are loaded (so auto-load
+            # is off while they load); every -ex runs after, in order.
+            argv = self._gdb_base() + [python, core,
+                                       "-ex", "source " + self.script]
+            for c in commands:
+                argv += ["-ex", c]
+            return argv
+        argv = self.argv + ["-b", "-O", LLDB_SETTINGS,
+                            "-o", "command script import " + self.script,
+                            "-o", "target create --core %s %s" % (core, python)]
+        for c in commands:
+            argv += ["-o", c]
+        return argv
+
+    def stacks(self, path, json_=False, no_dwarf=False):
+        cmd = "py-await-stacks" if self.kind == "gdb" else "awaitwhat stacks"
+        return cmd + (" --json" if json_ else "") + (
+            " --no-dwarf" if no_dwarf else "") + " > " + path
+
+    def graph(self, path, no_dwarf=False):
+        cmd = "py-await-graph" if self.kind == "gdb" else "awaitwhat graph"
+        return cmd + (" --no-dwarf" if no_dwarf else "") + " > " + path
+
+    def detach(self):
+        return "detach" if self.kind == "gdb" else "process detach"
+
+
+class Interp:
+    """An interpreter of the matrix: where it is, which debuggers and modes
+    apply, which layout its dumps must report."""
+
+    def __init__(self, name):
+        self.name = name
+        if name in DEB_PYTHONS:
+            self.kind = "deb"
+            self.version, self.python = DEB_PYTHONS[name]
+        elif name in SID_PYTHONS:
+            self.kind = "sid"
+            self.version = SID_PYTHONS[name]
+            self.python = "/usr/bin/python" + self.version  # in the chroot
+        else:
+            self.kind = "pyenv"
+            self.version = name
+            self.python = find_python(name)
+
+    def modes(self, selected):
+        return [m for m in selected
+                if self.kind == "sid" or m not in SID_ONLY_MODES]
+
+    def variants(self, selected):
+        return list(selected) if self.kind == "sid" else [None]
+
+    def expected_layout(self, variant):
+        if self.kind == "deb":
+            return "table"
+        if self.kind == "sid":
+            return "debug-offsets" if variant == "no-dwarf" else "dwarf"
+        return None
+
+    def problems(self):
+        """Why no scenario can run with this interpreter ([] = none)."""
+        if self.kind == "pyenv":
+            if self.python is None:
+                return ["no interpreter for Python %s under %s/versions" % (
+                    self.version, pyenv_root())]
+            return []
+        if self.kind == "deb":
+            if not os.access(self.python, os.X_OK):
+                return ["%s not found (Debian bookworm's python3.11 package)"
+                        % self.python]
+            return []
+        errs = []
+        if not os.path.isdir(SID_ROOT):
+            return ["no Debian sid chroot at %s (run scripts/setup-sid)"
+                    % SID_ROOT]
+        if not os.access(SID_ROOT + self.python, os.X_OK):
+            errs.append("no %s in the sid chroot %s (run scripts/setup-sid)"
+                        % (self.python, SID_ROOT))
+        if not os.path.ismount(os.path.join(SID_ROOT, "proc")):
+            errs.append("%s/proc is not mounted (scripts/setup-sid mounts it)"
+                        % SID_ROOT)
+        if not os.access(CHROOT, os.X_OK):
+            errs.append("no chroot command (%s)" % CHROOT)
+        elif os.geteuid() != 0:
+            errs.append("the sid cells need root for chroot")
+        if not errs:
+            made = SidTree.get()
+            if isinstance(made, str):
+                errs.append(made)
+        return errs
+
+    def tools(self):
+        """{role: (Tool or None, problem or None)} for gdb, lldb, host-gdb."""
+        tools = {}
+        if self.kind != "sid":
+            for role, exe, script, hint in (
+                    ("gdb", GDB, GDB_SCRIPT, ""),
+                    ("lldb", LLDB, LLDB_SCRIPT,
+                     " (apt-get install lldb-22 python3-lldb-22)")):
+                if not os.access(exe, os.X_OK):
+                    tools[role] = (None, "%s not found at %s%s" % (
+                        role, exe, hint))
+                elif not os.path.exists(script):
+                    tools[role] = (None, "missing %s" % script)
+                else:
+                    tools[role] = (Tool(role, role, [exe], script), None)
+            return tools
+        host, inside = SidTree.get()
+        env = clean_env({"PATH": SID_PATH,
+                         "AWAITWHAT_LIB": inside + "/gdb/" + LIB_NAME})
+        for role, exe, script in (
+                ("gdb", "/usr/bin/gdb", inside + "/gdb/awaitwhat.py"),
+                ("lldb", "/usr/bin/lldb", inside + "/lldb/awaitwhat.py")):
+            if not os.access(SID_ROOT + exe, os.X_OK):
+                tools[role] = (None, "no %s in the sid chroot %s (run "
+                               "scripts/setup-sid)" % (exe, SID_ROOT))
+            else:
+                tools[role] = (Tool(role, "sid " + role,
+                                    [CHROOT, SID_ROOT, exe], script, env),
+                               None)
+        if not os.access(GDB, os.X_OK):
+            tools["host-gdb"] = (None, "host gdb not found at %s" % GDB)
+        elif not os.path.exists(GDB_SCRIPT):
+            tools["host-gdb"] = (None, "missing %s" % GDB_SCRIPT)
+        else:
+            tools["host-gdb"] = (Tool("gdb", "host gdb", [GDB], GDB_SCRIPT,
+                                      sysroot=SID_ROOT), None)
+        return tools
+
+
+# Debugger roles each mode needs (gdb: the live gdb run writes the core).
+MODE_NEEDS = {
+    "gdb-live": ["gdb"],
+    "lldb-live": ["lldb"],
+    "ps": ["gdb"],
+    "gdb-core": ["gdb"],
+    "lldb-core": ["gdb", "lldb"],
+    "host-gdb-core": ["gdb", "host-gdb"],
+    "parity": ["gdb", "lldb"],
+}
+
+
 # ------------------------------------------------------------------ cells
 
 
 class Cell:
-    def __init__(self, version, scenario, mode):
-        self.id = "%s/%s/%s" % (version, scenario, mode)
+    def __init__(self, interp, scenario, mode, variant=None):
+        self.id = "%s/%s/%s%s" % (interp, scenario, mode,
+                                  ":" + variant if variant else "")
+        self.mode = mode
+        self.variant = variant
         self.status = None  # "pass" | "fail" | "n/a"
         self.errors = []
         self.info = []
@@ -1099,57 +1458,52 @@ class Cell:
         return "\n".join(lines)
 
 
-def gdb_live(sc, work, want_dump, want_core, text_phrase, timeout):
-    argv = [GDB, "-nx", "-batch",
-            "-iex", "set auto-load off",
-            "-iex", "set debuginfod enabled off",
-            "-p", str(sc.pid)]
-    if want_dump:
-        argv += ["-ex", "source " + GDB_SCRIPT]
-        if text_phrase:
-            argv += ["-ex", "py-await-stacks > " + os.path.join(work, "live.txt")]
-        else:
-            argv += ["-ex", "py-await-stacks --json > "
-                     + os.path.join(work, "live.json")]
-        argv += ["-ex", "py-await-graph > " + os.path.join(work, "live.dot")]
-    if want_core:
-        argv += ["-ex", "gcore " + os.path.join(work, "core")]
-    argv += ["-ex", "detach"]
-    return run_cmd(argv, work, "gdb-live", timeout)
+def sfx(variant):
+    """File name suffix of a variant: "" (with DWARF) or "-nd"."""
+    return "-nd" if variant == "no-dwarf" else ""
 
 
-def gdb_core(python, work, text_phrase, timeout):
-    # -iex runs before the executable/core are loaded (so auto-load is off
-    # while they load); every -ex runs after loading, in order.
-    argv = [GDB, "-nx", "-batch",
-            "-iex", "set auto-load off",
-            "-iex", "set debuginfod enabled off",
-            python, os.path.join(work, "core"),
-            "-ex", "source " + GDB_SCRIPT]
-    if text_phrase:
-        argv += ["-ex", "py-await-stacks > " + os.path.join(work, "core.txt")]
-    else:
-        argv += ["-ex", "py-await-stacks --json > "
-                 + os.path.join(work, "core.json")]
-    argv += ["-ex", "py-await-graph > " + os.path.join(work, "core.dot")]
-    return run_cmd(argv, work, "gdb-core", timeout)
+class DotRenders:
+    """dot -Tsvg once per distinct DOT text (live and core, gdb and lldb
+    usually write the same bytes).  Thread-safe; waits for a render of the
+    same text in progress."""
+
+    _lock = threading.Lock()
+    _results = {}  # sha256 -> [threading.Event, result, first path]
+
+    @classmethod
+    def render(cls, path):
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return render_dot(path), False
+        if not data:
+            return render_dot(path), False
+        key = hashlib.sha256(data).hexdigest()
+        with cls._lock:
+            entry = cls._results.get(key)
+            owner = entry is None
+            if owner:
+                entry = cls._results[key] = [threading.Event(), None, path]
+        if owner:
+            try:
+                entry[1] = render_dot(path)
+            finally:
+                entry[0].set()
+            return entry[1], False
+        entry[0].wait()
+        return entry[1], True
 
 
-def check_output(cell, oracle, work, mode, text_phrase, rc, tag):
-    if rc is None:
-        cell.fail("gdb timed out\n" + gdb_output(work, tag))
-        return
-    _check_stacks(cell, oracle, work, mode, text_phrase, rc, tag)
-
-
-def start_dot_check(cell, work, mode, text_phrase, tag):
+def start_dot_check(cell, work, prefix, text_phrase, tag, name):
     """check_dot in a thread (rendering a big graph takes minutes: it runs
-    while the next gdb does).  Returns the thread; join it before the cell
-    is finished."""
+    while the next debugger does).  Returns the thread; join it before the
+    cell is finished."""
     def run():
         t0 = time.time()
         try:
-            check_dot(cell, work, mode, text_phrase, tag)
+            check_dot(cell, work, prefix, text_phrase, tag, name)
         except Exception as e:  # a harness bug must not look like a pass
             cell.fail("harness error in DOT check: %s: %s" % (
                 type(e).__name__, e))
@@ -1161,63 +1515,106 @@ def start_dot_check(cell, work, mode, text_phrase, tag):
     return t
 
 
-def check_dot(cell, work, mode, text_phrase, tag):
-    """`py-await-graph > WORK/MODE.dot` must render with dot -Tsvg.  A
-    scenario with a text phrase (no asyncio) may instead have no DOT at all
-    if gdb's output says why."""
-    path = os.path.join(work, mode + ".dot")
-    if text_phrase and not os.path.exists(path):
-        said = False
-        for t in (tag + ".out", tag + ".err"):
-            try:
-                with open(os.path.join(work, t), errors="replace") as f:
-                    said = said or text_phrase in f.read().lower()
-            except OSError:
-                pass
-        if said:
-            cell.info.append("py-await-graph wrote no DOT (%r)" % text_phrase)
-            return
-    e = render_dot(path)
+def _said(work, tag, phrase):
+    for t in (tag + ".out", tag + ".err"):
+        try:
+            with open(os.path.join(work, t), errors="replace") as f:
+                if phrase in f.read().lower():
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def check_dot(cell, work, prefix, text_phrase, tag, name):
+    """The graph command's `> WORK/PREFIX.dot` must render with dot -Tsvg.
+    A scenario with a text phrase (no asyncio) may instead have no DOT at
+    all if the debugger's output says why."""
+    path = os.path.join(work, prefix + ".dot")
+    if text_phrase and not os.path.exists(path) and _said(work, tag,
+                                                          text_phrase):
+        cell.info.append("the graph command wrote no DOT (%r)" % text_phrase)
+        return
+    e, _ = DotRenders.render(path)
     if e:
-        cell.fail("py-await-graph DOT: %s\n%s" % (e, gdb_output(work, tag)))
+        cell.fail("graph DOT: %s\n%s" % (e, tool_output(work, tag, name)))
 
 
-def _check_stacks(cell, oracle, work, mode, text_phrase, rc, tag):
+def _read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _text_layout(text):
+    m = re.match(r"^Python \S+ \(([\w-]+) layout\)", text or "")
+    return m.group(1) if m else None
+
+
+def check_stacks(cell, oracle, work, prefix, text_phrase, rc, tag, name,
+                 layout):
+    """Check WORK/PREFIX.json (or, for a text-phrase scenario, the phrase in
+    PREFIX.txt or the debugger's output) against the oracle, and the layout
+    if one is required."""
+    if rc is None:
+        cell.fail("%s timed out\n%s" % (name, tool_output(work, tag, name)))
+        return
+    jpath = os.path.join(work, prefix + ".json")
+    seen_layout = None
     if text_phrase:
         # The phrase may be written to the file, or (if the tool reports it
-        # as a gdb error/message) to gdb's own stdout/stderr: accept both,
+        # as an error/message) to the debugger's stdout/stderr: accept both,
         # but say where it was found.
-        path = os.path.join(work, mode + ".txt")
+        path = os.path.join(work, prefix + ".txt")
         places = [(os.path.basename(path), path),
-                  ("gdb stdout", os.path.join(work, tag + ".out")),
-                  ("gdb stderr", os.path.join(work, tag + ".err"))]
-        texts = []
+                  ("%s stdout" % name, os.path.join(work, tag + ".out")),
+                  ("%s stderr" % name, os.path.join(work, tag + ".err"))]
+        found = None
         for where, p in places:
-            try:
-                with open(p, errors="replace") as f:
-                    text = f.read()
-            except OSError:
+            text = _read(p)
+            if text is None:
                 continue
-            texts.append((where, text))
+            if where == places[0][0]:
+                seen_layout = _text_layout(text)
             if text_phrase in text.lower():
-                if where != places[0][0]:
-                    cell.info.append("%r found in %s, not in %s" % (
-                        text_phrase, where, places[0][0]))
+                found = where
+                break
+        if found is None:
+            cell.fail("%s (rc %s): expected %r in %s or %s's output\n%s" % (
+                name, rc, text_phrase, os.path.basename(path), name,
+                tool_output(work, tag, name)))
+            return
+        if found != places[0][0]:
+            cell.info.append("%r found in %s, not in %s" % (
+                text_phrase, found, places[0][0]))
+        if os.path.exists(jpath):  # core runs also write the JSON
+            try:
+                with open(jpath) as f:
+                    dump = json.load(f)
+            except ValueError as e:
+                cell.fail("%s is not valid JSON: %s" % (
+                    os.path.basename(jpath), e))
                 return
-        cell.fail("gdb (rc %s): expected %r in %s or gdb's output\n%s" % (
-            rc, text_phrase, os.path.basename(path), gdb_output(work, tag)))
+            seen_layout = dump.get("layout")
+            for e in compare(oracle, dump) + compare_graph(oracle, dump):
+                cell.fail(e)
+        if layout and seen_layout is not None and seen_layout != layout:
+            cell.fail("layout: expected %r, got %r" % (layout, seen_layout))
         return
-    path = os.path.join(work, mode + ".json")
     try:
-        with open(path) as f:
+        with open(jpath) as f:
             dump = json.load(f)
     except OSError:
-        cell.fail("gdb (rc %s) produced no %s\n%s" % (
-            rc, os.path.basename(path), gdb_output(work, tag)))
+        cell.fail("%s (rc %s) produced no %s\n%s" % (
+            name, rc, os.path.basename(jpath), tool_output(work, tag, name)))
         return
     except ValueError as e:
-        cell.fail("%s is not valid JSON: %s" % (os.path.basename(path), e))
+        cell.fail("%s is not valid JSON: %s" % (os.path.basename(jpath), e))
         return
+    if layout and dump.get("layout") != layout:
+        cell.fail("layout: expected %r, got %r" % (layout, dump.get("layout")))
     for e in compare(oracle, dump):
         cell.fail(e)
     for e in compare_graph(oracle, dump):
@@ -1227,126 +1624,564 @@ def _check_stacks(cell, oracle, work, mode, text_phrase, rc, tag):
         cell.info.append("dump warnings: %s" % "; ".join(map(str, warns[:5])))
 
 
-def run_pair(version, scenario, modes, opts):
-    """All cells of one (version, scenario).  Returns a list of Cells."""
-    cell_modes = ["oracle"] if opts.oracle_only else modes
-    cells = [Cell(version, scenario, m) for m in cell_modes]
-    t0 = time.time()
-    dot_threads = []
+# ---------------------------------------------------------------- parity
 
-    def done():
-        for t in dot_threads:
+_STATS = re.compile(r'\n  "stats": \{[^{}]*\}')
+_AW_MESSAGE = re.compile(r"^(?:error: )?(awaitwhat: .*?)\s*$")
+
+
+def strip_stats(text):
+    """The JSON text without its top-level "stats" member (the pretty form
+    the tool writes: two-space indent, flat stats object), or None."""
+    stripped, n = _STATS.subn("", text)
+    return stripped if n == 1 else None
+
+
+def _first_line_diff(a, b):
+    la, lb = a.splitlines(), b.splitlines()
+    for i in range(max(len(la), len(lb))):
+        x = la[i] if i < len(la) else "(end of file)"
+        y = lb[i] if i < len(lb) else "(end of file)"
+        if x != y:
+            return "first difference at line %d:\n      %r\n      %r" % (
+                i + 1, x[:300], y[:300])
+    return "(differ only in line endings)"
+
+
+def aw_messages(work, tag):
+    """The awaitwhat error messages a debugger run printed (gdb prints
+    `awaitwhat: ...`, lldb `error: awaitwhat: ...`), without the "wrote N
+    bytes" notes."""
+    msgs = set()
+    for ext in (".out", ".err"):
+        for line in (_read(os.path.join(work, tag + ext)) or "").splitlines():
+            m = _AW_MESSAGE.match(line)
+            if m and not re.match(r"^awaitwhat: wrote \d+ bytes to ",
+                                  m.group(1)):
+                msgs.add(m.group(1))
+    return msgs
+
+
+def compare_parity(work, sources):
+    """sources: [(label, file prefix, run tag)] of core runs on one core.
+    Returns error strings: every pair must have written the same files with
+    the same bytes (JSON without "stats") and, where no file was written,
+    the same awaitwhat messages."""
+    errs = []
+    (rlabel, rprefix, rtag), others = sources[0], sources[1:]
+    for ext in ("json", "dot", "txt"):
+        ref = _read(os.path.join(work, rprefix + "." + ext))
+        for label, prefix, tag in others:
+            got = _read(os.path.join(work, prefix + "." + ext))
+            if ref is None and got is None:
+                continue
+            if ref is None or got is None:
+                has, lacks = ((rlabel, label) if ref is not None
+                              else (label, rlabel))
+                errs.append("%s wrote its .%s, %s did not" % (has, ext, lacks))
+                continue
+            a, b = ref, got
+            if ext == "json":
+                a, b = strip_stats(ref), strip_stats(got)
+                if a is None or b is None:
+                    errs.append("%s JSON: no single top-level \"stats\" "
+                                "member to drop" % (
+                                    rlabel if a is None else label))
+                    continue
+            if a != b:
+                errs.append("%s.%s (%s) and %s.%s (%s) differ%s; %s" % (
+                    rprefix, ext, rlabel, prefix, ext, label,
+                    " (outside \"stats\")" if ext == "json" else "",
+                    _first_line_diff(a, b)))
+    for label, prefix, tag in others:
+        if all(_read(os.path.join(work, p + "." + e)) is None
+               for p in (rprefix, prefix) for e in ("json", "dot", "txt")):
+            ma, mb = aw_messages(work, rtag), aw_messages(work, tag)
+            if ma != mb:
+                errs.append("no output files; awaitwhat messages differ: "
+                            "%s %s, %s %s" % (rlabel, sorted(ma), label,
+                                              sorted(mb)))
+    return errs
+
+
+# -------------------------------------------------------------------- ps
+
+
+def _adjacency(dump, inferred):
+    adj = {}
+    for e in dump.get("edges") or []:
+        if e.get("inferred") and not inferred:
+            continue
+        adj.setdefault(_addr(e.get("from")), []).append(_addr(e.get("to")))
+    return adj
+
+
+def _path(adj, frm, to, limit=200000):
+    """A path frm -> ... -> to (list of addresses) or None."""
+    prev = {frm: None}
+    todo = [frm]
+    while todo and len(prev) < limit:
+        nxt = []
+        for n in todo:
+            if n == to:
+                path = []
+                while n is not None:
+                    path.append(n)
+                    n = prev[n]
+                return path[::-1]
+            for m in adj.get(n, ()):
+                if m not in prev:
+                    prev[m] = n
+                    nxt.append(m)
+        todo = nxt
+    return None
+
+
+def compare_ps(ps, dump, text_phrase):
+    """CPython's get_all_awaited_by() view (ps.py's JSON) against a dump.
+    Returns (errors, infos)."""
+    errs, infos = [], []
+    pst = {}
+    for th in ps.get("threads", []):
+        for t in th.get("tasks", []):
+            pst[t["id"]] = dict(t, thread_id=th.get("thread_id"))
+    if text_phrase:
+        if pst:
+            errs.append("ps lists %d tasks where awaitwhat says %r" % (
+                len(pst), text_phrase))
+        else:
+            infos.append("ps lists no tasks")
+        return errs, infos
+    ours = {_addr(t.get("address")): t for t in dump.get("tasks") or []}
+    objs = {_addr(o.get("id")): o for o in dump.get("objects") or []}
+    strict = _adjacency(dump, inferred=False)
+    loose = None
+
+    def who(a):
+        t = ours.get(a)
+        return "%#x (%s)" % (a, t.get("name") if t else
+                             (objs.get(a) or {}).get("label", "?"))
+
+    nrel = 0
+    for tid, t in sorted(pst.items()):
+        mine = ours.get(tid)
+        if mine is None:
+            o = objs.get(tid)
+            errs.append("ps lists task %#x %r, not in awaitwhat's tasks[]%s"
+                        % (tid, t["name"], "" if o is None else
+                           " (objects[] has it: %s, state %s)" % (
+                               o.get("label"), o.get("state"))))
+            continue
+        if mine.get("name") != t["name"]:
+            errs.append("task %#x: ps names it %r, awaitwhat %r" % (
+                tid, t["name"], mine.get("name")))
+        for aw in t.get("awaited_by", []):
+            nrel += 1
+            if not isinstance(aw, int):
+                errs.append("ps: task %s awaited by %r (not a task id)" % (
+                    who(tid), aw))
+                continue
+            if _path(strict, aw, tid) is not None:
+                continue
+            if loose is None:
+                loose = _adjacency(dump, inferred=True)
+            via = _path(loose, aw, tid)
+            errs.append("ps: task %s is awaited by %s, but awaitwhat's edges "
+                        "have no path %#x -> %#x%s" % (
+                            who(tid), who(aw), aw, tid,
+                            "" if via is None else
+                            " (only through inferred edges: %s)" % " -> ".join(
+                                "%#x" % n for n in via)))
+    omitted = sorted(set(ours) - set(pst))
+    if omitted:
+        infos.append("awaitwhat shows %d pending task(s) ps omits: %s" % (
+            len(omitted), ", ".join(who(a) for a in omitted[:8]) + (
+                " ..." if len(omitted) > 8 else "")))
+    # Task -> task waits awaitwhat shows (through non-task objects, real
+    # edges only) that ps does not report.
+    if len(ours) <= 2000:
+        extra = []
+        for a in sorted(ours):
+            seen, todo = {a}, [a]
+            while todo:
+                n = todo.pop()
+                for m in strict.get(n, ()):
+                    if m in seen:
+                        continue
+                    seen.add(m)
+                    if m in ours:
+                        if m in pst and a not in pst[m].get("awaited_by", []):
+                            extra.append((a, m))
+                    else:
+                        todo.append(m)
+        if extra:
+            infos.append("awaitwhat shows %d task->task wait(s) ps does not "
+                         "report: %s" % (len(extra), "; ".join(
+                             "%s waits for %s" % (who(x), who(y))
+                             for x, y in extra[:6]) + (
+                                 " ..." if len(extra) > 6 else "")))
+    infos.append("ps: %d tasks, %d awaited-by relations" % (len(pst), nrel))
+    return errs, infos
+
+
+# ------------------------------------------------------------ pair runner
+
+
+class Pair:
+    """All cells of one (interpreter, scenario)."""
+
+    def __init__(self, interp, scenario, opts):
+        self.interp = interp
+        self.scenario = scenario
+        self.opts = opts
+        self.modes = interp.modes(opts.modes)
+        self.variants = interp.variants(opts.variants)
+        if opts.oracle_only:
+            self.cells = [Cell(interp.name, scenario, "oracle")]
+        else:
+            self.cells = []
+            for m in self.modes:
+                for v in ([None] if m == "ps" else self.variants):
+                    self.cells.append(Cell(interp.name, scenario, m, v))
+        self.dot_threads = []
+        self.session_tags = {}  # mode -> [run tags]
+        self.session_of = {}  # (mode, variant) -> (run tag, rc, seconds)
+        self.t0 = time.time()
+        self.text_phrase = TEXT_SCENARIOS.get(scenario)
+
+    def cell(self, mode, variant=None):
+        for c in self.cells:
+            if c.mode == mode and c.variant == variant:
+                return c
+        return None
+
+    def mode_cells(self, mode):
+        return [c for c in self.cells if c.mode == mode]
+
+    def done(self):
+        for t in self.dot_threads:
             t.join()
-        for c in cells:
+        for c in self.cells:
             if not c.seconds:
-                c.seconds = time.time() - t0
+                c.seconds = time.time() - self.t0
             c.finish()
-        return cells
+        return self.cells
 
-    mv = min_version(scenario)
-    if mv is not None and version_tuple(version) < mv:
-        for c in cells:
-            c.status = "n/a"
-            c.info.append("needs %s" % ".".join(map(str, mv)))
-        return cells
-    python = find_python(version)
-    if python is None:
-        for c in cells:
-            c.fail("no interpreter for Python %s under %s/versions" % (
-                version, pyenv_root()))
-        return done()
-    if not opts.oracle_only:
-        problems = []
-        if not os.access(GDB, os.X_OK):
-            problems.append("gdb not found at %s" % GDB)
-        if not os.path.exists(GDB_SCRIPT):
-            problems.append("missing %s" % GDB_SCRIPT)
+    def fail_all(self, msg, cells=None):
+        for c in (self.cells if cells is None else cells):
+            c.fail(msg)
+
+    # ----------------------------------------------------------- running
+
+    def run(self):
+        mv = min_version(self.scenario)
+        if mv is not None and version_tuple(self.interp.version) < mv:
+            for c in self.cells:
+                c.status = "n/a"
+                c.info.append("needs %s" % ".".join(map(str, mv)))
+            return self.cells
+        problems = self.interp.problems()
         if problems:
-            for c in cells:
-                for p in problems:
-                    c.fail(p)
-            return done()
+            for p in problems:
+                self.fail_all(p)
+            return self.done()
+        self.tools = {}
+        if not self.opts.oracle_only:
+            tools = self.interp.tools()
+            for c in self.cells:
+                for role in MODE_NEEDS[c.mode]:
+                    tool, problem = tools[role]
+                    if problem:
+                        c.fail(problem)
+            self.tools = {r: t for r, (t, p) in tools.items() if t}
+        if self.opts.keep:
+            os.makedirs(self.opts.keep, exist_ok=True)
+        prefix = "%s-%s-" % (self.interp.name, self.scenario)
+        if self.interp.kind == "sid":
+            host, inside = SidTree.get()
+            self.work = tempfile.mkdtemp(prefix=prefix, dir=host)
+            os.chmod(self.work, 0o755)
+            self.twork = inside + "/" + os.path.basename(self.work)
+        else:
+            self.work = tempfile.mkdtemp(prefix=prefix,
+                                         dir=self.opts.keep or None)
+            self.twork = self.work
+        sc = None
+        try:
+            sc = self.start_scenario()
+            self.sc = sc
+            self.run_cells(sc)
+            return self.done()
+        except Exception as e:  # a harness bug must not look like a pass
+            import traceback
+            self.fail_all("harness error: %s: %s\n%s" % (
+                type(e).__name__, e, traceback.format_exc()))
+            return self.done()
+        finally:
+            for t in self.dot_threads:
+                t.join()
+            if sc is not None:
+                sc.close()
+            if self.opts.keep:
+                for c in self.cells:
+                    c.info.append("work dir: %s" % self.work)
+            else:
+                shutil.rmtree(self.work, ignore_errors=True)
 
-    if opts.keep:
-        os.makedirs(opts.keep, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="%s-%s-" % (version, scenario),
-                            dir=opts.keep or None)
-    sc = None
-    try:
-        sc = Scenario(python, scenario, work)
+    def start_scenario(self):
+        name = self.scenario
+        if self.interp.kind == "sid":
+            _, inside = SidTree.get()
+            argv = [CHROOT, SID_ROOT, self.interp.python,
+                    "%s/scenarios/%s.py" % (inside, name),
+                    self.twork + "/oracle.json"]
+            env = clean_env({"PYTHONDONTWRITEBYTECODE": "1",
+                             "PATH": SID_PATH})
+        else:
+            argv = [self.interp.python,
+                    os.path.join(SCENARIOS_DIR, name + ".py"),
+                    os.path.join(self.work, "oracle.json")]
+            env = clean_env({"PYTHONDONTWRITEBYTECODE": "1"})
+        return Scenario(argv, name, self.work, env)
+
+    def run_cells(self, sc):
+        opts = self.opts
         oracle, err = sc.wait_oracle()
         if err:
-            for c in cells:
-                c.fail(err)
-            return done()
-        sanity = oracle_sanity(scenario, version, oracle, sc.pid)
+            self.fail_all(err)
+            return
+        sanity = oracle_sanity(self.scenario, self.interp.version, oracle,
+                               sc.pid)
         if sanity:
-            for c in cells:
-                for e in sanity:
-                    c.fail("oracle: " + e)
+            for e in sanity:
+                self.fail_all("oracle: " + e)
             if not opts.oracle_only:
-                return done()
-        text_phrase = TEXT_SCENARIOS.get(scenario)
-        intact_cell = cells[0]
+                return
         if opts.oracle_only:
-            c = cells[0]
+            c = self.cells[0]
             c.info.append("%d tasks, %d threads" % (
                 len(oracle["tasks"]), len(oracle.get("threads", []))))
             e = sc.check_intact()
             if e:
                 c.fail(e)
-            c.seconds = time.time() - t0
-            return done()
+            c.seconds = time.time() - self.t0
+            return
+        self.oracle = oracle
+        modes = set(self.modes)
+        gdb, lldb = self.tools.get("gdb"), self.tools.get("lldb")
+        core_modes = {"gdb-core", "lldb-core", "host-gdb-core", "parity"}
+        want_core = bool(modes & core_modes)
+        touched = []  # live cells that had the process under a debugger
 
-        # live (and the core file for the core cell) in one gdb run
-        t1 = time.time()
-        live = next((c for c in cells if c.id.endswith("/live")), None)
-        core = next((c for c in cells if c.id.endswith("/core")), None)
-        rc, _ = gdb_live(sc, work, want_dump=live is not None,
-                         want_core=core is not None, text_phrase=text_phrase,
-                         timeout=opts.timeout)
-        if live is not None:
-            check_output(live, oracle, work, "live", text_phrase, rc,
-                         "gdb-live")
-            if rc is not None:
-                dot_threads.append(start_dot_check(
-                    live, work, "live", text_phrase, "gdb-live"))
-        elif rc != 0:
-            core.fail("gdb gcore run failed (rc %s)\n%s" % (
-                rc, gdb_output(work, "gdb-live")))
+        # gdb live (and the core for the core cells)
+        if gdb is not None and (modes & ({"gdb-live", "ps"} | core_modes)):
+            dump = bool(modes & {"gdb-live", "ps"})
+            self.live_session("gdb-live", gdb, sc, dump, want_core)
+            touched += self.mode_cells("gdb-live")
+        # lldb live
+        if lldb is not None and "lldb-live" in modes:
+            self.live_session("lldb-live", lldb, sc, True, False)
+            touched += self.mode_cells("lldb-live")
+        # CPython's own view
+        if "ps" in modes and self.cell("ps").errors == []:
+            self.run_ps(sc)
+            touched += self.mode_cells("ps")
         e = sc.check_intact()
         if e:
-            intact_cell.fail("target after detach: " + e)
-        if live is not None:
-            live.seconds = time.time() - t1
-        if core is not None:
-            t2 = time.time()
-            if not os.path.exists(os.path.join(work, "core")):
-                core.fail("no core file (gcore failed)\n"
-                          + gdb_output(work, "gdb-live"))
-            else:
-                rc, _ = gdb_core(python, work, text_phrase, opts.timeout)
-                check_output(core, oracle, work, "core", text_phrase, rc,
-                             "gdb-core")
+            for c in touched or self.cells[:1]:
+                c.fail("target after detach: " + e)
+
+        # cores
+        if want_core and not os.path.exists(os.path.join(self.work, "core")):
+            msg = "no core file (gcore failed)"
+            if "gdb-live" in self.session_tags:
+                msg += "\n" + tool_output(self.work, self.session_tags[
+                    "gdb-live"][0], gdb.label)
+            for m in core_modes:
+                self.fail_all(msg, self.mode_cells(m))
+            return
+        python_t = self.interp.python  # as the chroot's debuggers see it
+        core_t = self.twork + "/core"
+        if gdb is not None and modes & {"gdb-core", "parity"}:
+            self.core_session("gdb-core", gdb, python_t, core_t, self.twork)
+        if lldb is not None and modes & {"lldb-core", "parity"}:
+            self.core_session("lldb-core", lldb, python_t, core_t, self.twork)
+        hgdb = self.tools.get("host-gdb")
+        if hgdb is not None and "host-gdb-core" in modes:
+            self.core_session("host-gdb-core", hgdb,
+                              SID_ROOT + self.interp.python,
+                              os.path.join(self.work, "core"), self.work)
+        for c in self.mode_cells("parity"):
+            if c.errors:
+                continue  # a missing debugger
+            t = time.time()
+            self.parity(c)
+            c.seconds = time.time() - t
+
+    def _plan(self, mode):
+        """[(tag, [variants])]: one run for all variants, or one per variant
+        for a text-phrase scenario (lldb stops at the first error, and each
+        variant's messages must be told apart)."""
+        vs = self.variants
+        if self.text_phrase and len(vs) > 1:
+            return [("%s%s" % (mode, sfx(v)), [v]) for v in vs]
+        return [(mode, vs)]
+
+    def _note(self, mode, tag, variants, rc, secs):
+        self.session_tags.setdefault(mode, []).append(tag)
+        for v in variants:
+            self.session_of[(mode, v)] = (tag, rc, secs)
+
+    def live_session(self, mode, tool, sc, dump, want_core):
+        first = True
+        for tag, variants in self._plan(mode):
+            cmds = []
+            if dump:
+                for v in variants:
+                    nd = v == "no-dwarf"
+                    p = self.twork + "/" + mode + sfx(v)
+                    if self.text_phrase:
+                        cmds.append(tool.stacks(p + ".txt", no_dwarf=nd))
+                    else:
+                        cmds.append(tool.stacks(p + ".json", json_=True,
+                                                no_dwarf=nd))
+                    cmds.append(tool.graph(p + ".dot", no_dwarf=nd))
+            if want_core and first:
+                cmds.append("gcore " + self.twork + "/core")
+            cmds.append(tool.detach())
+            first = False
+            rc, secs = run_cmd(tool.live(sc.pid, cmds), self.work, tag,
+                               self.opts.timeout, tool.env)
+            self._note(mode, tag, variants, rc, secs)
+            state = self._after_detach(sc.pid)
+            for v in variants:
+                c = self.cell(mode, v)
+                if state and c is not None:
+                    c.fail("after %s detached: %s" % (tool.label, state))
+            if not dump:
+                continue
+            for v in variants:
+                c = self.cell(mode, v)
+                if c is None or c.errors:
+                    continue
+                c.seconds = secs
+                check_stacks(c, self.oracle, self.work, mode + sfx(v),
+                             self.text_phrase, rc, tag, tool.label,
+                             self.interp.expected_layout(v))
                 if rc is not None:
-                    dot_threads.append(start_dot_check(
-                        core, work, "core", text_phrase, "gdb-core"))
-            core.seconds = time.time() - t2
-        return done()
-    except Exception as e:  # a harness bug must not look like a pass
-        for c in cells:
-            c.fail("harness error: %s: %s" % (type(e).__name__, e))
-        return done()
-    finally:
-        for t in dot_threads:
-            t.join()
-        if sc is not None:
-            sc.close()
-        if opts.keep:
-            for c in cells:
-                c.info.append("work dir: %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+                    self.dot_threads.append(start_dot_check(
+                        c, self.work, mode + sfx(v), self.text_phrase, tag,
+                        tool.label))
+
+    def _after_detach(self, pid):
+        """None, or why the scenario looks still stopped/traced."""
+        for _ in range(20):
+            state = _proc_state(pid)
+            m = re.search(r"State:\s*(\S)", state)
+            t = re.search(r"TracerPid:\s*(\d+)", state)
+            if state == "gone":
+                return "the scenario is gone"
+            if m and m.group(1) not in "tT" and t and t.group(1) == "0":
+                return None
+            time.sleep(0.1)
+        return "the scenario is still stopped or traced (%s)" % state
+
+    def core_session(self, mode, tool, python, core, out_dir):
+        """gdb-core / lldb-core / host-gdb-core: JSON, DOT and text of each
+        variant; out_dir is WORK as that debugger sees it."""
+        for tag, variants in self._plan(mode):
+            cmds = []
+            for v in variants:
+                nd = v == "no-dwarf"
+                p = out_dir + "/" + mode + sfx(v)
+                js = tool.stacks(p + ".json", json_=True, no_dwarf=nd)
+                tx = tool.stacks(p + ".txt", no_dwarf=nd)
+                gr = tool.graph(p + ".dot", no_dwarf=nd)
+                cmds += [tx, js, gr] if self.text_phrase else [js, gr, tx]
+            rc, secs = run_cmd(tool.core(python, core, cmds), self.work, tag,
+                               self.opts.timeout, tool.env)
+            self._note(mode, tag, variants, rc, secs)
+            for v in variants:
+                c = self.cell(mode, v)
+                if c is None or c.errors:
+                    continue
+                c.seconds = secs
+                check_stacks(c, self.oracle, self.work, mode + sfx(v),
+                             self.text_phrase, rc, tag, tool.label,
+                             self.interp.expected_layout(v))
+                if rc is not None:
+                    self.dot_threads.append(start_dot_check(
+                        c, self.work, mode + sfx(v), self.text_phrase, tag,
+                        tool.label))
+
+    def parity(self, cell):
+        v = cell.variant
+        sources = []
+        for mode in ("gdb-core", "lldb-core", "host-gdb-core"):
+            s = self.session_of.get((mode, v))
+            if s is None:
+                continue
+            tag, rc, _ = s
+            if rc is None:
+                cell.fail("%s timed out" % mode)
+                return
+            sources.append((mode, mode + sfx(v), tag))
+        if len(sources) < 2:
+            cell.fail("parity needs the gdb-core and lldb-core runs; ran: %s"
+                      % [s[0] for s in sources])
+            return
+        for e in compare_parity(self.work, sources):
+            cell.fail(e)
+        cell.info.append("compared %s" % ", ".join(s[0] for s in sources))
+
+    def run_ps(self, sc):
+        cell = self.cell("ps")
+        _, inside = SidTree.get()
+        argv = [CHROOT, SID_ROOT, self.interp.python, inside + "/ps.py",
+                str(sc.pid), self.twork + "/ps.json"]
+        rc, secs = run_cmd(argv, self.work, "ps", PS_TIMEOUT,
+                           clean_env({"PATH": SID_PATH}))
+        cell.seconds = secs
+        if rc is None:
+            cell.fail("ps script timed out\n" + tool_output(self.work, "ps"))
+            return
+        try:
+            with open(os.path.join(self.work, "ps.json")) as f:
+                ps = json.load(f)
+        except (OSError, ValueError) as e:
+            cell.fail("ps script (rc %s) wrote no result: %s\n%s" % (
+                rc, e, tool_output(self.work, "ps")))
+            return
+        if not ps.get("ok"):
+            cell.info.append("ps could not show it: %s" % ps.get("error"))
+            return
+        dump = None
+        if not self.text_phrase:
+            for v in self.variants:
+                dump = _load_json(os.path.join(self.work, "gdb-live%s.json"
+                                               % sfx(v)))
+                if dump is not None:
+                    break
+            if dump is None:
+                cell.fail("no gdb-live JSON to compare ps with")
+                return
+        errs, infos = compare_ps(ps, dump or {}, self.text_phrase)
+        for e in errs:
+            cell.fail(e)
+        cell.info.extend(infos)
+
+
+def _load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def run_pair(interp_name, scenario, opts):
+    """All cells of one (interpreter, scenario).  Returns a list of Cells."""
+    return Pair(Interp(interp_name), scenario, opts).run()
 
 
 # ------------------------------------------------------------------- main
@@ -1354,31 +2189,49 @@ def run_pair(version, scenario, modes, opts):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--versions", default=",".join(ALL_VERSIONS))
+    ap.add_argument("--versions", default=",".join(ALL_VERSIONS),
+                    help="interpreters, comma-separated (default: %s)"
+                    % ",".join(ALL_VERSIONS))
     ap.add_argument("--scenarios", default=None,
                     help="comma-separated (default: all in tests/scenarios)")
-    ap.add_argument("--modes", default=",".join(ALL_MODES))
+    ap.add_argument("--modes", default=",".join(ALL_MODES),
+                    help="comma-separated (default: %s; live = gdb-live, "
+                    "core = gdb-core)" % ",".join(ALL_MODES))
+    ap.add_argument("--variants", default=",".join(ALL_VARIANTS),
+                    help="sid variants, comma-separated (default: %s)"
+                    % ",".join(ALL_VARIANTS))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--keep", metavar="DIR", default=None,
-                    help="create work dirs under DIR and keep them")
+                    help="create work dirs under DIR and keep them (sid work "
+                    "dirs stay in the chroot's /tmp)")
     ap.add_argument("--oracle-only", action="store_true",
-                    help="no gdb: check oracles and the SIGUSR1 INTACT path")
+                    help="no debugger: check oracles and the SIGUSR1 INTACT "
+                    "path")
     ap.add_argument("--timeout", type=float, default=600.0,
-                    help="timeout of each gdb run in seconds")
+                    help="timeout of each debugger run in seconds")
     opts = ap.parse_args(argv)
     opts.versions = [v for v in opts.versions.split(",") if v]
     opts.scenarios = ([s for s in opts.scenarios.split(",") if s]
                       if opts.scenarios else all_scenarios())
-    opts.modes = [m for m in opts.modes.split(",") if m]
-    for m in opts.modes:
+    modes = [MODE_ALIASES.get(m, m) for m in opts.modes.split(",") if m]
+    for m in modes:
         if m not in ALL_MODES:
-            ap.error("unknown mode %r" % m)
+            ap.error("unknown mode %r (modes: %s)" % (m, ", ".join(ALL_MODES)))
+    opts.modes = [m for m in ALL_MODES if m in modes]
+    opts.variants = [v for v in opts.variants.split(",") if v]
+    for v in opts.variants:
+        if v not in ALL_VARIANTS:
+            ap.error("unknown variant %r (variants: %s)" % (
+                v, ", ".join(ALL_VARIANTS)))
+    if not opts.variants:
+        ap.error("no variant")
     for s in opts.scenarios:
         if not os.path.exists(os.path.join(SCENARIOS_DIR, s + ".py")):
             ap.error("unknown scenario %r" % s)
     for v in opts.versions:
-        if not re.match(r"^3\.\d+$", v):
-            ap.error("bad version %r (want e.g. 3.12)" % v)
+        if v not in ALL_VERSIONS and not re.match(r"^3\.\d+$", v):
+            ap.error("bad version %r (want e.g. 3.12, %s)" % (
+                v, ", ".join(list(DEB_PYTHONS) + list(SID_PYTHONS))))
     if opts.keep:
         opts.keep = os.path.abspath(opts.keep)
     return opts
@@ -1388,9 +2241,10 @@ def main(argv=None):
     opts = parse_args(sys.argv[1:] if argv is None else argv)
     pairs = [(v, s) for v in opts.versions for s in opts.scenarios]
     passed = failed = 0
+    t0 = time.time()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs))
     try:
-        futs = [pool.submit(run_pair, v, s, opts.modes, opts) for v, s in pairs]
+        futs = [pool.submit(run_pair, v, s, opts) for v, s in pairs]
         for fut in concurrent.futures.as_completed(futs):
             for cell in fut.result():
                 out(cell.report())
@@ -1408,6 +2262,8 @@ def main(argv=None):
         kill_all()
         pool.shutdown(wait=True, cancel_futures=True)
         kill_all()
+        SidTree.cleanup(opts.keep)
+    out("(%.0f s)" % (time.time() - t0))
     out("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -574,20 +574,27 @@ def compute_graph(loop, tasks, running_task=None):
 
         # asyncio.timeout() scopes (3.11+): Timeout.__aexit__ bound methods
         # on the value stacks of the chain (gc.get_referents of a suspended
-        # 3.11+ coroutine visits its frame's locals and value stack).
+        # 3.11+ coroutine visits its frame's locals and value stack); 3.14+
+        # keeps `async with`'s __aexit__ unbound, next to the Timeout itself.
         timeout_cls = getattr(asyncio, "Timeout", None)
         if timeout_cls is not None:
+            handles = set()
             for obj in chain_objects(t.get_coro()):
-                for r in gc.get_referents(obj):
-                    if isinstance(r, types.MethodType) and \
-                            r.__func__.__name__ == "__aexit__" and \
-                            isinstance(r.__self__, timeout_cls):
-                        h = r.__self__._timeout_handler
-                        if h is not None:
-                            timers.append({
-                                "address": hex(id(h)), "task": ta,
-                                "kind": "timeout", "edge": "timeout",
-                                "when": h._when, "cancelled": h._cancelled})
+                refs = gc.get_referents(obj)
+                scopes = [r.__self__ for r in refs
+                          if isinstance(r, types.MethodType) and
+                          r.__func__.__name__ == "__aexit__" and
+                          isinstance(r.__self__, timeout_cls)]
+                if any(r is timeout_cls.__aexit__ for r in refs):
+                    scopes += [r for r in refs if isinstance(r, timeout_cls)]
+                for scope in scopes:
+                    h = scope._timeout_handler
+                    if h is not None and id(h) not in handles:
+                        handles.add(id(h))
+                        timers.append({
+                            "address": hex(id(h)), "task": ta,
+                            "kind": "timeout", "edge": "timeout",
+                            "when": h._when, "cancelled": h._cancelled})
     for r in resources:
         r["waiting"].sort(key=lambda d: int(d["task"], 16))
     for g in groups:
@@ -612,8 +619,18 @@ def compute_graph(loop, tasks, running_task=None):
 
 
 def _pending_tasks(loop):
+    """Every pending task of the loop.  3.14+: asyncio.all_tasks() (C) does
+    not see pure-Python tasks (asyncio.tasks._PyTask and subclasses), which
+    register in asyncio.tasks._scheduled_tasks only (before 3.14 that is the
+    C module's set, already covered)."""
     import asyncio
-    return [t for t in asyncio.all_tasks(loop) if not t.done()]
+    tasks = list(asyncio.all_tasks(loop))
+    seen = {id(t) for t in tasks}
+    for t in list(getattr(asyncio.tasks, "_scheduled_tasks", ())):
+        if id(t) not in seen and t.get_loop() is loop:
+            seen.add(id(t))
+            tasks.append(t)
+    return [t for t in tasks if not t.done()]
 
 
 def _all_waiting(tasks, running=None):

@@ -170,9 +170,10 @@ pub fn discover(
     }
     let python = python.ok_or_else(|| {
         Error::Target(format!(
-            "not a Python process: none of its {} loaded modules defines _PyRuntime (looked for libpython3.X or python3.X{})",
+            "not a Python process: none of its {} loaded modules defines _PyRuntime (looked for libpython3.X or python3.X{}){}",
             modules.len(),
-            if warnings.is_empty() { String::new() } else { format!("; {}", warnings.join("; ")) }
+            if warnings.is_empty() { String::new() } else { format!("; {}", warnings.join("; ")) },
+            if opts.live { "" } else { "; for a core file, check that the executable and libraries here are the ones it was made with" }
         ))
     })?;
     check_matches(raw, &python, &mut warnings)?;

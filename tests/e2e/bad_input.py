@@ -39,6 +39,35 @@ def gdb(*args, commands=("py-await-stacks",)):
     return r.stdout + r.stderr
 
 
+LLDB = os.environ.get("AWAITWHAT_LLDB", "lldb-22")
+
+
+def lldb(*commands, core=None, exe=None):
+    """Run lldb on a command file sourced with stop-on-error off, so a command after an error
+    still runs (the "lldb stays usable" half of each case)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lldb", delete=False) as f:
+        f.write("command script import %s\n" % os.path.join(REPO, "lldb", "awaitwhat.py"))
+        if core:
+            f.write("target create --core %s %s\n" % (core, exe))
+        for c in commands:
+            f.write(c + "\n")
+        f.write('script print("%s")\n' % ALIVE)
+        path = f.name
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        r = subprocess.run([LLDB, "-b", "-O", "settings set symbols.enable-external-lookup false",
+                            "-o", "command source -e false " + path], capture_output=True, text=True,
+                           timeout=300, env=env, stdin=subprocess.DEVNULL)
+        return r.stdout + r.stderr
+    finally:
+        os.unlink(path)
+
+
+def expect_lldb(out, pattern):
+    return expect("\n".join(l[len("error: "):] if l.startswith("error: awaitwhat:") else l
+                             for l in out.splitlines()), pattern)
+
+
 def wait_for(path, proc, seconds=60):
     deadline = time.time() + seconds
     while not os.path.exists(path):
@@ -121,7 +150,57 @@ def case_mismatched_core(work):
     data[at] ^= 0xFF  # another build of "the same" library
     with open(copy, "wb") as f:
         f.write(data)
-    return expect(gdb(python("3.12.1"), core), r"does not match the files on disk: .*libpython3\.12.* build id")
+    pattern = r"does not match the files on disk: .*libpython3\.12.* build id"
+    # lldb refuses to load a library whose build id differs from the core's, so awaitwhat
+    # never sees it: the error then says what to check instead.
+    lldb_pattern = pattern + r"|not a Python process: .*the ones it was made with"
+    return expect(gdb(python("3.12.1"), core), pattern) or \
+        expect_lldb(lldb("awaitwhat stacks", core=core, exe=python("3.12.1")), lldb_pattern)
+
+
+def case_lldb_no_process(_):
+    return expect_lldb(lldb("awaitwhat stacks"), r"no process: attach to one")
+
+
+def case_lldb_not_python(_):
+    p = subprocess.Popen(["sleep", "600"])
+    try:
+        time.sleep(0.2)
+        out = lldb("process attach -p %d" % p.pid, "awaitwhat graph", "process detach")
+        return expect_lldb(out, r"not a Python process: none of its \d+ loaded modules defines _PyRuntime")
+    finally:
+        p.kill()
+
+
+def case_lldb_python_37(work):
+    exe = python("3.7.16")
+    prog = os.path.join(work, "old.py")
+    with open(prog, "w") as f:
+        f.write(OLD_PROGRAM)
+    ready = os.path.join(work, "ready")
+    p = subprocess.Popen([exe, prog, ready])
+    try:
+        wait_for(ready, p)
+        out = lldb("process attach -p %d" % p.pid, "awaitwhat stacks", "process detach")
+        return expect_lldb(out, r"Python 3\.7(\.\d+)? is not supported \(supported: 3\.8, .*3\.15\)")
+    finally:
+        p.kill()
+
+
+def case_lldb_no_asyncio(work):
+    oracle = os.path.join(work, "oracle.json")
+    p = subprocess.Popen([python("3.12.1"), os.path.join(REPO, "tests", "scenarios", "no_asyncio.py"), oracle],
+                         stdout=subprocess.DEVNULL)
+    try:
+        wait_for(oracle, p)
+        out = lldb("process attach -p %d" % p.pid, "awaitwhat stacks", "process detach")
+        return expect_lldb(out, r"asyncio is not imported in this process")
+    finally:
+        p.kill()
+
+
+def case_lldb_unknown_option(_):
+    return expect_lldb(lldb("awaitwhat stacks --bogus"), r"unknown option --bogus")
 
 
 def case_unknown_option(_):

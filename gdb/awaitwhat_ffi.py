@@ -22,18 +22,21 @@ OPTIONS = {
     "--stats": "also print what the decode cost (memory reads, bytes)",
 }
 
-STACKS_HELP = """Show every pending asyncio task's await chain, outermost frame first, down to
-what it waits on (a Lock and who holds it, an Event, a Queue, a timer, another task...).
+# Help paragraphs are single lines: gdb prints them as they are, lldb wraps them itself.
+STACKS_HELP = (
+    "Show every pending asyncio task's await chain, outermost frame first, down to what it waits on "
+    "(a Lock and who holds it, an Event, a Queue, a timer, a socket, another task...).\n\n"
+    "Options: --json, --no-dwarf, --no-source, --stats, and `> FILE` to write to FILE.\n\n"
+    "Works on a live process and on a core file. Reads memory only: nothing is written to the target "
+    "and no code runs in it."
+)
 
-Options: --json, --no-dwarf, --no-source, --stats, and `> FILE` to write to FILE.
-Works on a live process and on a core file. Reads memory only: nothing is written to the
-target and no code runs in it."""
-
-GRAPH_HELP = """Show the asyncio wait graph as Graphviz DOT: tasks (with their frames), what each
-waits on, gather/shield/wait/TaskGroup links, inferred lock holders, and wait cycles in red.
-
-Options: --json (objects, edges, cycles), --no-dwarf, --stats, and `> FILE`, e.g. `> g.dot`;
-render with `dot -Tsvg g.dot -o g.svg`."""
+GRAPH_HELP = (
+    "Show the asyncio wait graph as Graphviz DOT: tasks (with their frames), what each waits on, "
+    "gather/shield/wait/TaskGroup links, inferred lock holders, and wait cycles in red.\n\n"
+    "Options: --json (objects, edges, cycles), --no-dwarf, --stats, and `> FILE`, e.g. `> g.dot`; "
+    "render with `dot -Tsvg g.dot -o g.svg`."
+)
 
 
 class AwaitwhatError(Exception):

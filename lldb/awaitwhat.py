@@ -38,7 +38,7 @@ def _modules(target):
     return out
 
 
-def awaitwhat(debugger, command, exe_ctx, result, internal_dict):
+def _awaitwhat(command, exe_ctx, result):
     verb, _, rest = command.strip().partition(" ")
     try:
         if verb == "version":
@@ -66,7 +66,21 @@ def awaitwhat(debugger, command, exe_ctx, result, internal_dict):
         result.SetError("awaitwhat: %s" % e)
 
 
+class AwaitwhatCommand:
+    """`awaitwhat stacks|graph|version`; `help awaitwhat` shows HELP."""
+
+    def __init__(self, debugger, internal_dict):
+        pass
+
+    def __call__(self, debugger, command, exe_ctx, result):
+        _awaitwhat(command, exe_ctx, result)
+
+    def get_short_help(self):
+        return "asyncio await stacks and wait graphs: awaitwhat stacks|graph|version"
+
+    def get_long_help(self):
+        return HELP
+
+
 def __lldb_init_module(debugger, internal_dict):
-    debugger.HandleCommand('command script add -o -f %s.awaitwhat awaitwhat -h "%s"'
-                           % (__name__, "asyncio await stacks and wait graphs: awaitwhat stacks|graph|version"))
-    # `help awaitwhat` shows the help string above; the long form is in the module docstring and README.
+    debugger.HandleCommand("command script add -o -c %s.AwaitwhatCommand awaitwhat" % __name__)

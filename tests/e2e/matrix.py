@@ -442,6 +442,11 @@ def compare(oracle, dump):
     if dump.get("python") != oracle.get("python"):
         errs.append("python: expected %r, got %r" % (
             oracle.get("python"), dump.get("python")))
+    # Two layout sources describing one field (DWARF or a table, and the interpreter's
+    # own _Py_DebugOffsets) must agree: awaitwhat warns, naming the field, when not.
+    for w in dump.get("warnings") or []:
+        if "debug offsets say" in w:
+            errs.append("layout sources disagree: %s" % w)
     otasks = {_addr(t["address"]): t for t in oracle["tasks"]}
     dtasks = {}
     for t in dump.get("tasks") or []:

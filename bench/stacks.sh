@@ -8,6 +8,7 @@ root=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
 version=${AW_BENCH_PYTHON:-3.12.1}
 tasks=${AW_TASKS:-10000}
 python="$root/versions/$version/bin/python${version%.*}"
+command -v bc >/dev/null || { apt-get update -qq; apt-get install -y -qq bc >/dev/null; }
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT

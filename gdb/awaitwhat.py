@@ -69,24 +69,16 @@ def _run(verb, arg):
         gdb.write(stats)
 
 
-class PyAwaitStacks(gdb.Command):
-    __doc__ = "Usage: py-await-stacks [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]\n\n" + ffi.STACKS_HELP
+class _Verb(gdb.Command):
+    """A command that runs one awaitwhat verb (`stacks` or `graph`)."""
 
-    def __init__(self):
-        super().__init__("py-await-stacks", gdb.COMMAND_STACK)
-
-    def invoke(self, arg, from_tty):
-        _run("stacks", arg)
-
-
-class PyAwaitGraph(gdb.Command):
-    __doc__ = "Usage: py-await-graph [--json] [--no-dwarf] [--stats] [> FILE]\n\n" + ffi.GRAPH_HELP
-
-    def __init__(self):
-        super().__init__("py-await-graph", gdb.COMMAND_STACK)
+    def __init__(self, name, verb, usage, help_text):
+        self.__doc__ = "Usage: %s %s\n\n%s" % (name, usage, help_text)
+        super().__init__(name, gdb.COMMAND_STACK)
+        self._verb = verb
 
     def invoke(self, arg, from_tty):
-        _run("graph", arg)
+        _run(self._verb, arg)
 
 
 class Awaitwhat(gdb.Command):
@@ -94,26 +86,6 @@ class Awaitwhat(gdb.Command):
 
     def __init__(self):
         super().__init__("awaitwhat", gdb.COMMAND_STACK, prefix=True)
-
-
-class AwaitwhatStacks(gdb.Command):
-    __doc__ = "Usage: awaitwhat stacks [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]\n\n" + ffi.STACKS_HELP
-
-    def __init__(self):
-        super().__init__("awaitwhat stacks", gdb.COMMAND_STACK)
-
-    def invoke(self, arg, from_tty):
-        _run("stacks", arg)
-
-
-class AwaitwhatGraph(gdb.Command):
-    __doc__ = "Usage: awaitwhat graph [--json] [--no-dwarf] [--stats] [> FILE]\n\n" + ffi.GRAPH_HELP
-
-    def __init__(self):
-        super().__init__("awaitwhat graph", gdb.COMMAND_STACK)
-
-    def invoke(self, arg, from_tty):
-        _run("graph", arg)
 
 
 class AwaitwhatVersion(gdb.Command):
@@ -129,5 +101,14 @@ class AwaitwhatVersion(gdb.Command):
             raise gdb.GdbError("awaitwhat: %s" % e)
 
 
-for _command in (PyAwaitStacks, PyAwaitGraph, Awaitwhat, AwaitwhatStacks, AwaitwhatGraph, AwaitwhatVersion):
-    _command()
+_STACKS_USAGE = "[--json] [--no-dwarf] [--no-source] [--stats] [> FILE]"
+_GRAPH_USAGE = "[--json] [--no-dwarf] [--stats] [> FILE]"
+Awaitwhat()
+AwaitwhatVersion()
+for _name, _verb, _usage, _help in (
+    ("py-await-stacks", "stacks", _STACKS_USAGE, ffi.STACKS_HELP),
+    ("py-await-graph", "graph", _GRAPH_USAGE, ffi.GRAPH_HELP),
+    ("awaitwhat stacks", "stacks", _STACKS_USAGE, ffi.STACKS_HELP),
+    ("awaitwhat graph", "graph", _GRAPH_USAGE, ffi.GRAPH_HELP),
+):
+    _Verb(_name, _verb, _usage, _help)

@@ -219,8 +219,21 @@ impl Builder<'_, '_> {
                         self.executor(source);
                         self.edge(f, source, "executor", None, false);
                     }
-                    Link::AsCompleted(q) => {
-                        self.future(q, Some("as_completed"));
+                    Link::AsCompleted(x) => {
+                        // ≤3.12 names the results queue itself; 3.13+ its iterator, whose
+                        // `_done` queue is what the consumer awaits.
+                        let queue = match waits::resource_kind(self.py, x) {
+                            Ok(Some("queue")) => Some(x),
+                            _ => self.py.attr(x, "_done").ok().flatten(),
+                        };
+                        let q = queue.unwrap_or(x);
+                        if let Ok(Some("queue")) = waits::resource_kind(self.py, q) {
+                            if let Ok(r) = waits::describe(self.py, q, "queue", "get", self.clock) {
+                                self.resource(&r);
+                            }
+                        } else {
+                            self.future(q, Some("as_completed"));
+                        }
                         self.edge(q, f, "as_completed", None, false);
                     }
                     Link::Other(_) => {}

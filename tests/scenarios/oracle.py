@@ -125,31 +125,11 @@ def _referent(obj, type_name):
 
 def await_chain(coro):
     """Frames of an await chain, outermost first, starting at coro."""
-    frames = []
-    obj = coro
-    steps = 0
-    while obj is not None and steps < MAX_DEPTH and len(frames) < MAX_DEPTH:
-        steps += 1
-        tname = type(obj).__name__
-        if tname in ("async_generator_asend", "async_generator_athrow"):
-            obj = _referent(obj, "async_generator")
-            continue
-        if tname == "coroutine_wrapper":
-            obj = _referent(obj, "coroutine")
-            continue
-        if isinstance(obj, types.CoroutineType):
-            frame, nxt = obj.cr_frame, obj.cr_await
-        elif isinstance(obj, types.GeneratorType):
-            frame, nxt = obj.gi_frame, obj.gi_yieldfrom
-        elif isinstance(obj, types.AsyncGeneratorType):
-            frame, nxt = obj.ag_frame, obj.ag_await
-        else:
-            break  # Future, FutureIter, None, anything else
-        if frame is None:
-            break
-        frames.append(frame_dict(frame, getattr(obj, "__qualname__", None)))
-        obj = nxt
-    return frames
+    return [frame_dict(_frame_of(obj), getattr(obj, "__qualname__", None)) for obj in chain_objects(coro)]
+
+
+def _frame_of(obj):
+    return getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None) or getattr(obj, "ag_frame", None)
 
 
 def running_frames(coro, innermost):
@@ -285,7 +265,9 @@ def chain_objects(coro):
     objects await_chain() takes its frames from)."""
     objs = []
     obj = coro
-    while obj is not None and len(objs) < MAX_DEPTH:
+    steps = 0
+    while obj is not None and steps < MAX_DEPTH and len(objs) < MAX_DEPTH:
+        steps += 1
         tname = type(obj).__name__
         if tname in ("async_generator_asend", "async_generator_athrow"):
             obj = _referent(obj, "async_generator")

@@ -54,7 +54,8 @@ graph (objects, edges, cycles) against the oracle's "graph" section
 (compare_graph): every edge the oracle knows (gather children, TaskGroup
 children, the waiters of each primitive, the holders the scenario declares,
 sleep/timeout timers with their exact deadline, shield, wait, wait_for and
-executor links), the kind, state and facts of every object at their ends, no
+executor links, the file descriptor and selector events of streams and
+sockets and the pid of subprocesses), the kind, state and facts of every object at their ends, no
 held-by edge to a task the scenario says does not hold the primitive, a cycle
 through the EXPECT_CYCLE tasks of the deadlock_* scenarios and no cycle
 anywhere else.  Every DOT file must render with `dot -Tsvg` (graphviz; a
@@ -754,6 +755,16 @@ def compare_graph(oracle, dump):
             if ex.get("thread") is not None:
                 detail(o, "thread", ex["thread"], what)
 
+    # ---- streams, sockets, subprocesses: task -> future -> the resource
+    for io in g.get("io", []):
+        what = "%s %s of task %s" % (io["kind"], io["address"], who(io["task"]))
+        edge(io["task"], io["future"], "awaits", what + ", the task's future")
+        o = obj(io["address"], io["kind"], what)
+        if o is not None:
+            for k, v in sorted(io["facts"].items()):
+                detail(o, k, v, what)
+        edge(io["future"], io["address"], io["edge"], what)
+
     # ---- cycles
     expect = g.get("expect_cycle") or []
     described = ["%s [tasks %s]" % (c.get("description"), sorted(
@@ -843,6 +854,13 @@ def expected_shapes(scenario, v, oracle):
         return [S("main", ["main"], "_GatheringFuture")] + \
             [S(None, chain, "Future")] * 3 + \
             [S(None, ["waits_future"], "Future")]
+    if scenario == "io_waits":
+        return [S("main", ["main"], "_GatheringFuture"),
+                S("stream", ["read_line", "readline", "readuntil",
+                             "_wait_for_data"], "Future"),
+                S("socket", ["recv", "sock_recv"], "Future"),
+                S("send", ["send", "sock_sendall"], "Future"),
+                S("child", ["wait_child", "wait", "_wait"], "Future")]
     if scenario == "task_chain":
         return [S("A", ["a_body"], "Task"), S("B", ["b_body"], "Task"),
                 S("C", ["c_body", "level1", "level2"], "Future")]
@@ -967,6 +985,7 @@ def expected_graph(scenario, v, oracle):
                          executors=2 if v >= (3, 9) else 1,
                          links={"executor": 2 if v >= (3, 9) else 1}),
         "gather_chain": dict(gathers=1, timers=3, waits=2),
+        "io_waits": dict(gathers=1, waits=5, io=4),
         "locks": dict(gathers=1, resources=4, timers=1, waits=1),
         "many_tasks": dict(resources=1),
         "no_tasks": dict(),
@@ -1034,7 +1053,7 @@ def graph_sanity(scenario, v, oracle):
         return errs
     counts, holders, waiting = exp
     for sec in ("waits", "resources", "gathers", "taskgroups", "timers",
-                "executors"):
+                "executors", "io"):
         if len(g.get(sec, [])) != counts.get(sec, 0):
             errs.append("graph.%s has %d entries, expected %d: %s" % (
                 sec, len(g.get(sec, [])), counts.get(sec, 0),

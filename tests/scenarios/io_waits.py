@@ -1,5 +1,6 @@
 """Waits on the outside world: a stream read from a peer that never writes, a raw
-`loop.sock_recv`, and a child process that does not exit."""
+`loop.sock_recv`, a `loop.sock_sendall` to a peer that never reads (its buffer
+full), and a child process that does not exit."""
 import asyncio
 import os
 import socket
@@ -13,7 +14,7 @@ TASKS = []
 
 def ready():
     """The three waiting tasks exist and are blocked (not the set-up in main)."""
-    return len(TASKS) == 3 and all(t._fut_waiter is not None for t in TASKS)
+    return len(TASKS) == 4 and all(t._fut_waiter is not None for t in TASKS)
 
 
 async def read_line(reader):
@@ -22,6 +23,11 @@ async def read_line(reader):
 
 async def recv(loop, sock):
     return await loop.sock_recv(sock, 1024)
+
+
+async def send(loop, sock):
+    # More than any socket buffer holds: the rest waits for the selector.
+    return await loop.sock_sendall(sock, b"x" * (16 << 20))
 
 
 async def wait_child(proc):
@@ -37,13 +43,21 @@ async def main():
     a, b = socket.socketpair()
     a.setblocking(False)
     oracle.keep((a, b))
+    c, d = socket.socketpair()
+    c.setblocking(False)
+    oracle.keep((c, d))
     proc = oracle.keep(await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(3600)"))
     tasks = [
         oracle.named(loop.create_task(read_line(reader), name="stream")),
         oracle.named(loop.create_task(recv(loop, a), name="socket")),
+        oracle.named(loop.create_task(send(loop, c), name="send")),
         oracle.named(loop.create_task(wait_child(proc), name="child")),
     ]
     TASKS.extend(tasks)
+    oracle.io_wait(tasks[0], reader, "stream")
+    oracle.io_wait(tasks[1], a, "socket")
+    oracle.io_wait(tasks[2], c, "socket", edge="write")
+    oracle.io_wait(tasks[3], proc, "subprocess")
     await asyncio.gather(*tasks)
 
 

@@ -66,6 +66,7 @@ _names = {}  # id(task) -> explicit name
 _by_name = {}  # explicit name -> task
 _resources = []  # (object, holders or UNKNOWN, wakers or None), in registration order
 _taskgroups = []  # registered asyncio.TaskGroup objects
+_io = []  # (task, object, kind, edge) registered with io_wait()
 _keep = []  # strong references to every task/future the oracle describes
 _saved = None
 _oracle_path = None
@@ -244,6 +245,55 @@ def taskgroup(tg):
     return keep(tg)
 
 
+IO_EDGE = {"stream": "read", "socket": "read", "subprocess": "wait"}
+
+
+def io_wait(task, obj, kind, edge=None):
+    """Register that `task` waits on the outside world through `obj`:
+    kind "stream" (obj: the StreamReader), "socket" (obj: the socket given
+    to loop.sock_recv & co.) or "subprocess" (obj: the Process).  edge: how
+    the wait graph links the task's future to it (default by kind: read,
+    read, wait).  The oracle then checks that the task's future really is
+    the one the object's bookkeeping holds, and records the file descriptor
+    and what the loop's selector watches it for, or the child's pid."""
+    if kind not in IO_EDGE:
+        raise TypeError("oracle.io_wait: kind %r is not one of %s"
+                        % (kind, sorted(IO_EDGE)))
+    _io.append((task, obj, kind, edge or IO_EDGE[kind]))
+    return keep(obj)
+
+
+def _io_entry(loop, task, obj, kind, edge):
+    """(entry, problem or None) of one registered io_wait()."""
+    fut = task._fut_waiter
+    entry = {"task": hex(id(task)), "future": hex(id(fut)), "kind": kind,
+             "edge": edge, "address": hex(id(obj)), "facts": {}}
+    if kind == "subprocess":
+        transport = obj._transport
+        entry["address"] = hex(id(transport))
+        entry["facts"] = {"pid": obj.pid}
+        ok = any(w is fut for w in transport._exit_waiters)
+        return entry, None if ok else "subprocess %s: the task's future is not " \
+            "among its transport's exit waiters" % obj.pid
+    if kind == "stream":
+        fd = obj._transport.get_extra_info("socket").fileno()
+        ok = obj._waiter is fut
+    else:
+        fd = obj.fileno()
+        ok = False
+    try:
+        key = loop._selector.get_key(fd)
+        events = key.events
+        if kind == "socket":
+            handles = [h for h in key.data or () if h is not None]
+            ok = any(h._args and h._args[0] is fut for h in handles)
+    except KeyError:
+        events = 0
+    entry["facts"] = {"fd": fd, "selector_events": events}
+    return entry, None if ok else "%s fd %d: the task's future is not the " \
+        "one its bookkeeping waits to complete" % (kind, fd)
+
+
 def _task_ref(ref):
     """A task object or a name given to named() -> the task."""
     if isinstance(ref, str):
@@ -404,6 +454,8 @@ def compute_graph(loop, tasks, running_task=None):
                {from, to, kind: shield | wait | wait_for | executor}
     executors  concurrent futures behind run_in_executor/to_thread:
                {address, state, thread}
+    io         registered io_wait()s: {task, future, address, kind, edge,
+               facts: {fd, selector_events} or {pid}}
     expect_cycle  EXPECT_CYCLE of the scenario module (task names) or []
     """
     import asyncio
@@ -577,6 +629,16 @@ def compute_graph(loop, tasks, running_task=None):
                             "address": hex(id(h)), "task": ta,
                             "kind": "timeout", "edge": "timeout",
                             "when": h._when, "cancelled": h._cancelled})
+    io = []
+    for task, obj, kind, edge in _io:
+        try:
+            entry, problem = _io_entry(loop, _task_ref(task), obj, kind, edge)
+        except (KeyError, AttributeError, OSError) as e:
+            problems.append("io_wait %s: %s: %s" % (kind, type(e).__name__, e))
+            continue
+        io.append(entry)
+        if problem:
+            problems.append(problem)
     for r in resources:
         r["waiting"].sort(key=lambda d: int(d["task"], 16))
     for g in groups:
@@ -592,6 +654,7 @@ def compute_graph(loop, tasks, running_task=None):
         "timers": sorted(timers, key=key),
         "links": sorted(links, key=key),
         "executors": sorted(executors, key=key),
+        "io": sorted(io, key=key),
         "expect_cycle": list(expect),
     }
     return data, problems

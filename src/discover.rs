@@ -125,11 +125,13 @@ fn may_hold_runtime(m: &Module) -> bool {
 }
 
 /// The files whose read-only data may be missing from a core and is worth reading from
-/// disk: the interpreter and `_asyncio` (see `target::files`).
+/// disk: the interpreter, `_asyncio` and uvloop's `loop` module (type names; see
+/// `target::files`).
 pub fn fallback_files(modules: &[Module]) -> Vec<(Arc<ElfFile>, u64)> {
+    let uvloop = |m: &Module| m.path.contains("/uvloop/") && m.file_name().starts_with("loop.");
     modules
         .iter()
-        .filter(|m| may_hold_runtime(m) || m.file_name().starts_with("_asyncio"))
+        .filter(|m| may_hold_runtime(m) || m.file_name().starts_with("_asyncio") || uvloop(m))
         .filter_map(|m| load(m).ok())
         .map(|l| (l.elf, l.bias))
         .collect()

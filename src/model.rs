@@ -79,7 +79,8 @@ pub struct Object {
     /// Lowercase hex address of the object (stable across snapshots of one process).
     pub id: String,
     /// task, future, gather, shield, wait, wait_for, timeout, taskgroup, lock, event,
-    /// semaphore, condition, queue, barrier, timer, executor, stream, socket, subprocess
+    /// semaphore, condition, queue, barrier, timer, executor, as_completed, stream, socket,
+    /// subprocess, object
     pub kind: String,
     /// Short human description, e.g. "Lock [locked, 2 waiters]".
     pub label: String,
@@ -95,7 +96,7 @@ pub struct Edge {
     pub from: String,
     pub to: String,
     /// awaits, acquire, wait, get, put, sleep, gather, shield, wait_for, taskgroup,
-    /// executor, held-by, could-wake, timeout, read, write
+    /// executor, as_completed, held-by, could-wake, timeout, read, write
     pub kind: String,
     /// Where the waiting frame is, `file:line`, when known.
     pub site: Option<String>,

@@ -4,4 +4,5 @@ pub mod callbacks;
 pub mod chain;
 pub mod graph;
 pub mod tasks;
+pub mod uvloop;
 pub mod waits;

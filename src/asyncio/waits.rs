@@ -1,6 +1,7 @@
 //! Typed waits: what the object at the end of a task's chain really is (a Lock, an Event,
 //! a Queue, a sleep timer, a TaskGroup...) and the facts that matter about it.
 
+use super::uvloop;
 use crate::cpython::Py;
 use crate::error::Result;
 use crate::target::Addr;
@@ -376,13 +377,29 @@ pub fn timer(
     edge: &'static str,
 ) -> Result<Resource> {
     let mut d = Map::new();
-    let when = py
-        .field(handle, "_when")?
-        .map(|w| py.float(w))
-        .transpose()?;
-    let cancelled = match py.field(handle, "_cancelled")? {
-        Some(c) => py.truthy(c)?,
-        None => false,
+    let (when, cancelled, unreadable) = match py.field(handle, "_when")? {
+        Some(w) => {
+            let cancelled = match py.field(handle, "_cancelled")? {
+                Some(c) => py.truthy(c)?,
+                None => false,
+            };
+            (Some(py.float(w)?), Some(cancelled), None)
+        }
+        None => {
+            let type_name = py.obj_type_name(handle)?;
+            if &*type_name == uvloop::TIMER_TYPE {
+                match uvloop::timer(py, handle)? {
+                    Ok((w, c)) => (Some(w), Some(c), None),
+                    Err(why) => (None, None, Some(why)),
+                }
+            } else {
+                (
+                    None,
+                    None,
+                    Some(format!("{type_name} keeps no _when attribute")),
+                )
+            }
+        }
     };
     d.insert("when".into(), json!(when));
     d.insert("cancelled".into(), json!(cancelled));
@@ -406,13 +423,11 @@ pub fn timer(
         }
         (Some(w), None) => format!("timer [at loop time {w:.1}; now unknown]"),
         (None, _) => {
-            // uvloop's handles keep the deadline inside libuv, out of reach of Python objects.
-            let type_name = py.obj_type_name(handle)?;
-            d.insert(
-                "unreadable".into(),
-                json!(format!("{type_name} keeps no _when attribute")),
-            );
-            format!("timer [{type_name}: deadline not readable]")
+            d.insert("unreadable".into(), json!(unreadable));
+            format!(
+                "timer [{}: deadline not readable]",
+                py.short_type_name(handle)?
+            )
         }
     };
     Ok(Resource {

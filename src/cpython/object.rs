@@ -49,6 +49,11 @@ impl Py<'_> {
         Ok(name)
     }
 
+    /// `tp_basicsize`: the size of an instance's fixed part.
+    pub fn type_basicsize(&self, tp: Addr) -> Result<u64> {
+        self.mem.u64(tp + self.off().tp_basicsize()?)
+    }
+
     pub fn obj_type_name(&self, obj: Addr) -> Result<Rc<str>> {
         self.type_name(self.type_of(obj)?)
     }

@@ -10,6 +10,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 const PAGE: u64 = 4096;
+/// Bytes per read of a C string where a whole-page read fails.
+const STRING_STEP: usize = 16;
 /// At most this many bytes are cached; past it reads go straight to the back end.
 const CACHE_CAP: usize = 256 << 20;
 /// Largest single read the decoder may ask for (a hostile length must not allocate gigabytes).
@@ -167,7 +169,13 @@ impl<'m> Reader<'m> {
         let mut pos = addr;
         while out.len() < max {
             let chunk = (PAGE - (pos % PAGE)).min((max - out.len()) as u64) as usize;
-            let bytes = self.bytes(pos, chunk)?;
+            // A debugger may serve a core's file-backed section only up to its end, which
+            // can lie in the middle of a page: then read on in small steps.
+            let bytes = self
+                .bytes(pos, chunk)
+                .or_else(|_| self.bytes(pos, STRING_STEP.min(chunk)))
+                .or_else(|_| self.bytes(pos, 1))?;
+            let chunk = bytes.len();
             if let Some(nul) = bytes.iter().position(|&b| b == 0) {
                 out.extend_from_slice(&bytes[..nul]);
                 return Ok(String::from_utf8_lossy(&out).into_owned());
@@ -253,5 +261,21 @@ mod tests {
         assert!(r.u64(u64::MAX - 3).is_err());
         assert!(r.u64(0).is_err());
         assert!(r.c_string(0x1000 + 8, 4).is_ok());
+    }
+
+    #[test]
+    fn c_string_ending_near_the_end_of_readable_memory() {
+        // "uvloop\0" 3 bytes before the end: a 256-byte read fails, short ones work.
+        let mut data = vec![b'x'; 40];
+        data.extend_from_slice(b"uvloop\0ab");
+        let img = Image {
+            base: 0x3000,
+            data,
+            calls: Cell::new(0),
+        };
+        let r = Reader::new(&img);
+        assert_eq!(r.c_string(0x3000 + 40, 256).unwrap(), "uvloop");
+        assert_eq!(r.c_string(0x3000 + 30, 256).unwrap(), "xxxxxxxxxxuvloop");
+        assert!(r.c_string(0x3000 + 48, 256).is_err());
     }
 }

@@ -97,6 +97,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SCENARIOS_DIR = os.path.join(REPO, "tests", "scenarios")
+# Third-party packages of the scenarios (uvloop), one directory per CPython
+# version, installed by scripts/setup; on every scenario's PYTHONPATH.
+PYDEPS_DIR = os.path.join(REPO, "target", "pydeps")
 # Overridable for testing the harness itself with a stub gdb script.
 GDB_SCRIPT = os.environ.get("AWAITWHAT_GDB_SCRIPT",
                             os.path.join(REPO, "gdb", "awaitwhat.py"))
@@ -545,14 +548,12 @@ OBJECT_KINDS = {
     "task", "future", "gather", "shield", "wait", "wait_for", "timeout",
     "taskgroup", "lock", "event", "semaphore", "condition", "queue",
     "barrier", "timer", "executor", "as_completed", "object",
-    "thread",  # listed in src/model.rs
     "stream", "socket", "subprocess",
-}
+}  # as listed in src/model.rs and docs/json.md
 EDGE_KINDS = {
     "acquire", "wait", "get", "put", "sleep", "awaits", "gather", "shield",
     "wait_for", "taskgroup", "executor", "held-by", "could-wake", "timeout",
-    "as_completed", "awaited-by",  # listed in src/model.rs
-    "read", "write",
+    "as_completed", "read", "write",
 }
 INFERRED_EDGES = {"held-by", "could-wake"}
 DOT_TIMEOUT = 900.0  # a graph of thousands of nodes takes dot minutes
@@ -854,6 +855,13 @@ def expected_shapes(scenario, v, oracle):
         return [S("main", ["main"], "_GatheringFuture")] + \
             [S(None, chain, "Future")] * 3 + \
             [S(None, ["waits_future"], "Future")]
+    if scenario == "uvloop_loop":
+        return [S("main", ["main"], "_GatheringFuture"),
+                S("get", ["get_item", "get"], "Future"),
+                S("holder", ["hold_lock", "sleep"], "Future"),
+                S("lock", ["want_lock", "__aenter__", "acquire"], "Future"),
+                S("event", ["wait_event", "wait"], "Future"),
+                S("awaiter", ["await_task"], "Task")]
     if scenario == "io_waits":
         return [S("main", ["main"], "_GatheringFuture"),
                 S("stream", ["read_line", "readline", "readuntil",
@@ -993,6 +1001,7 @@ def expected_graph(scenario, v, oracle):
         "running_task": dict(gathers=1, resources=1, waits=1),
         "shield": dict(timers=1, waits=1, links={"shield": 1}),
         "task_chain": dict(waits=3),
+        "uvloop_loop": dict(gathers=1, resources=3, timers=1, waits=2),
         "task_subclass": dict(gathers=1, timers=3, waits=1),
         "taskgroup": dict(resources=1, taskgroups=1),
         "wait_for": (dict(resources=1, timers=1) if v >= (3, 12) else
@@ -1020,6 +1029,8 @@ def expected_graph(scenario, v, oracle):
                       ("BoundedSemaphore", ["bhold"], None)],
         "condition": [("Event", [], None), ("Condition", ["holder"], None)],
         "barrier": [("Barrier", [], None)],
+        "uvloop_loop": [("Lock", ["holder"], None), ("Event", [], None),
+                        ("Queue", [], None)],
     }.get(scenario)
     if holders is None and counts.get("resources"):
         holders = [("Event", [], None)] * counts["resources"]
@@ -1256,6 +1267,11 @@ class SidTree:
         shutil.copytree(os.path.dirname(LLDB_SCRIPT),
                         os.path.join(host, "lldb"), ignore=ignore)
         shutil.copy(lib, os.path.join(host, "gdb", LIB_NAME))
+        for v in SID_PYTHONS.values():
+            deps = os.path.join(PYDEPS_DIR, v)
+            if os.path.isdir(deps):  # else the scenarios that need it say so
+                shutil.copytree(deps, os.path.join(host, "pydeps", v),
+                                ignore=ignore)
         with open(os.path.join(host, "ps.py"), "w") as f:
             f.write(PS_SCRIPT)
         return host, "/" + os.path.relpath(host, SID_ROOT)
@@ -1960,12 +1976,16 @@ class Pair:
                     "%s/scenarios/%s.py" % (inside, name),
                     self.twork + "/oracle.json"]
             env = clean_env({"PYTHONDONTWRITEBYTECODE": "1",
-                             "PATH": SID_PATH})
+                             "PATH": SID_PATH,
+                             "PYTHONPATH": "%s/pydeps/%s" % (
+                                 inside, self.interp.version)})
         else:
             argv = [self.interp.python,
                     os.path.join(SCENARIOS_DIR, name + ".py"),
                     os.path.join(self.work, "oracle.json")]
-            env = clean_env({"PYTHONDONTWRITEBYTECODE": "1"})
+            env = clean_env({"PYTHONDONTWRITEBYTECODE": "1",
+                             "PYTHONPATH": os.path.join(
+                                 PYDEPS_DIR, self.interp.version)})
         return Scenario(argv, name, self.work, env)
 
     def run_cells(self, sc):

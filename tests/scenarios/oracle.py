@@ -437,6 +437,26 @@ def _waiter_deques(obj, kind):
     return [(WAIT_EDGE[kind], obj._waiters)]
 
 
+def _foreign_sleep_handles(suspended):
+    """id(future) -> timer handle of each asyncio.sleep under a loop that
+    keeps its timers out of Python's reach (uvloop: a Cython TimerHandle
+    holds the callback's argument tuple, which holds the sleep's future;
+    both are found through gc.get_referrers, which only reads)."""
+    out = {}
+    for t in suspended:
+        frame = _innermost_frame(t.get_coro())
+        if frame is None or frame.f_code.co_name != "sleep":
+            continue
+        w = t._fut_waiter
+        for args in gc.get_referrers(w):
+            if type(args) is not tuple or not args or args[0] is not w:
+                continue
+            for h in gc.get_referrers(args):
+                if type(h).__name__ == "TimerHandle" and not h.cancelled():
+                    out[id(w)] = h
+    return out
+
+
 def compute_graph(loop, tasks, running_task=None):
     """The "graph" section of the oracle, from the live objects.
 
@@ -519,6 +539,8 @@ def compute_graph(loop, tasks, running_task=None):
                 h._callback is _futures._set_result_unless_cancelled and \
                 h._args:
             sleep_handle[id(h._args[0])] = h
+    if not hasattr(loop, "_scheduled"):
+        sleep_handle.update(_foreign_sleep_handles(suspended))
 
     # Bookkeeping links, from the callbacks of every future in sight.
     seen, todo, links, executors = set(), [], [], []
@@ -586,7 +608,7 @@ def compute_graph(loop, tasks, running_task=None):
             h = sleep_handle[id(w)]
             timers.append({"address": hex(id(h)), "task": ta,
                            "kind": "timer", "edge": "sleep",
-                           "when": h._when, "cancelled": h._cancelled})
+                           "when": h.when(), "cancelled": h.cancelled()})
         elif in_asyncio and fname.endswith(PRIMITIVE_MODULES):
             problems.append(
                 "task %s waits in %s:%s on a primitive the scenario did not "
@@ -628,7 +650,7 @@ def compute_graph(loop, tasks, running_task=None):
                         timers.append({
                             "address": hex(id(h)), "task": ta,
                             "kind": "timeout", "edge": "timeout",
-                            "when": h._when, "cancelled": h._cancelled})
+                            "when": h.when(), "cancelled": h.cancelled()})
     io = []
     for task, obj, kind, edge in _io:
         try:
@@ -859,13 +881,14 @@ def schedule_oracle(loop, ready=None):
 
 
 def run(main=None, *, ready=None, setup=None, main_name="main",
-        from_running_task=False):
+        from_running_task=False, loop_factory=None):
     """Create a loop, run main() (a coroutine function, may be None) in a task
     named main_name, write the oracle once everything is stuck, and run the
     loop forever.
 
     setup(loop) is called before the main task is created (e.g. to install a
-    task factory).  ready() is an extra readiness predicate.
+    task factory).  ready() is an extra readiness predicate.  loop_factory()
+    makes the loop instead of asyncio.new_event_loop() (uvloop's, say).
 
     from_running_task=True: neither the oracle nor the loop's SIGUSR1 handler
     is set up here; a task of the scenario must call block_here() (after
@@ -873,7 +896,7 @@ def run(main=None, *, ready=None, setup=None, main_name="main",
     import asyncio
 
     oracle_path()
-    loop = asyncio.new_event_loop()
+    loop = (loop_factory or asyncio.new_event_loop)()
     asyncio.set_event_loop(loop)
     if setup is not None:
         setup(loop)

@@ -1,0 +1,45 @@
+"""The common waits under uvloop's event loop (Cython objects; its timers live
+in libuv): a Lock held by a task sleeping inside `async with`, a task waiting
+for that lock, an Event, a Queue get, a task awaiting another task, all
+gathered by main (the coroutines of locks.py, which runs them under asyncio's loop).
+
+uvloop is not in the standard library: scripts/setup installs it for every
+interpreter of the matrix under target/pydeps/VERSION, which the matrix puts
+on PYTHONPATH."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+from locks import get_item, hold_lock, wait_event, want_lock  # noqa: E402
+
+try:
+    import uvloop
+except ImportError as e:
+    sys.exit("uvloop_loop: uvloop is not importable (%s); scripts/setup installs it "
+             "under target/pydeps/%d.%d, put that on PYTHONPATH" % ((e,) + sys.version_info[:2]))
+
+
+async def await_task(task):
+    return await task
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    lock = oracle.resource(asyncio.Lock(), holder="holder")
+    ev = oracle.resource(asyncio.Event(), holder=None)
+    q = oracle.resource(asyncio.Queue(), holder=None)
+    # Tasks start in creation order, so "holder" takes the lock first.
+    getter = oracle.named(loop.create_task(get_item(q), name="get"))
+    tasks = [
+        oracle.named(loop.create_task(hold_lock(lock), name="holder")),
+        oracle.named(loop.create_task(want_lock(lock), name="lock")),
+        oracle.named(loop.create_task(wait_event(ev), name="event")),
+        oracle.named(loop.create_task(await_task(getter), name="awaiter")),
+    ]
+    await asyncio.gather(*tasks)
+
+
+if __name__ == "__main__":
+    oracle.run(main, loop_factory=uvloop.new_event_loop)

@@ -408,9 +408,34 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[(Addr, Addr, String, String)])
         };
         b.future(waiter, Some("wait"));
         b.retag(waiter, "wait", "asyncio.wait");
-        for f in items.unwrap_or_default() {
+        let items = items.unwrap_or_default();
+        for &f in &items {
             b.future(f, None);
             b.edge(waiter, f, "wait", None, false);
+        }
+        // FIRST_COMPLETED / FIRST_EXCEPTION / ALL_COMPLETED, and how far it got.
+        let return_when = local("return_when").and_then(|r| py.str(r).ok());
+        let timeout = local("timeout").and_then(|t| py.float(t).ok());
+        let done = items
+            .iter()
+            .filter(|f| {
+                b.objects
+                    .get(f)
+                    .and_then(|o| o.state.as_deref())
+                    .is_some_and(|s| s != "pending")
+            })
+            .count();
+        if let Some(o) = b.objects.get_mut(&waiter).filter(|o| o.kind == "wait") {
+            o.details.insert("return_when".into(), json!(return_when));
+            o.details.insert("watched".into(), json!(items.len()));
+            o.details.insert("done".into(), json!(done));
+            o.details.insert("timeout".into(), json!(timeout));
+            o.label = format!(
+                "asyncio.wait [{}, {done}/{} done{}]",
+                return_when.as_deref().unwrap_or("?"),
+                items.len(),
+                timeout.map_or(String::new(), |t| format!(", timeout {t}s"))
+            );
         }
     }
 }

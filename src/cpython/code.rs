@@ -31,8 +31,14 @@ pub struct CodeInfo {
 }
 
 impl CodeInfo {
-    pub fn local_index(&self, name: &str) -> Option<usize> {
-        self.local_names.iter().position(|n| n == name)
+    /// Slots named `name`: two before 3.11 when an argument is also a cell (the argument's
+    /// own slot is then emptied and the value lives in the cell slot).
+    pub fn local_indices<'a>(&'a self, name: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.local_names
+            .iter()
+            .enumerate()
+            .filter(move |(_, n)| *n == name)
+            .map(|(i, _)| i)
     }
 }
 

@@ -103,17 +103,18 @@ impl Py<'_> {
 
     /// Value of local variable `name` in a frame (through its cell if it is one), if set.
     pub fn frame_local(&self, frame: Addr, code: Addr, name: &str) -> Result<Option<Addr>> {
-        let Some(i) = self.code(code)?.local_index(name) else {
-            return Ok(None);
-        };
-        let v = self.slot_value(self.mem.ptr(self.local_slot(frame, i)?)?);
-        if v == 0 {
-            return Ok(None);
+        let info = self.code(code)?;
+        for i in info.local_indices(name) {
+            let v = self.slot_value(self.mem.ptr(self.local_slot(frame, i)?)?);
+            if v == 0 {
+                continue;
+            }
+            if &*self.obj_type_name(v)? == "cell" {
+                return Ok(Some(self.mem.ptr(v + self.off().cell_ref()?)?).filter(|&c| c != 0));
+            }
+            return Ok(Some(v));
         }
-        if &*self.obj_type_name(v)? == "cell" {
-            return Ok(Some(self.mem.ptr(v + self.off().cell_ref()?)?).filter(|&c| c != 0));
-        }
-        Ok(Some(v))
+        Ok(None)
     }
 
     /// Values of all fast locals of a frame (cells dereferenced), unset ones skipped.

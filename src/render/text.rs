@@ -99,9 +99,15 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task) {
                 );
             }
             None => {
+                // A future with a role in asyncio's helpers: say which helper it serves.
+                let role = index
+                    .objects
+                    .get(a.address.as_str())
+                    .filter(|o| matches!(o.kind.as_str(), "shield" | "wait" | "wait_for"))
+                    .map_or(String::new(), |o| format!("{} ", o.label));
                 let _ = writeln!(
                     out,
-                    "  awaiting {}{}",
+                    "  awaiting {role}{}{}",
                     awaited(a),
                     related(index, &a.address)
                 );

@@ -748,6 +748,12 @@ def compare_graph(oracle, dump):
         edge(lk["from"], lk["to"], lk["kind"], what)
         if lk["kind"] != "executor":
             obj(lk["from"], lk["kind"], what + ", the %s future" % lk["kind"])
+    for ws in g.get("wait_sets", []):
+        what = "asyncio.wait %s" % ws["address"]
+        o = obj(ws["address"], "wait", what)
+        if o is not None:
+            detail(o, "return_when", ws["return_when"], what)
+            detail(o, "watched", ws["watched"], what)
     for ex in g.get("executors", []):
         what = "executor job %s" % ex["address"]
         o = obj(ex["address"], "executor", what)
@@ -1010,7 +1016,7 @@ def expected_graph(scenario, v, oracle):
         "condition": dict(gathers=1, resources=2, waits=1),
         "barrier": dict(gathers=1, resources=1, waits=1),
         "asyncio_wait": dict(resources=1, timers=1, waits=1,
-                             links={"wait": 3}),
+                             links={"wait": 3}, wait_sets=1),
         "timeout": dict(resources=1, timers=3),
         "sleep": dict(gathers=1, timers=3, waits=1),
     }.get(scenario)
@@ -1064,7 +1070,7 @@ def graph_sanity(scenario, v, oracle):
         return errs
     counts, holders, waiting = exp
     for sec in ("waits", "resources", "gathers", "taskgroups", "timers",
-                "executors", "io"):
+                "executors", "io", "wait_sets"):
         if len(g.get(sec, [])) != counts.get(sec, 0):
             errs.append("graph.%s has %d entries, expected %d: %s" % (
                 sec, len(g.get(sec, [])), counts.get(sec, 0),

@@ -474,6 +474,8 @@ def compute_graph(loop, tasks, running_task=None):
                {from, to, kind: shield | wait | wait_for | executor}
     executors  concurrent futures behind run_in_executor/to_thread:
                {address, state, thread}
+    wait_sets  asyncio.wait's waiter futures: {address, return_when,
+               watched (pending futures given its completion callback)}
     io         registered io_wait()s: {task, future, address, kind, edge,
                facts: {fd, selector_events} or {pid}}
     expect_cycle  EXPECT_CYCLE of the scenario module (task names) or []
@@ -554,6 +556,7 @@ def compute_graph(loop, tasks, running_task=None):
         if asyncio.isfuture(obj):
             todo.append(obj)
     gathers = {}
+    wait_sets = {}  # id(asyncio.wait's waiter) -> {address, return_when, watched}
     threads_of = None
     while todo:
         f = todo.pop()
@@ -586,6 +589,12 @@ def compute_graph(loop, tasks, running_task=None):
                 links.append({"from": hex(id(other)), "to": hex(id(f)),
                               "kind": kind})
                 todo.append(other)
+                if kind == "wait":
+                    ws = wait_sets.setdefault(id(other), {
+                        "address": hex(id(other)),
+                        "return_when": _closure_var(cb, "return_when"),
+                        "watched": 0})
+                    ws["watched"] += 1
     link_kind = {}  # address of a future with a bookkeeping role -> kind
     for lk in links:
         if lk["kind"] in ("shield", "wait", "wait_for"):
@@ -677,6 +686,7 @@ def compute_graph(loop, tasks, running_task=None):
         "links": sorted(links, key=key),
         "executors": sorted(executors, key=key),
         "io": sorted(io, key=key),
+        "wait_sets": sorted(wait_sets.values(), key=key),
         "expect_cycle": list(expect),
     }
     return data, problems

@@ -54,7 +54,9 @@ graph (objects, edges, cycles) against the oracle's "graph" section
 (compare_graph): every edge the oracle knows (gather children, TaskGroup
 children, the waiters of each primitive, the holders the scenario declares,
 sleep/timeout timers with their exact deadline, shield, wait, wait_for and
-executor links, the file descriptor and selector events of streams and
+executor links, on 3.14+ every awaited-by relation CPython's own
+asyncio.capture_call_graph() reports (as a path of recorded edges), the
+file descriptor and selector events of streams and
 sockets and the pid of subprocesses), the kind, state and facts of every object at their ends, no
 held-by edge to a task the scenario says does not hold the primitive, a cycle
 through the EXPECT_CYCLE tasks of the deadlock_* scenarios and no cycle
@@ -772,6 +774,19 @@ def compare_graph(oracle, dump):
                 detail(o, k, v, what)
         edge(io["future"], io["address"], io["edge"], what)
 
+    # ---- CPython's own capture_call_graph (3.14+): every "T is awaited by
+    # A" it reports must be a path A -> ... -> T of recorded (not inferred)
+    # edges.
+    strict = None
+    for c in g.get("call_graph") or []:
+        for aw in c.get("awaited_by", []):
+            if strict is None:
+                strict = _adjacency(dump, inferred=False)
+            if _path(strict, _addr(aw), _addr(c["task"])) is None:
+                errs.append("capture_call_graph: task %s is awaited by %s, "
+                            "but no edge path leads there" % (
+                                who(c["task"]), who(aw)))
+
     # ---- cycles
     expect = g.get("expect_cycle") or []
     described = ["%s [tasks %s]" % (c.get("description"), sorted(
@@ -1065,6 +1080,22 @@ def graph_sanity(scenario, v, oracle):
         elif queued != n:
             errs.append("%s %s: %d waiting tasks, facts %s" % (
                 r["type"], r["address"], n, f))
+    cg = g.get("call_graph")
+    if (cg is None) != (v < (3, 14)):
+        errs.append("call_graph is %s on %s" % (
+            "missing" if cg is None else "present", ".".join(map(str, v))))
+    frames = {t["address"]: [f["function"] for f in t["frames"]]
+              for t in oracle["tasks"]}
+    for c in cg or []:
+        if "refused" in c:
+            continue
+        # CPython's walk stops at awaitables that are not coroutines (an
+        # __await__ generator, an async generator's asend): a prefix.
+        mine = frames.get(c["task"], [])
+        if not c["functions"] or mine[:len(c["functions"])] != c["functions"]:
+            errs.append("capture_call_graph(%s) stack %s is no prefix of "
+                        "the oracle's chain %s" % (c["task"], c["functions"],
+                                                   mine))
     exp = expected_graph(scenario, v, oracle)
     if exp is None:
         return errs

@@ -457,6 +457,33 @@ def _foreign_sleep_handles(suspended):
     return out
 
 
+def _call_graph(suspended):
+    """asyncio.capture_call_graph() of each suspended task (3.14+; it only
+    reads the tasks' awaited-by sets and coroutine chains), or None."""
+    import asyncio
+    capture = getattr(asyncio, "capture_call_graph", None)
+    if capture is None:
+        return None
+    out = []
+    for t in suspended:
+        try:
+            g = capture(t, limit=None)
+        except (TypeError, RecursionError) as e:
+            # Pure-Python tasks are "not compatible"; a task in an await
+            # cycle recurses without end (CPython 3.14/3.15).
+            out.append({"task": hex(id(t)),
+                        "refused": "%s: %s" % (type(e).__name__, str(e)[-120:])})
+            continue
+        out.append({
+            "task": hex(id(t)),
+            "awaited_by": sorted(hex(id(a.future)) for a in g.awaited_by),
+            "functions": [e.frame.f_code.co_name
+                          for e in reversed(g.call_stack)],
+        })
+    out.sort(key=lambda d: int(d["task"], 16))
+    return out
+
+
 def compute_graph(loop, tasks, running_task=None):
     """The "graph" section of the oracle, from the live objects.
 
@@ -476,6 +503,10 @@ def compute_graph(loop, tasks, running_task=None):
                {address, state, thread}
     wait_sets  asyncio.wait's waiter futures: {address, return_when,
                watched (pending futures given its completion callback)}
+    call_graph (3.14+, else null) CPython's own view: for each suspended
+               task, asyncio.capture_call_graph(task): {task, awaited_by:
+               [addresses of the futures it lists], functions: its call
+               stack's function names, outermost first}
     io         registered io_wait()s: {task, future, address, kind, edge,
                facts: {fd, selector_events} or {pid}}
     expect_cycle  EXPECT_CYCLE of the scenario module (task names) or []
@@ -670,6 +701,7 @@ def compute_graph(loop, tasks, running_task=None):
         io.append(entry)
         if problem:
             problems.append(problem)
+    call_graph = _call_graph(suspended)
     for r in resources:
         r["waiting"].sort(key=lambda d: int(d["task"], 16))
     for g in groups:
@@ -687,6 +719,7 @@ def compute_graph(loop, tasks, running_task=None):
         "executors": sorted(executors, key=key),
         "io": sorted(io, key=key),
         "wait_sets": sorted(wait_sets.values(), key=key),
+        "call_graph": call_graph,
         "expect_cycle": list(expect),
     }
     return data, problems

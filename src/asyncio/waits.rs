@@ -77,7 +77,21 @@ pub fn classify(
         .find(|(_, _, function, _)| function == "sleep")
         && let Some(h) = py.frame_local(*frame, *code, "h")?
     {
-        return Ok(Some(timer(py, h, clock, "sleep")?));
+        let mut r = timer(py, h, clock, "sleep")?;
+        // The delay as the program passed it (int or float), for "sleep(3600)".
+        if let Some(delay) = py.frame_local(*frame, *code, "delay")? {
+            let v = match py.int(delay) {
+                Ok(i) => Some(json!(i)),
+                Err(_) => py.float(delay).ok().map(|f| json!(f)),
+            };
+            if let Some(v) = v {
+                r.label = r
+                    .label
+                    .replacen("timer [", &format!("timer [sleep({v}), "), 1);
+                r.details.insert("delay".into(), v);
+            }
+        }
+        return Ok(Some(r));
     }
     for (frame, code, function, _) in run {
         if let Some(r) = io_wait(py, *frame, *code, function)? {

@@ -742,6 +742,8 @@ def compare_graph(oracle, dump):
                 errs.append("%s: details.when expected %r (TimerHandle._when), "
                             "got %r" % (what, t["when"], d.get("when")))
             detail(o, "cancelled", t["cancelled"], what)
+            if "delay" in t:
+                detail(o, "delay", t["delay"], what)
         edge(t["task"], t["address"], t["edge"], what)
 
     # ---- asyncio's bookkeeping links (shield, wait, wait_for, executor)

@@ -646,9 +646,12 @@ def compute_graph(loop, tasks, running_task=None):
             groups[group_of[id(w)]]["waiting"].append(ta)
         elif id(w) in sleep_handle and in_asyncio and fn == "sleep":
             h = sleep_handle[id(w)]
+            # f_locals of a suspended frame: before 3.13 this fills the
+            # frame object's locals dict, which awaitwhat never reads.
             timers.append({"address": hex(id(h)), "task": ta,
                            "kind": "timer", "edge": "sleep",
-                           "when": h.when(), "cancelled": h.cancelled()})
+                           "when": h.when(), "cancelled": h.cancelled(),
+                           "delay": frame.f_locals.get("delay")})
         elif in_asyncio and fname.endswith(PRIMITIVE_MODULES):
             problems.append(
                 "task %s waits in %s:%s on a primitive the scenario did not "

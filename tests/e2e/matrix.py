@@ -1347,35 +1347,31 @@ class Tool:
             argv += ["-iex", "set sysroot " + self.sysroot]
         return argv
 
-    def live(self, pid, commands):
+    def _argv(self, gdb_target, lldb_target, commands):
+        """The debugger's command line: load the target, source the front
+        end, run `commands` in order."""
         if self.kind == "gdb":
-            argv = self._gdb_base() + ["-p", str(pid),
-                                       "-ex", "source " + self.script]
-            for c in commands:
-                argv += ["-ex", c]
-            return argv
-        argv = self.argv + ["-b", "-O", LLDB_SETTINGS,
-                            "-o", "command script import " + self.script,
-                            "-o", "process attach -p %d" % pid]
+            # -iex runs before the target is loaded (so auto-load is off
+            # while it loads); every -ex runs after, in order.
+            argv = self._gdb_base() + gdb_target + ["-ex", "source " + self.script]
+            flag = "-ex"
+        else:
+            argv = self.argv + ["-b", "-O", LLDB_SETTINGS,
+                                "-o", "command script import " + self.script,
+                                "-o", lldb_target]
+            flag = "-o"
         for c in commands:
-            argv += ["-o", c]
+            argv += [flag, c]
         return argv
 
+    def live(self, pid, commands):
+        return self._argv(["-p", str(pid)], "process attach -p %d" % pid,
+                          commands)
+
     def core(self, python, core, commands):
-        if self.kind == "gdb":
-            # -iex runs before the executable/core are loaded (so auto-load
-            # is off while they load); every -ex runs after, in order.
-            argv = self._gdb_base() + [python, core,
-                                       "-ex", "source " + self.script]
-            for c in commands:
-                argv += ["-ex", c]
-            return argv
-        argv = self.argv + ["-b", "-O", LLDB_SETTINGS,
-                            "-o", "command script import " + self.script,
-                            "-o", "target create --core %s %s" % (core, python)]
-        for c in commands:
-            argv += ["-o", c]
-        return argv
+        return self._argv([python, core],
+                          "target create --core %s %s" % (core, python),
+                          commands)
 
     def stacks(self, path, json_=False, no_dwarf=False):
         cmd = "py-await-stacks" if self.kind == "gdb" else "awaitwhat stacks"
@@ -2141,20 +2137,24 @@ class Pair:
                 c = self.cell(mode, v)
                 if state and c is not None:
                     c.fail("after %s detached: %s" % (tool.label, state))
-            if not dump:
+            if dump:
+                self._check_outputs(mode, variants, tag, tool, rc, secs)
+
+    def _check_outputs(self, mode, variants, tag, tool, rc, secs):
+        """Compare each variant's JSON/text with the oracle and render its
+        DOT (in the background), for the cells still without errors."""
+        for v in variants:
+            c = self.cell(mode, v)
+            if c is None or c.errors:
                 continue
-            for v in variants:
-                c = self.cell(mode, v)
-                if c is None or c.errors:
-                    continue
-                c.seconds = secs
-                check_stacks(c, self.oracle, self.work, mode + sfx(v),
-                             self.text_phrase, rc, tag, tool.label,
-                             self.interp.expected_layout(v))
-                if rc is not None:
-                    self.dot_threads.append(start_dot_check(
-                        c, self.work, mode + sfx(v), self.text_phrase, tag,
-                        tool.label))
+            c.seconds = secs
+            check_stacks(c, self.oracle, self.work, mode + sfx(v),
+                         self.text_phrase, rc, tag, tool.label,
+                         self.interp.expected_layout(v))
+            if rc is not None:
+                self.dot_threads.append(start_dot_check(
+                    c, self.work, mode + sfx(v), self.text_phrase, tag,
+                    tool.label))
 
     def _after_detach(self, pid):
         """None, or why the scenario looks still stopped/traced."""
@@ -2184,18 +2184,7 @@ class Pair:
             rc, secs = run_cmd(tool.core(python, core, cmds), self.work, tag,
                                self.opts.timeout, tool.env)
             self._note(mode, tag, variants, rc, secs)
-            for v in variants:
-                c = self.cell(mode, v)
-                if c is None or c.errors:
-                    continue
-                c.seconds = secs
-                check_stacks(c, self.oracle, self.work, mode + sfx(v),
-                             self.text_phrase, rc, tag, tool.label,
-                             self.interp.expected_layout(v))
-                if rc is not None:
-                    self.dot_threads.append(start_dot_check(
-                        c, self.work, mode + sfx(v), self.text_phrase, tag,
-                        tool.label))
+            self._check_outputs(mode, variants, tag, tool, rc, secs)
 
     def parity(self, cell):
         v = cell.variant

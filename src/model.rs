@@ -12,6 +12,8 @@ pub struct Snapshot {
     pub layout: String,
     pub tasks: Vec<Task>,
     pub threads: Vec<Thread>,
+    /// The event loops the pending tasks belong to, in order of first appearance.
+    pub loops: Vec<EventLoop>,
     /// Every object in the wait graph: tasks, futures, locks, timers, ... by address.
     pub objects: Vec<Object>,
     /// Who waits for what: `from` waits on (or is released by) `to`.
@@ -43,6 +45,23 @@ pub struct Task {
     pub running_on_thread: Option<u64>,
     /// Set when the chain could not be read completely; `frames` holds what could.
     pub error: Option<String>,
+    /// Address of the task's event loop (`task.get_loop()`), when readable.
+    #[serde(rename = "loop")]
+    pub event_loop: Option<String>,
+}
+
+/// An event loop that pending tasks belong to.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventLoop {
+    pub address: String,
+    /// `type(loop).__name__`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `threading.get_ident()` of the thread running it (`loop._thread_id`); null when it
+    /// is not running or the loop keeps no such attribute (uvloop).
+    pub thread_id: Option<u64>,
+    /// How many of the pending tasks are its own.
+    pub tasks: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -11,7 +11,7 @@ use crate::cpython::thread::ThreadStack;
 use crate::discover::{Options, discover, fallback_files};
 use crate::error::{Error, Result};
 use crate::layout::Version;
-use crate::model::{Frame, Snapshot, Task, Thread};
+use crate::model::{EventLoop, Frame, Snapshot, Task, Thread};
 use crate::target::files::WithFiles;
 use crate::target::{Addr, Memory, Module, Reader};
 use std::collections::HashMap;
@@ -124,6 +124,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
                 .chain(threads.iter_mut().flat_map(|t| t.frames.iter_mut())),
         );
     }
+    let loops = event_loops(&py, &tasks_out);
     let clock = clock(&py, opts, &stacks);
     let graph = graph::build(&py, &mut tasks_out, &raws, &stacks, clock);
     warnings.extend(graph.warnings);
@@ -135,9 +136,37 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         layout: source.name().to_string(),
         tasks: tasks_out,
         threads,
+        loops,
         warnings,
         stats: reader.stats(),
     })
+}
+
+/// The tasks' event loops, in order of first appearance, with the thread running each.
+fn event_loops(py: &Py<'_>, tasks: &[Task]) -> Vec<EventLoop> {
+    let mut out: Vec<EventLoop> = Vec::new();
+    for id in tasks.iter().filter_map(|t| t.event_loop.as_deref()) {
+        if let Some(l) = out.iter_mut().find(|l| l.address == id) {
+            l.tasks += 1;
+            continue;
+        }
+        let Ok(addr) = u64::from_str_radix(id.trim_start_matches("0x"), 16) else {
+            continue;
+        };
+        let thread_id = py
+            .attr(addr, "_thread_id")
+            .ok()
+            .flatten()
+            .and_then(|t| py.int(t).ok())
+            .and_then(|t| u64::try_from(t).ok());
+        out.push(EventLoop {
+            address: id.to_string(),
+            type_name: py.short_type_name(addr).unwrap_or_else(|_| "?".into()),
+            thread_id,
+            tasks: 1,
+        });
+    }
+    out
 }
 
 fn decode_one(py: &Py<'_>, t: Addr, stacks: &[ThreadStack]) -> Result<Option<(Task, TaskRaw)>> {
@@ -158,6 +187,7 @@ fn broken_task(t: Addr, e: &Error) -> Task {
         awaiting: None,
         running_on_thread: None,
         error: Some(e.to_string()),
+        event_loop: None,
     }
 }
 
@@ -260,6 +290,9 @@ fn clock(py: &Py<'_>, opts: &Options, stacks: &[ThreadStack]) -> Option<Clock> {
             });
         }
     }
+    // Every loop computed the time before it slept; asyncio's loops share the monotonic
+    // clock, so the latest of them is closest to the moment of the dump.
+    let mut latest: Option<f64> = None;
     for (_, frames) in stacks {
         for (frame, code, fi) in frames {
             if fi.function != "_run_once" || !fi.file.ends_with("base_events.py") {
@@ -274,13 +307,11 @@ fn clock(py: &Py<'_>, opts: &Options, stacks: &[ThreadStack]) -> Option<Clock> {
             if let (Some(when), Some(timeout)) = (local("when"), local("timeout")) {
                 // select() was given the time left until the next timer, capped at one day.
                 if timeout > 0.0 && timeout < 86400.0 {
-                    return Some(Clock {
-                        now: when - timeout,
-                        live: false,
-                    });
+                    let now = when - timeout;
+                    latest = Some(latest.map_or(now, |l| l.max(now)));
                 }
             }
         }
     }
-    None
+    latest.map(|now| Clock { now, live: false })
 }

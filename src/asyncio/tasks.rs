@@ -309,6 +309,10 @@ pub fn decode_task(
         awaiting: None,
         running_on_thread: None,
         error: None,
+        event_loop: task_field(py, task, c_layout, o.fut_loop(), "_loop")
+            .ok()
+            .filter(|&l| l != 0)
+            .map(hex),
     };
     let mut raw = TaskRaw {
         addr: task,

@@ -30,7 +30,7 @@ impl<'s> Index<'s> {
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::new();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let _ = writeln!(
+    let _ = write!(
         out,
         "Python {} ({} layout): {}, {}",
         s.python,
@@ -38,8 +38,41 @@ pub fn render(s: &Snapshot) -> String {
         plural(s.tasks.len(), "pending task"),
         plural(s.threads.len(), "thread")
     );
+    // One loop is the usual case and goes unsaid; several are listed, and each task
+    // names its own.
+    let many_loops = s.loops.len() > 1;
+    if many_loops {
+        let _ = write!(out, ", {}", plural(s.loops.len(), "event loop"));
+    }
+    out.push('\n');
     for c in &s.cycles {
         let _ = writeln!(out, "{}", c.description);
+    }
+    if many_loops {
+        for l in &s.loops {
+            let _ = write!(
+                out,
+                "Event loop {} ({}, {})",
+                l.address,
+                l.type_name,
+                plural(l.tasks, "task")
+            );
+            match l.thread_id {
+                Some(tid) => {
+                    let _ = write!(out, " running on thread {tid:#x}");
+                    if let Some(n) = s
+                        .threads
+                        .iter()
+                        .find(|t| t.thread_id == tid)
+                        .and_then(|t| t.name.as_deref())
+                    {
+                        let _ = write!(out, " '{n}'");
+                    }
+                    out.push('\n');
+                }
+                None => out.push_str(" (its thread is not known)\n"),
+            }
+        }
     }
     if s.tasks.is_empty() {
         let _ = writeln!(
@@ -51,7 +84,7 @@ pub fn render(s: &Snapshot) -> String {
     let index = Index::new(s);
     for t in &s.tasks {
         out.push('\n');
-        task(&mut out, &index, t);
+        task(&mut out, &index, t, many_loops);
     }
     for th in &s.threads {
         let _ = write!(out, "\nThread {:#x}", th.thread_id);
@@ -76,13 +109,17 @@ pub fn render(s: &Snapshot) -> String {
     out
 }
 
-fn task(out: &mut String, index: &Index<'_>, t: &Task) {
+fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
     let name = t.name.as_deref().unwrap_or("?");
     let _ = write!(out, "{} '{}' {} [{}", t.type_name, name, t.address, t.state);
     if let Some(n) = t.cancel_requests.filter(|&n| n > 0) {
         let _ = write!(out, ", {n} cancel request{}", if n == 1 { "" } else { "s" });
     }
-    out.push_str("]\n");
+    out.push(']');
+    if let Some(l) = t.event_loop.as_deref().filter(|_| many_loops) {
+        let _ = write!(out, " on loop {l}");
+    }
+    out.push('\n');
     if let Some(tid) = t.running_on_thread {
         let _ = writeln!(out, "  running on thread {tid:#x}");
     }

@@ -504,9 +504,26 @@ def compare(oracle, dump):
                 errs.append("%s awaiting: expected %s %s, got %s %s" % (
                     label, o["awaiting"]["type"], o["awaiting"]["address"],
                     da.get("type"), da.get("address")))
+        if _addr(d.get("loop")) != _addr(o["loop"]):
+            errs.append("%s loop: expected %s, got %s" % (
+                label, o["loop"], d.get("loop")))
         if len(errs) > 20:
             errs.append("(further differences not shown)")
             return errs
+    dloops = {_addr(lp.get("address")): lp for lp in dump.get("loops") or []}
+    if set(dloops) != {_addr(lp["address"]) for lp in oracle["loops"]}:
+        errs.append("loops: expected %s, got %s" % (
+            [lp["address"] for lp in oracle["loops"]],
+            [lp.get("address") for lp in dump.get("loops") or []]))
+    for ol in oracle["loops"]:
+        dl = dloops.get(_addr(ol["address"]))
+        if dl is not None and dl.get("thread_id") != ol["thread_id"]:
+            errs.append("loop %s thread_id: expected %r, got %r" % (
+                ol["address"], ol["thread_id"], dl.get("thread_id")))
+        n = sum(1 for t in oracle["tasks"] if t["loop"] == ol["address"])
+        if dl is not None and dl.get("tasks") != n:
+            errs.append("loop %s: %d tasks expected, got %r" % (
+                ol["address"], n, dl.get("tasks")))
     dthreads = {t.get("native_id"): t for t in dump.get("threads") or []}
     for ot in oracle.get("threads", []):
         label = "thread %s (%s)" % (ot["native_id"], ot["name"])
@@ -878,6 +895,11 @@ def expected_shapes(scenario, v, oracle):
         return [S("main", ["main"], "_GatheringFuture")] + \
             [S(None, chain, "Future")] * 3 + \
             [S(None, ["waits_future"], "Future")]
+    if scenario == "two_loops":
+        return [S("main", ["main"], "Task"),
+                S("fg-sleep", ["nap", "sleep"], "Future"),
+                S("bg-event", ["wait_event", "wait"], "Future"),
+                S("bg-sleep", ["nap", "sleep"], "Future")]
     if scenario == "uvloop_loop":
         return [S("main", ["main"], "_GatheringFuture"),
                 S("get", ["get_item", "get"], "Future"),
@@ -1025,6 +1047,7 @@ def expected_graph(scenario, v, oracle):
         "shield": dict(timers=1, waits=1, links={"shield": 1}),
         "task_chain": dict(waits=3),
         "uvloop_loop": dict(gathers=1, resources=3, timers=1, waits=2),
+        "two_loops": dict(resources=1, timers=2, waits=1),
         "task_subclass": dict(gathers=1, timers=3, waits=1),
         "taskgroup": dict(resources=1, taskgroups=1),
         "wait_for": (dict(resources=1, timers=1) if v >= (3, 12) else
@@ -1197,6 +1220,14 @@ def oracle_sanity(scenario, version, oracle, pid):
         for th in threads:
             if not isinstance(th.get("native_id"), int):
                 errs.append("thread without native_id: %r" % th.get("name"))
+    elif scenario == "two_loops":
+        # The second loop's thread, parked in its selector.
+        got = [(t.get("name"), (t.get("frames") or [{}])[-1].get("function"))
+               for t in threads]
+        if len(got) != 1 or got[0][0] != "loop-thread" or \
+                got[0][1] not in ("select", "poll"):
+            errs.append("threads (name, innermost function): expected "
+                        "[('loop-thread', 'select' or 'poll')], got %s" % got)
     elif scenario == "io_waits":
         # ≤3.11's child watcher waits for the subprocess in a thread of its own.
         others = [t.get("name") for t in threads if "waitpid" not in (t.get("name") or "")]
@@ -1206,6 +1237,12 @@ def oracle_sanity(scenario, version, oracle, pid):
         errs.append("unexpected threads: %s" % [t.get("name") for t in threads])
     if scenario == "no_asyncio" and oracle.get("no_asyncio") is not True:
         errs.append("no_asyncio oracle lacks no_asyncio: true")
+    loops = oracle.get("loops")
+    if loops is not None:
+        want = 2 if scenario == "two_loops" else min(1, len(tasks))
+        if len(loops) != want or any(not isinstance(lp["thread_id"], int)
+                                     for lp in loops if scenario == "two_loops"):
+            errs.append("loops: expected %d (running), got %s" % (want, loops))
     errs.extend(graph_sanity(scenario, v, oracle))
     return errs
 

@@ -67,6 +67,7 @@ _by_name = {}  # explicit name -> task
 _resources = []  # (object, holders or UNKNOWN, wakers or None), in registration order
 _taskgroups = []  # registered asyncio.TaskGroup objects
 _io = []  # (task, object, kind, edge) registered with io_wait()
+_other_loops = []  # loops run by other threads, registered with other_loop()
 _keep = []  # strong references to every task/future the oracle describes
 _saved = None
 _oracle_path = None
@@ -263,7 +264,7 @@ def io_wait(task, obj, kind, edge=None):
     return keep(obj)
 
 
-def _io_entry(loop, task, obj, kind, edge):
+def _io_entry(task, obj, kind, edge):
     """(entry, problem or None) of one registered io_wait()."""
     fut = task._fut_waiter
     entry = {"task": hex(id(task)), "future": hex(id(fut)), "kind": kind,
@@ -282,7 +283,7 @@ def _io_entry(loop, task, obj, kind, edge):
         fd = obj.fileno()
         ok = False
     try:
-        key = loop._selector.get_key(fd)
+        key = task.get_loop()._selector.get_key(fd)
         events = key.events
         if kind == "socket":
             handles = [h for h in key.data or () if h is not None]
@@ -567,13 +568,15 @@ def compute_graph(loop, tasks, running_task=None):
 
     # asyncio.sleep: call_later(delay, _set_result_unless_cancelled, fut, ..)
     sleep_handle = {}
-    for h in list(getattr(loop, "_scheduled", ())):
-        if isinstance(h, asyncio.TimerHandle) and \
-                h._callback is _futures._set_result_unless_cancelled and \
-                h._args:
-            sleep_handle[id(h._args[0])] = h
-    if not hasattr(loop, "_scheduled"):
-        sleep_handle.update(_foreign_sleep_handles(suspended))
+    for lp in _loops(loop):
+        for h in list(getattr(lp, "_scheduled", ())):
+            if isinstance(h, asyncio.TimerHandle) and \
+                    h._callback is _futures._set_result_unless_cancelled and \
+                    h._args:
+                sleep_handle[id(h._args[0])] = h
+        if not hasattr(lp, "_scheduled"):
+            sleep_handle.update(_foreign_sleep_handles(
+                [t for t in suspended if t.get_loop() is lp]))
 
     # Bookkeeping links, from the callbacks of every future in sight.
     seen, todo, links, executors = set(), [], [], []
@@ -697,7 +700,7 @@ def compute_graph(loop, tasks, running_task=None):
     io = []
     for task, obj, kind, edge in _io:
         try:
-            entry, problem = _io_entry(loop, _task_ref(task), obj, kind, edge)
+            entry, problem = _io_entry(_task_ref(task), obj, kind, edge)
         except (KeyError, AttributeError, OSError) as e:
             problems.append("io_wait %s: %s: %s" % (kind, type(e).__name__, e))
             continue
@@ -731,18 +734,32 @@ def compute_graph(loop, tasks, running_task=None):
 # ---------------------------------------------------------------- oracle
 
 
+def other_loop(loop):
+    """Register an event loop that another thread runs: its tasks belong to
+    the oracle too.  Returns the loop."""
+    _other_loops.append(loop)
+    return keep(loop)
+
+
+def _loops(loop):
+    return [loop] + _other_loops
+
+
 def _pending_tasks(loop):
-    """Every pending task of the loop.  3.14+: asyncio.all_tasks() (C) does
-    not see pure-Python tasks (asyncio.tasks._PyTask and subclasses), which
-    register in asyncio.tasks._scheduled_tasks only (before 3.14 that is the
-    C module's set, already covered)."""
+    """Every pending task of the loop and of the other_loop()s.  3.14+:
+    asyncio.all_tasks() (C) does not see pure-Python tasks
+    (asyncio.tasks._PyTask and subclasses), which register in
+    asyncio.tasks._scheduled_tasks only (before 3.14 that is the C module's
+    set, already covered)."""
     import asyncio
-    tasks = list(asyncio.all_tasks(loop))
-    seen = {id(t) for t in tasks}
-    for t in list(getattr(asyncio.tasks, "_scheduled_tasks", ())):
-        if id(t) not in seen and t.get_loop() is loop:
-            seen.add(id(t))
-            tasks.append(t)
+    tasks, seen = [], set()
+    for lp in _loops(loop):
+        for t in list(asyncio.all_tasks(lp)) + [
+                t for t in list(getattr(asyncio.tasks, "_scheduled_tasks", ()))
+                if t.get_loop() is lp]:
+            if id(t) not in seen:
+                seen.add(id(t))
+                tasks.append(t)
     return [t for t in tasks if not t.done()]
 
 
@@ -773,6 +790,7 @@ def compute(loop, running=None):
                 "frames": frames,
                 "awaiting": None,
                 "running_on_thread": running[2],
+                "loop": hex(id(t.get_loop())),
             })
             continue
         w = t._fut_waiter
@@ -784,8 +802,15 @@ def compute(loop, running=None):
             "frames": await_chain(t.get_coro()),
             "awaiting": None if w is None else {
                 "type": type(w).__name__, "address": hex(id(w))},
+            "loop": hex(id(t.get_loop())),
         })
     tasks.sort(key=lambda d: int(d["address"], 16))
+    loops = []
+    for t in pending:
+        lp = t.get_loop()
+        if hex(id(lp)) not in [x["address"] for x in loops]:
+            loops.append({"address": hex(id(lp)),
+                          "thread_id": getattr(lp, "_thread_id", None)})
     graph, gproblems = compute_graph(
         loop, pending, running[0] if running is not None else None)
     problems.extend(gproblems)
@@ -795,6 +820,7 @@ def compute(loop, running=None):
         "scenario": scenario_name(),
         "tasks": tasks,
         "threads": thread_stacks(),
+        "loops": sorted(loops, key=lambda d: int(d["address"], 16)),
         "graph": graph,
     }
     if running is not None and not any(

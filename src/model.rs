@@ -99,7 +99,7 @@ pub struct Object {
     pub id: String,
     /// task, future, gather, shield, wait, wait_for, timeout, taskgroup, lock, event,
     /// semaphore, condition, queue, barrier, timer, executor, as_completed, stream, socket,
-    /// subprocess, object
+    /// subprocess, concurrent_future, loop, thread, object
     pub kind: String,
     /// Short human description, e.g. "Lock [locked, 2 waiters]".
     pub label: String,
@@ -115,7 +115,8 @@ pub struct Edge {
     pub from: String,
     pub to: String,
     /// awaits, acquire, wait, get, put, sleep, gather, shield, wait_for, taskgroup,
-    /// executor, as_completed, held-by, could-wake, timeout, read, write
+    /// executor, as_completed, held-by, could-wake, timeout, read, write, result,
+    /// threadsafe, scheduled, blocked-by
     pub kind: String,
     /// Where the waiting frame is, `file:line`, when known.
     pub site: Option<String>,

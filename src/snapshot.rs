@@ -126,7 +126,26 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
     }
     let loops = event_loops(&py, &tasks_out);
     let clock = clock(&py, opts, &stacks);
-    let graph = graph::build(&py, &mut tasks_out, &raws, &stacks, clock);
+    let names: HashMap<u64, String> = threads
+        .iter()
+        .filter_map(|t| t.name.clone().map(|n| (t.thread_id, n)))
+        .collect();
+    let loop_threads: HashMap<Addr, Option<u64>> = loops
+        .iter()
+        .filter_map(|l| {
+            let a = u64::from_str_radix(l.address.trim_start_matches("0x"), 16).ok()?;
+            Some((a, l.thread_id))
+        })
+        .collect();
+    let graph = graph::build(
+        &py,
+        &mut tasks_out,
+        &raws,
+        &stacks,
+        &names,
+        &loop_threads,
+        clock,
+    );
     warnings.extend(graph.warnings);
     Ok(Snapshot {
         objects: graph.objects,

@@ -99,6 +99,7 @@ pub fn render(s: &Snapshot) -> String {
             out.push_str("  (no Python frames)\n");
         }
         frames(&mut out, &th.frames);
+        blocked_in_result(&mut out, &index, &format!("{:#x}", th.thread_id));
     }
     if !s.warnings.is_empty() {
         out.push_str("\nwarnings:\n");
@@ -151,8 +152,26 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
             }
         }
     }
+    blocked_in_result(out, index, &t.address);
     if let Some(e) = &t.error {
         let _ = writeln!(out, "  (incomplete: {e})");
+    }
+}
+
+/// A task or thread blocked in `concurrent.futures.Future.result()`: on what, and who
+/// would complete it.
+fn blocked_in_result(out: &mut String, index: &Index<'_>, id: &str) {
+    let edges = index.out.get(id).map(Vec::as_slice).unwrap_or(&[]);
+    for e in edges.iter().filter(|e| e.kind == "result") {
+        if let Some(o) = index.objects.get(e.to.as_str()) {
+            let _ = writeln!(
+                out,
+                "  blocked in Future.result() on {} {}{}",
+                o.label,
+                o.id,
+                related(index, &o.id)
+            );
+        }
     }
 }
 
@@ -214,9 +233,16 @@ fn related(index: &Index<'_>, id: &str) -> String {
     let children = pick(&|k| {
         matches!(
             k,
-            "gather" | "shield" | "wait" | "wait_for" | "taskgroup" | "executor"
+            "gather" | "shield" | "wait" | "wait_for" | "taskgroup" | "executor" | "threadsafe"
         )
     });
+    let queued = pick(&|k| k == "scheduled");
+    if !queued.is_empty() {
+        parts.push(format!(
+            "→ its coroutine is still queued on {}",
+            names(index, &queued)
+        ));
+    }
     if !children.is_empty() {
         parts.push(format!("→ {}", names(index, &children)));
     }

@@ -567,12 +567,13 @@ OBJECT_KINDS = {
     "task", "future", "gather", "shield", "wait", "wait_for", "timeout",
     "taskgroup", "lock", "event", "semaphore", "condition", "queue",
     "barrier", "timer", "executor", "as_completed", "object",
-    "stream", "socket", "subprocess",
+    "stream", "socket", "subprocess", "thread", "concurrent_future", "loop",
 }  # as listed in src/model.rs and docs/json.md
 EDGE_KINDS = {
     "acquire", "wait", "get", "put", "sleep", "awaits", "gather", "shield",
     "wait_for", "taskgroup", "executor", "held-by", "could-wake", "timeout",
-    "as_completed", "read", "write",
+    "as_completed", "read", "write", "result", "threadsafe", "scheduled",
+    "blocked-by",
 }
 INFERRED_EDGES = {"held-by", "could-wake"}
 DOT_TIMEOUT = 900.0  # a graph of thousands of nodes takes dot minutes
@@ -793,6 +794,25 @@ def compare_graph(oracle, dump):
                 detail(o, k, v, what)
         edge(io["future"], io["address"], io["edge"], what)
 
+    # ---- run_coroutine_threadsafe: who blocks in Future.result(), and what
+    # completes that future (a task, or a loop its coroutine is queued on).
+    for ts in g.get("threadsafe", []):
+        what = "concurrent future %s of %s" % (ts["future"], who(ts["waiter"]))
+        if _addr(ts["waiter"]) not in names:
+            obj(ts["waiter"], "thread", what + ", the waiting thread")
+        edge(ts["waiter"], ts["future"], "result", what)
+        o = obj(ts["future"], "concurrent_future", what)
+        if o is not None:
+            detail(o, "state", ts["state"], what)
+        if ts["task"] is not None:
+            edge(ts["future"], ts["task"], "threadsafe", what + ", its task")
+        if ts["loop"] is not None:
+            obj(ts["loop"], "loop", what + ", the loop it is queued on")
+            edge(ts["future"], ts["loop"], "scheduled", what + ", queued")
+        if ts["blocked_by"] is not None:
+            edge(ts["loop"], ts["blocked_by"], "blocked-by",
+                 what + ", the loop's blocked thread")
+
     # ---- CPython's own capture_call_graph (3.14+): every "T is awaited by
     # A" it reports must be a path A -> ... -> T of recorded (not inferred)
     # edges.
@@ -895,6 +915,10 @@ def expected_shapes(scenario, v, oracle):
         return [S("main", ["main"], "_GatheringFuture")] + \
             [S(None, chain, "Future")] * 3 + \
             [S(None, ["waits_future"], "Future")]
+    if scenario == "deadlock_threadsafe":
+        return [S("main", ["main"], "Task"),
+                S(None, ["remote", "wait"], "Future"),
+                S("blocker", ["blocker", "result", "wait"], RUNNING)]
     if scenario == "two_loops":
         return [S("main", ["main"], "Task"),
                 S("fg-sleep", ["nap", "sleep"], "Future"),
@@ -1048,6 +1072,7 @@ def expected_graph(scenario, v, oracle):
         "task_chain": dict(waits=3),
         "uvloop_loop": dict(gathers=1, resources=3, timers=1, waits=2),
         "two_loops": dict(resources=1, timers=2, waits=1),
+        "deadlock_threadsafe": dict(resources=1, waits=1, threadsafe=2),
         "task_subclass": dict(gathers=1, timers=3, waits=1),
         "taskgroup": dict(resources=1, taskgroups=1),
         "wait_for": (dict(resources=1, timers=1) if v >= (3, 12) else
@@ -1126,7 +1151,7 @@ def graph_sanity(scenario, v, oracle):
         return errs
     counts, holders, waiting = exp
     for sec in ("waits", "resources", "gathers", "taskgroups", "timers",
-                "executors", "io", "wait_sets"):
+                "executors", "io", "wait_sets", "threadsafe"):
         if len(g.get(sec, [])) != counts.get(sec, 0):
             errs.append("graph.%s has %d entries, expected %d: %s" % (
                 sec, len(g.get(sec, [])), counts.get(sec, 0),
@@ -1220,6 +1245,12 @@ def oracle_sanity(scenario, version, oracle, pid):
         for th in threads:
             if not isinstance(th.get("native_id"), int):
                 errs.append("thread without native_id: %r" % th.get("name"))
+    elif scenario == "deadlock_threadsafe":
+        got = [(t.get("name"), [f.get("function") for f in t.get("frames") or []][-2:])
+               for t in threads]
+        if got != [("worker", ["result", "wait"])]:
+            errs.append("threads (name, innermost functions): expected "
+                        "[('worker', ['result', 'wait'])], got %s" % got)
     elif scenario == "two_loops":
         # The second loop's thread, parked in its selector.
         got = [(t.get("name"), (t.get("frames") or [{}])[-1].get("function"))

@@ -55,6 +55,7 @@ import platform
 import signal
 import sys
 import threading
+import time
 import types
 
 MAX_DEPTH = 1000
@@ -68,6 +69,7 @@ _resources = []  # (object, holders or UNKNOWN, wakers or None), in registration
 _taskgroups = []  # registered asyncio.TaskGroup objects
 _io = []  # (task, object, kind, edge) registered with io_wait()
 _other_loops = []  # loops run by other threads, registered with other_loop()
+_threadsafe = []  # (concurrent future, waiter) registered with threadsafe()
 _keep = []  # strong references to every task/future the oracle describes
 _saved = None
 _oracle_path = None
@@ -295,6 +297,44 @@ def _io_entry(task, obj, kind, edge):
         "one its bookkeeping waits to complete" % (kind, fd)
 
 
+def threadsafe(cf, waiter):
+    """Register the concurrent.futures.Future of run_coroutine_threadsafe()
+    that `waiter` (a task or task name, or a threading.Thread) blocks on in
+    Future.result().  The oracle finds what completes it from the real
+    objects: the task _chain_future ties it to, or the coroutine's callback
+    still queued in a loop's _ready (and the task blocking that loop's
+    thread, if any).  Returns cf."""
+    _threadsafe.append((cf, waiter))
+    return keep(cf)
+
+
+def _threadsafe_entry(cf, waiter, loops):
+    import asyncio
+    if isinstance(waiter, threading.Thread):
+        who = hex(waiter.ident)
+    else:
+        who = hex(id(_task_ref(waiter)))
+    entry = {"waiter": who, "future": hex(id(cf)), "state": cf._state,
+             "task": None, "loop": None, "blocked_by": None}
+    for cb in list(cf._done_callbacks):
+        if getattr(cb, "__qualname__", "") == \
+                "_chain_future.<locals>._call_check_cancel":
+            entry["task"] = hex(id(_closure_var(cb, "source")))
+            return entry
+    for lp in loops:
+        for h in list(lp._ready):
+            cb = h._callback
+            if getattr(cb, "__qualname__", "") == \
+                    "run_coroutine_threadsafe.<locals>.callback" and \
+                    _closure_var(cb, "future") is cf:
+                entry["loop"] = hex(id(lp))
+                running = asyncio.current_task(lp)
+                if running is not None:
+                    entry["blocked_by"] = hex(id(running))
+                return entry
+    return entry
+
+
 def _task_ref(ref):
     """A task object or a name given to named() -> the task."""
     if isinstance(ref, str):
@@ -508,6 +548,10 @@ def compute_graph(loop, tasks, running_task=None):
                task, asyncio.capture_call_graph(task): {task, awaited_by:
                [addresses of the futures it lists], functions: its call
                stack's function names, outermost first}
+    threadsafe registered threadsafe() futures: {waiter (task address or
+               thread ident, hex), future, state, task (what completes it) or
+               loop (its coroutine still queued there) and blocked_by (the
+               task running on that loop's thread)}
     io         registered io_wait()s: {task, future, address, kind, edge,
                facts: {fd, selector_events} or {pid}}
     expect_cycle  EXPECT_CYCLE of the scenario module (task names) or []
@@ -708,6 +752,8 @@ def compute_graph(loop, tasks, running_task=None):
         if problem:
             problems.append(problem)
     call_graph = _call_graph(suspended)
+    threadsafe_waits = [_threadsafe_entry(cf, w, _loops(loop))
+                        for cf, w in _threadsafe]
     for r in resources:
         r["waiting"].sort(key=lambda d: int(d["task"], 16))
     for g in groups:
@@ -726,6 +772,7 @@ def compute_graph(loop, tasks, running_task=None):
         "io": sorted(io, key=key),
         "wait_sets": sorted(wait_sets.values(), key=key),
         "call_graph": call_graph,
+        "threadsafe": sorted(threadsafe_waits, key=key),
         "expect_cycle": list(expect),
     }
     return data, problems
@@ -1020,11 +1067,17 @@ def block_here(value, ready=None):
 
     if _saved is not None:
         return value
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task(loop)
-    frame = sys._getframe(1)
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("block_here() must run on the main thread")
+    loop = asyncio.get_running_loop()
+    _running_oracle(loop, asyncio.current_task(loop), sys._getframe(1), ready)
+    return value
+
+
+def _running_oracle(loop, task, frame, ready):
+    """Write the oracle with `task` running on the main thread, innermost
+    frame `frame`, and install the SIGUSR1 check that recomputes it from the
+    same frame."""
     running = (task, frame, threading.get_ident())
     tasks = _pending_tasks(loop)
     waiting = _all_waiting(tasks, task)
@@ -1044,6 +1097,62 @@ def block_here(value, ready=None):
         data["warning"] = w + ("; " + data["warning"]
                                if data.get("warning") else "")
     write(data)
+
+
+def block_below(value, ready=None):
+    """Like block_here(), for a blocking call that runs Python frames of its
+    own before it blocks in threading's `waiter.acquire()`
+    (concurrent.futures.Future.result(), Thread.join(), ...), e.g.
+
+        fut.result(oracle.block_below(None))
+
+    Returns value at once.  A helper thread waits until the main thread is
+    parked there and ready() holds, then interrupts it with SIGUSR2; the
+    handler runs in the main thread on top of the blocked frame (PEP 475
+    resumes the wait afterwards), computes the oracle with the current task
+    running down to that frame, and installs the SIGUSR1 check.  The helper
+    has ended by then: the oracle's threads are the scenario's own."""
+    import asyncio
+
+    if _saved is not None:
+        return value
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("block_below() must run on the main thread")
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task(loop)
+    main = threading.get_ident()
+    caller = sys._getframe(1)
+    settled = []
+
+    def parked():
+        # Parked in a wait the caller's blocking call made (not, say, in
+        # Thread.start() below this very function).
+        frame = sys._current_frames().get(main)
+        if frame is None or not _parked_in_wait(frame):
+            return False
+        callee = None
+        while frame is not None and frame is not caller:
+            callee, frame = frame, frame.f_back
+        return frame is caller and callee is not None and \
+            callee.f_code is not block_below.__code__ and (
+                ready is None or ready())
+
+    def watch():
+        for _ in range(MAX_POLLS):
+            if parked():
+                settled.append(True)
+                break
+            time.sleep(POLL_DELAY)
+        signal.pthread_kill(main, signal.SIGUSR2)
+
+    helper = threading.Thread(target=watch, name="oracle-watch", daemon=True)
+
+    def on_signal(signum, frame):
+        helper.join()
+        _running_oracle(loop, task, frame, lambda: bool(settled))
+
+    signal.signal(signal.SIGUSR2, on_signal)
+    helper.start()
     return value
 
 
@@ -1054,22 +1163,27 @@ def threads_blocked_in_wait(count):
     """ready() predicate: `count` non-main threads exist and each is blocked
     in threading.Condition.wait at its `waiter.acquire()` line (from there
     on its Python stack never changes)."""
-    import linecache
 
     def ready():
         current = sys._current_frames()
         main_ident = threading.main_thread().ident
         others = [f for i, f in current.items() if i != main_ident]
-        if len(others) != count:
-            return False
-        for f in others:
-            code = f.f_code
-            if code.co_name != "wait" or not code.co_filename.endswith(
-                    "threading.py"):
-                return False
-            src = linecache.getline(code.co_filename, f.f_lineno)
-            if "waiter.acquire()" not in src:
-                return False
-        return True
+        return len(others) == count and all(_parked_in_wait(f) for f in others)
 
     return ready
+
+
+def thread_parked(thread):
+    """Is `thread` blocked in threading.Condition.wait at `waiter.acquire()`?"""
+    frame = sys._current_frames().get(thread.ident)
+    return frame is not None and _parked_in_wait(frame)
+
+
+def _parked_in_wait(frame):
+    """The innermost frame is threading.Condition.wait, at its
+    `waiter.acquire(...)` line (from there on the stack never changes)."""
+    import linecache
+    code = frame.f_code
+    if code.co_name != "wait" or not code.co_filename.endswith("threading.py"):
+        return False
+    return "waiter.acquire(" in linecache.getline(code.co_filename, frame.f_lineno)

@@ -1,0 +1,207 @@
+//! Wait cycles: strongly connected components of the wait graph (iterative Tarjan), each
+//! named in one line from a task, e.g. `deadlock: Task 'A' → Lock 0x… (held by 'B') → …`.
+
+use crate::model::{Cycle, Edge, Object};
+use crate::target::Addr;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Most cycles we report.
+const MAX_CYCLES: usize = 100;
+
+/// Cycles of the edge graph (Tarjan's strongly connected components, iteratively; one
+/// cycle named per component).
+pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
+    let ids: Vec<&str> = objects.values().map(|o| o.id.as_str()).collect();
+    let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut adj: Vec<Vec<(usize, usize)>> = vec![Vec::new(); ids.len()];
+    for (ei, e) in edges.iter().enumerate() {
+        if let (Some(&a), Some(&b)) = (index.get(e.from.as_str()), index.get(e.to.as_str())) {
+            adj[a].push((b, ei));
+        }
+    }
+    let sccs = tarjan(&adj);
+    let mut out = Vec::new();
+    for comp in sccs {
+        if out.len() >= MAX_CYCLES {
+            break;
+        }
+        let set: HashSet<usize> = comp.iter().copied().collect();
+        let self_loop = comp.len() == 1 && adj[comp[0]].iter().any(|(b, _)| *b == comp[0]);
+        if comp.len() < 2 && !self_loop {
+            continue;
+        }
+        // Walk inside the component from its smallest node until we return to a seen node.
+        let start = *comp.iter().min().unwrap_or(&comp[0]);
+        let mut path = vec![start];
+        let mut via: Vec<usize> = Vec::new();
+        let mut seen = HashMap::from([(start, 0usize)]);
+        let mut at = start;
+        while let Some(&(next, ei)) = adj[at].iter().find(|(b, _)| set.contains(b)) {
+            via.push(ei);
+            if let Some(&pos) = seen.get(&next) {
+                let mut nodes: Vec<usize> = path[pos..].to_vec();
+                let mut used: Vec<usize> = via[pos..].to_vec();
+                // Name the cycle from a task, the thing a reader looks for.
+                let by_id: Vec<&str> = objects.values().map(|o| o.kind.as_str()).collect();
+                if let Some(first_task) = nodes.iter().position(|&n| by_id[n] == "task") {
+                    nodes.rotate_left(first_task);
+                    used.rotate_left(first_task);
+                }
+                out.push(describe_cycle(objects, &ids, &nodes, &used, edges));
+                break;
+            }
+            seen.insert(next, path.len());
+            path.push(next);
+            at = next;
+        }
+    }
+    out
+}
+
+fn describe_cycle(
+    objects: &BTreeMap<Addr, Object>,
+    ids: &[&str],
+    nodes: &[usize],
+    via: &[usize],
+    edges: &[Edge],
+) -> Cycle {
+    let by_id: HashMap<&str, &Object> = objects.values().map(|o| (o.id.as_str(), o)).collect();
+    let name = |i: usize| -> String {
+        let o = by_id[ids[i]];
+        if o.kind == "task" {
+            o.label.clone()
+        } else {
+            format!(
+                "{} {}",
+                o.label.split(" [").next().unwrap_or(&o.label),
+                o.id
+            )
+        }
+    };
+    let mut parts = Vec::new();
+    for (k, &n) in nodes.iter().enumerate() {
+        let mut s = name(n);
+        let e = &edges[via[k]];
+        let next = by_id[e.to.as_str()].label.trim_start_matches("Task ");
+        match e.kind.as_str() {
+            "held-by" => s.push_str(&format!(" (held by {next})")),
+            "could-wake" => s.push_str(&format!(" (only {next} could wake it)")),
+            "result" => s.push_str(" (blocked in Future.result())"),
+            "scheduled" => s.push_str(" (its coroutine is queued on the loop)"),
+            "blocked-by" => s.push_str(&format!(" (its thread is blocked by {next})")),
+            _ => {}
+        }
+        parts.push(s);
+    }
+    parts.push(name(nodes[0]));
+    Cycle {
+        nodes: nodes.iter().map(|&n| ids[n].to_string()).collect(),
+        description: format!("deadlock: {}", parts.join(" → ")),
+    }
+}
+
+/// Strongly connected components, iterative Tarjan.
+fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
+    let n = adj.len();
+    let (mut index, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
+    let (mut stack, mut out, mut next) = (Vec::new(), Vec::new(), 0);
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        let mut work = vec![(root, 0usize)];
+        while let Some(&mut (v, ref mut child)) = work.last_mut() {
+            if *child == 0 && index[v] == usize::MAX {
+                index[v] = next;
+                low[v] = next;
+                next += 1;
+                stack.push(v);
+                on[v] = true;
+            }
+            if let Some(&(w, _)) = adj[v].get(*child) {
+                *child += 1;
+                if index[w] == usize::MAX {
+                    work.push((w, 0));
+                } else if on[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut comp = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on[w] = false;
+                    comp.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                out.push(comp);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    fn obj(addr: Addr, kind: &str, label: &str) -> (Addr, Object) {
+        let o = Object {
+            id: format!("{addr:#x}"),
+            kind: kind.into(),
+            label: label.into(),
+            state: None,
+            details: Map::new(),
+        };
+        (addr, o)
+    }
+
+    fn edge(from: Addr, to: Addr, kind: &str) -> Edge {
+        Edge {
+            from: format!("{from:#x}"),
+            to: format!("{to:#x}"),
+            kind: kind.into(),
+            site: None,
+            inferred: false,
+        }
+    }
+
+    #[test]
+    fn names_a_cycle_from_its_task_and_ignores_chains() {
+        // loop → task → concurrent future → loop, plus a chain hanging off it.
+        let objects = BTreeMap::from([
+            obj(0x10, "loop", "event loop [_UnixSelectorEventLoop]"),
+            obj(0x20, "task", "Task 'blocker'"),
+            obj(0x30, "concurrent_future", "concurrent Future [pending]"),
+            obj(0x40, "task", "Task 'main'"),
+        ]);
+        let edges = vec![
+            edge(0x40, 0x20, "awaits"),
+            edge(0x10, 0x20, "blocked-by"),
+            edge(0x20, 0x30, "result"),
+            edge(0x30, 0x10, "scheduled"),
+        ];
+        let found = cycles(&objects, &edges);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].nodes, ["0x20", "0x30", "0x10"]);
+        assert_eq!(
+            found[0].description,
+            "deadlock: Task 'blocker' (blocked in Future.result()) → concurrent Future 0x30 \
+             (its coroutine is queued on the loop) → event loop 0x10 (its thread is blocked \
+             by 'blocker') → Task 'blocker'"
+        );
+    }
+
+    #[test]
+    fn no_cycle_in_a_tree() {
+        let objects = BTreeMap::from([obj(1, "task", "Task 'a'"), obj(2, "task", "Task 'b'")]);
+        assert!(cycles(&objects, &[edge(1, 2, "awaits")]).is_empty());
+    }
+}

@@ -1,0 +1,182 @@
+//! Waits that cross threads. A thread blocked in `concurrent.futures.Future.result()` on
+//! the future of `asyncio.run_coroutine_threadsafe` waits for a coroutine that some event
+//! loop must run: as a task (the task's `_chain_future` callback completes the future) or,
+//! before the loop got to it, as a callback still queued in the loop's `_ready`. A loop
+//! cannot run anything while a task of its own blocks its thread, so when that thread is
+//! the one waiting, the graph closes into the classic cycle:
+//! task → concurrent future → loop → the same task.
+
+use super::Builder;
+use crate::cpython::callable::Callable;
+use crate::cpython::thread::ThreadStack;
+use crate::model::Task;
+use crate::target::Addr;
+use serde_json::{Map, json};
+use std::collections::HashMap;
+
+/// Most queued callbacks read from one loop's `_ready` deque.
+const MAX_READY: usize = 10_000;
+
+/// Link every thread blocked in `Future.result()` to whatever must complete that future.
+/// `names`: thread id → thread name; `loops`: loop address → the thread id running it.
+pub(super) fn link(
+    b: &mut Builder<'_, '_>,
+    tasks: &[Task],
+    task_addrs: &[Addr],
+    threads: &[ThreadStack],
+    names: &HashMap<u64, String>,
+    loops: &HashMap<Addr, Option<u64>>,
+) {
+    let py = b.py;
+    let running: HashMap<u64, Addr> = tasks
+        .iter()
+        .zip(task_addrs)
+        .filter_map(|(t, &a)| t.running_on_thread.map(|tid| (tid, a)))
+        .collect();
+    // The node that stands for a thread: the task running on it, else the thread itself.
+    let blocker = |b: &mut Builder<'_, '_>, tid: u64| -> Addr {
+        if let Some(&task) = running.get(&tid) {
+            return task;
+        }
+        let name = names.get(&tid).map_or("?", String::as_str);
+        b.add(tid, "thread", format!("Thread '{name}'"), None, Map::new());
+        tid
+    };
+    let mut blocked_threads = Vec::new();
+    for (tid, frames) in threads {
+        // Innermost first: the innermost Future.result() and the frame that called it.
+        let Some(k) = frames.iter().position(|(_, _, fi)| {
+            fi.function == "result" && fi.file.ends_with("concurrent/futures/_base.py")
+        }) else {
+            continue;
+        };
+        let (frame, code, _) = &frames[k];
+        let Some(cf) = py.frame_local(*frame, *code, "self").ok().flatten() else {
+            continue;
+        };
+        let site = frames
+            .get(k + 1)
+            .map(|(_, _, fi)| format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
+        let from = blocker(b, *tid);
+        concurrent_future(b, cf);
+        b.edge(from, cf, "result", site, false);
+        blocked_threads.push(*tid);
+        completer(b, cf, tasks, task_addrs, loops);
+    }
+    if blocked_threads.is_empty() {
+        return;
+    }
+    // A loop something is queued on is blocked while its thread runs a task, or waits.
+    let queued: Vec<Addr> = b
+        .edges
+        .iter()
+        .filter(|e| e.kind == "scheduled")
+        .filter_map(|e| parse_hex(&e.to))
+        .collect();
+    for lp in queued {
+        let Some(Some(tid)) = loops.get(&lp) else {
+            continue;
+        };
+        if running.contains_key(tid) || blocked_threads.contains(tid) {
+            let by = blocker(b, *tid);
+            b.edge(lp, by, "blocked-by", None, false);
+        }
+    }
+}
+
+/// A `concurrent.futures.Future` as a node, with its state.
+fn concurrent_future(b: &mut Builder<'_, '_>, cf: Addr) {
+    let py = b.py;
+    let state = py
+        .attr(cf, "_state")
+        .ok()
+        .flatten()
+        .and_then(|s| py.str(s).ok());
+    let mut d = Map::new();
+    d.insert("state".into(), json!(state));
+    let label = format!(
+        "concurrent Future [{}]",
+        state.as_deref().unwrap_or("?").to_lowercase()
+    );
+    b.add(cf, "concurrent_future", label, None, d);
+}
+
+/// What completes `cf`: the task (or future) `_chain_future` ties it to, or the coroutine
+/// still queued in a loop's ready queue.
+fn completer(
+    b: &mut Builder<'_, '_>,
+    cf: Addr,
+    tasks: &[Task],
+    task_addrs: &[Addr],
+    loops: &HashMap<Addr, Option<u64>>,
+) {
+    let py = b.py;
+    let callbacks = py
+        .attr(cf, "_done_callbacks")
+        .ok()
+        .flatten()
+        .and_then(|l| py.list(l).ok())
+        .unwrap_or_default();
+    for cb in callbacks {
+        let Ok(Callable::Function { qualname, func }) = py.callable(cb) else {
+            continue;
+        };
+        if qualname != "_chain_future.<locals>._call_check_cancel" {
+            continue;
+        }
+        let Some(source) = py.closure_var(func, "source").ok().flatten() else {
+            continue;
+        };
+        b.future(source, None);
+        b.edge(cf, source, "threadsafe", None, false);
+        // A task that is neither suspended nor running waits for its loop to step it.
+        if let Some(i) = task_addrs.iter().position(|&a| a == source) {
+            let t = &tasks[i];
+            if t.awaiting.is_none()
+                && t.running_on_thread.is_none()
+                && let Some(lp) = t.event_loop.as_deref().and_then(parse_hex)
+            {
+                loop_node(b, lp, loops);
+                b.edge(source, lp, "scheduled", None, false);
+            }
+        }
+        return;
+    }
+    for &lp in loops.keys() {
+        if queued_on(b, lp, cf) {
+            loop_node(b, lp, loops);
+            b.edge(cf, lp, "scheduled", None, false);
+            return;
+        }
+    }
+}
+
+/// Is `run_coroutine_threadsafe`'s callback for `cf` waiting in the loop's `_ready` queue?
+fn queued_on(b: &Builder<'_, '_>, lp: Addr, cf: Addr) -> bool {
+    let py = b.py;
+    let Some(ready) = py.attr(lp, "_ready").ok().flatten() else {
+        return false;
+    };
+    let handles = py.deque(ready).unwrap_or_default();
+    handles.iter().take(MAX_READY).any(|&h| {
+        let Some(cb) = py.field(h, "_callback").ok().flatten() else {
+            return false;
+        };
+        matches!(py.callable(cb), Ok(Callable::Function { qualname, func })
+            if qualname == "run_coroutine_threadsafe.<locals>.callback"
+                && py.closure_var(func, "future").ok().flatten() == Some(cf))
+    })
+}
+
+fn loop_node(b: &mut Builder<'_, '_>, lp: Addr, loops: &HashMap<Addr, Option<u64>>) {
+    let py = b.py;
+    let type_name = py.short_type_name(lp).unwrap_or_else(|_| "?".into());
+    let mut d = Map::new();
+    d.insert("type".into(), json!(type_name));
+    d.insert("thread".into(), json!(loops.get(&lp).copied().flatten()));
+    b.add(lp, "loop", format!("event loop [{type_name}]"), None, d);
+}
+
+fn parse_hex(s: &str) -> Option<Addr> {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()
+}

@@ -76,8 +76,18 @@ impl Memory for Holes<'_> {
 
 #[test]
 fn corrupted_memory_never_panics_or_hangs() {
-    for version in ["3.9.18", "3.12.1", "3.13.0"] {
-        let s = common::start(version, "gather_chain");
+    // gather_chain everywhere; the cross-thread and multi-loop paths on two versions.
+    let cases = [
+        ("3.9.18", "gather_chain", 150),
+        ("3.12.1", "gather_chain", 150),
+        ("3.13.0", "gather_chain", 150),
+        ("3.9.18", "deadlock_threadsafe", 50),
+        ("3.12.1", "deadlock_threadsafe", 50),
+        ("3.9.18", "two_loops", 50),
+        ("3.13.0", "two_loops", 50),
+    ];
+    for (version, scenario, seeds) in cases {
+        let s = common::start(version, scenario);
         let core = CoreFile::open(&common::gcore(&s)).expect("core");
         let modules = core.modules();
         let opts = Options {
@@ -85,8 +95,8 @@ fn corrupted_memory_never_panics_or_hangs() {
             no_source: true,
             ..Default::default()
         };
-        let (mut answered, mut refused) = (0, 0);
-        for seed in 0..150u64 {
+        let (mut answered, mut refused, mut light_refused) = (0, 0, 0);
+        for seed in 0..seeds {
             for per_mille in [1, 10, 100] {
                 let mem = Corrupt {
                     inner: &core,
@@ -98,20 +108,32 @@ fn corrupted_memory_never_panics_or_hangs() {
                     Ok(_) => answered += 1,
                     Err(e) => {
                         assert!(!e.to_string().is_empty());
+                        if std::env::var("AW_HOSTILE_VERBOSE").is_ok() {
+                            eprintln!("{version} {scenario} {seed}/{per_mille}: {e}");
+                        }
                         refused += 1;
+                        if per_mille == 1 {
+                            light_refused += 1;
+                        }
                     }
                 }
                 assert!(
                     t0.elapsed() < Duration::from_secs(10),
-                    "{version} seed {seed}: took {:?}",
+                    "{version} {scenario} seed {seed}: took {:?}",
                     t0.elapsed()
                 );
             }
         }
-        eprintln!("{version}: {answered} answered, {refused} refused");
+        eprintln!("{version} {scenario}: {answered} answered, {refused} refused");
         assert!(
-            answered > 0 && answered + refused == 450,
-            "{version}: {answered} answered, {refused} refused"
+            answered > 0 && answered + refused == 3 * seeds,
+            "{version} {scenario}: {answered} answered, {refused} refused"
+        );
+        // One bad word in a thousand must not cost the whole answer: an unreadable dict
+        // key, registry entry or task is a warning and the rest stands.
+        assert!(
+            light_refused * 100 <= seeds * 15,
+            "{version} {scenario}: {light_refused} of {seeds} snapshots refused at 0.1% corruption"
         );
     }
 }

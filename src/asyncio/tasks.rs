@@ -47,17 +47,22 @@ pub fn registry(
         &["_all_tasks"]
     };
     for name in weaksets {
-        match py.dict_get(globals, name)? {
-            Some(ws) => tasks.extend(weakset(py, ws)?),
-            None => warnings.push(format!(
+        match py.dict_get(globals, name) {
+            Ok(Some(ws)) => collect(&mut tasks, &mut warnings, name, weakset(py, ws)),
+            Ok(None) => warnings.push(format!(
                 "_asyncio has no {name}: tasks registered there are not shown"
             )),
+            Err(e) => collect(&mut tasks, &mut warnings, name, Err(e)),
         }
     }
-    if py.at_least(3, 12)
-        && let Some(eager) = py.dict_get(globals, "_eager_tasks")?
-    {
-        tasks.extend(py.set_items(eager)?);
+    if py.at_least(3, 12) {
+        let eager = py
+            .dict_get(globals, "_eager_tasks")
+            .transpose()
+            .map(|s| s.and_then(|s| py.set_items(s)).map(|v| (v, 0)));
+        if let Some(read) = eager {
+            collect(&mut tasks, &mut warnings, "_eager_tasks", read);
+        }
     }
     let mut current = Vec::new();
     if let Some(d) = py.dict_get(globals, "_current_tasks")? {
@@ -104,21 +109,38 @@ fn registry_314(
     if state != 0 {
         let ws = py.mem.ptr(state + o.state_non_asyncio_tasks()?)?;
         if ws != 0 {
-            tasks.extend(weakset(py, ws)?);
+            collect(
+                &mut tasks,
+                &mut warnings,
+                "non_asyncio_tasks",
+                weakset(py, ws),
+            );
         }
         let eager = py.mem.ptr(state + o.state_non_asyncio_eager_tasks()?)?;
         if eager != 0 {
-            tasks.extend(py.set_items(eager)?);
+            let read = py.set_items(eager).map(|v| (v, 0));
+            collect(&mut tasks, &mut warnings, "non_asyncio_eager_tasks", read);
         }
     }
     // The pure-Python Task (`_PyTask`) registers in asyncio.tasks' own WeakSet and set.
     if let Some(m) = py.dict_get(sys_modules, "asyncio.tasks")? {
         let globals = py.mem.ptr(m + o.md_dict()?)?;
         if let Some(ws) = py.dict_get(globals, "_scheduled_tasks")? {
-            tasks.extend(weakset(py, ws)?);
+            collect(
+                &mut tasks,
+                &mut warnings,
+                "asyncio.tasks._scheduled_tasks",
+                weakset(py, ws),
+            );
         }
         if let Some(eager) = py.dict_get(globals, "_eager_tasks")? {
-            tasks.extend(py.set_items(eager)?);
+            let read = py.set_items(eager).map(|v| (v, 0));
+            collect(
+                &mut tasks,
+                &mut warnings,
+                "asyncio.tasks._eager_tasks",
+                read,
+            );
         }
     }
     Ok(Registry {
@@ -149,22 +171,50 @@ fn linked_tasks(py: &Py<'_>, head: Addr) -> Result<Vec<Addr>> {
 }
 
 /// Live referents of a `weakref.WeakSet` (its `data` set of weak references).
-fn weakset(py: &Py<'_>, ws: Addr) -> Result<Vec<Addr>> {
+/// Add one registry's members to `tasks`. An unreadable registry, or unreadable entries,
+/// are warnings: the other registries still count.
+fn collect(
+    tasks: &mut BTreeSet<Addr>,
+    warnings: &mut Vec<String>,
+    name: &str,
+    read: Result<(Vec<Addr>, usize)>,
+) {
+    match read {
+        Ok((members, skipped)) => {
+            tasks.extend(members);
+            if skipped > 0 {
+                warnings.push(format!(
+                    "task registry {name}: {skipped} unreadable entries skipped"
+                ));
+            }
+        }
+        Err(e) => warnings.push(format!(
+            "task registry {name} is unreadable ({e}): its tasks are not shown"
+        )),
+    }
+}
+
+/// The referents of a WeakSet's live references, and how many references were unreadable.
+fn weakset(py: &Py<'_>, ws: Addr) -> Result<(Vec<Addr>, usize)> {
     let data = py.attr(ws, "data")?.ok_or(Error::Implausible {
         what: "WeakSet without a data attribute",
         addr: ws,
         value: 0,
     })?;
     let mut out = Vec::new();
+    let mut skipped = 0;
     for r in py.set_items(data)? {
-        let target = py.mem.ptr(r + py.off().wr_object()?)?;
+        let Ok(target) = py.mem.ptr(r + py.off().wr_object()?) else {
+            skipped += 1;
+            continue;
+        };
         // A dead reference points at None. An unreadable referent stays in the list, so
         // decoding it reports the problem for that one task.
         if target != 0 && py.obj_type_name(target).map_or(true, |n| &*n != "NoneType") {
             out.push(target);
         }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 /// Is `obj` a Task (C, pure-Python, or a subclass of either)? And is it the C layout?

@@ -131,29 +131,48 @@ impl Py<'_> {
 
     /// `d[name]` for a dict with str keys.
     pub fn dict_get(&self, dict: Addr, name: &str) -> Result<Option<Addr>> {
+        // An unreadable key does not hide the others; "absent" is only said when every
+        // key could be read.
+        let mut unreadable = None;
         for (k, v) in self.dict_items(dict)? {
-            if self.is_str(k)? && self.str(k)? == name {
-                return Ok(Some(v));
+            match self.key_is(k, name) {
+                Ok(true) => return Ok(Some(v)),
+                Ok(false) => {}
+                Err(e) => {
+                    unreadable.get_or_insert(e);
+                }
             }
         }
-        Ok(None)
+        unreadable.map_or(Ok(None), Err)
+    }
+
+    fn key_is(&self, key: Addr, name: &str) -> Result<bool> {
+        Ok(self.is_str(key)? && self.str(key)? == name)
     }
 
     /// Index of `name` in a shared-keys table (the class's cached keys).
     fn shared_key_index(&self, keys: Addr, name: &str) -> Result<Option<u64>> {
         let e = self.keys_entries(keys)?;
         let raw = self.mem.bytes(e.at, (e.count * e.size) as usize)?;
+        let mut unreadable = None;
         for (i, entry) in raw.chunks_exact(e.size as usize).enumerate() {
             let key = u64::from_le_bytes(
                 entry[e.key as usize..e.key as usize + 8]
                     .try_into()
                     .unwrap_or_default(),
             );
-            if key != 0 && self.str(key)? == name {
-                return Ok(Some(i as u64));
+            if key == 0 {
+                continue;
+            }
+            match self.key_is(key, name) {
+                Ok(true) => return Ok(Some(i as u64)),
+                Ok(false) => {}
+                Err(e) => {
+                    unreadable.get_or_insert(e);
+                }
             }
         }
-        Ok(None)
+        unreadable.map_or(Ok(None), Err)
     }
 
     /// `obj.name` for plain data attributes: the instance's own, else a class attribute

@@ -38,6 +38,19 @@ def _modules(target):
     return out
 
 
+def _sysroot(debugger):
+    """The selected platform's sysroot (`platform select host --sysroot DIR`, e.g. the
+    chroot a core came from): the target's files are there. The SB API has no getter for
+    it, so it is read from `platform status`."""
+    status = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand("platform status", status)
+    for line in (status.GetOutput() or "").splitlines():
+        key, _, value = line.strip().partition(":")
+        if key == "Sysroot":
+            return value.strip()
+    return ""
+
+
 def _awaitwhat(command, exe_ctx, result):
     verb, _, rest = command.strip().partition(" ")
     try:
@@ -58,7 +71,9 @@ def _awaitwhat(command, exe_ctx, result):
             return data if error.Success() else None
 
         live = process.GetPluginName() != "elf-core"
-        out, target, stats = ffi.run(verb, rest, read, _modules(exe_ctx.GetTarget()), live)
+        lldb_target = exe_ctx.GetTarget()
+        sysroot = _sysroot(lldb_target.GetDebugger())
+        out, target, stats = ffi.run(verb, rest, read, _modules(lldb_target), live, sysroot)
         result.AppendMessage((ffi.write_file(target, out) if target else out).rstrip("\n"))
         if stats:
             result.AppendMessage(stats.rstrip("\n"))

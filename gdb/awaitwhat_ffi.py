@@ -154,12 +154,12 @@ def check_args(verb, arg):
     return parse_args(arg, allowed)
 
 
-def run(verb, arg, read, modules, live, sysroot=""):
+def run(verb, arg, read, modules, live, sysroot="", core_file=""):
     """Run `stacks` or `graph` with the user's arguments; returns (output, file or None, stats).
     `sysroot`: where the target's files are on this machine, if not at / (a chroot)."""
     flags, target = check_args(verb, arg)
     options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
-               "live": live, "sysroot": sysroot}
+               "live": live, "sysroot": sysroot, "core_file": core_file}
     main = "json" if "--json" in flags else ("dot" if verb == "graph" else "text")
     out, stats = render(read, modules, [main, "stats"], options)
     return out, target, (stats if "--stats" in flags else None)

@@ -73,7 +73,9 @@ def _awaitwhat(command, exe_ctx, result):
         live = process.GetPluginName() != "elf-core"
         lldb_target = exe_ctx.GetTarget()
         sysroot = _sysroot(lldb_target.GetDebugger())
-        out, target, stats = ffi.run(verb, rest, read, _modules(lldb_target), live, sysroot)
+        # lldb lists only the modules its loader resolved; the core's own list completes it.
+        core_file = "" if live else (process.GetCoreFile().fullpath or "")
+        out, target, stats = ffi.run(verb, rest, read, _modules(lldb_target), live, sysroot, core_file)
         result.AppendMessage((ffi.write_file(target, out) if target else out).rstrip("\n"))
         if stats:
             result.AppendMessage(stats.rstrip("\n"))

@@ -22,6 +22,9 @@ pub struct Options {
     /// Where the target's files are on this machine, when not at `/` (a chroot, a copied
     /// root file system for a core): paths the target names are looked up under it.
     pub sysroot: String,
+    /// The core file the debugger has open, if any: the files it says were mapped complete
+    /// the debugger's module list (lldb lists only the modules its loader resolved).
+    pub core_file: String,
 }
 
 impl Options {

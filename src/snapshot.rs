@@ -12,6 +12,7 @@ use crate::discover::{Options, discover, fallback_files};
 use crate::error::{Error, Result};
 use crate::layout::Version;
 use crate::model::{EventLoop, Frame, Snapshot, Task, Thread};
+use crate::target::core::CoreFile;
 use crate::target::files::WithFiles;
 use crate::target::{Addr, Memory, Module, Reader};
 use std::collections::HashMap;
@@ -20,12 +21,14 @@ use std::collections::HashMap;
 const MAX_TASKS: usize = 1 << 20;
 
 pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<Snapshot> {
-    let modules = &opts.host_modules(modules);
+    let (modules, core_warning) = with_core_modules(opts.host_modules(modules), opts);
+    let modules = &modules;
     let raw = Reader::new(memory);
     let with_files = WithFiles::new(memory, &fallback_files(modules));
     let reader = Reader::new(&with_files);
     let found = discover(&reader, &raw, modules, opts)?;
     let mut warnings = found.warnings;
+    warnings.extend(core_warning);
     let mut layout = found.layout;
     let source = layout.source;
     let interps = {
@@ -159,6 +162,32 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         warnings,
         stats: reader.stats(),
     })
+}
+
+/// The debugger's modules (paths already on this machine), completed from the core file's
+/// list of mapped files (NT_FILE) when the front end names one: the files found here.
+fn with_core_modules(mut out: Vec<Module>, opts: &Options) -> (Vec<Module>, Option<String>) {
+    if opts.core_file.is_empty() {
+        return (out, None);
+    }
+    match CoreFile::open(std::path::Path::new(&opts.core_file)) {
+        Ok(core) => {
+            for m in opts.host_modules(&core.modules()) {
+                let known = out.iter().any(|o| o.path == m.path || o.base == m.base);
+                if !known && std::path::Path::new(&m.path).is_file() {
+                    out.push(m);
+                }
+            }
+            (out, None)
+        }
+        Err(e) => (
+            out,
+            Some(format!(
+                "core file {}: {e}; only the debugger's module list is used",
+                opts.core_file
+            )),
+        ),
+    }
 }
 
 /// The tasks' event loops, in order of first appearance, with the thread running each.

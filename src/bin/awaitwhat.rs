@@ -105,6 +105,8 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 no_source: opts.no_source,
                 live: source.pid.is_some(),
                 sysroot: opts.sysroot.clone().unwrap_or_default(),
+                // A core's modules already come from its own list of mapped files.
+                core_file: String::new(),
             };
             let snap = match (source.core, source.pid) {
                 (Some(core), _) => {

@@ -43,8 +43,10 @@ an oracle (tests/scenarios/oracle.py).  Then, in this order:
   lldb-core      `target create --core WORK/core PYTHON` in lldb: the same.
   host-gdb-core  (sid only) the host's gdb and front end on the chroot-made
                  core, with `-iex 'set sysroot $AW_SID'`.
-  parity         the core outputs (gdb-core, lldb-core, and host-gdb-core on
-                 sid) must be byte-identical: text, DOT, and JSON without its
+  host-lldb-core (sid only) the host's lldb-22 and front end on the same
+                 core, with `platform select host --sysroot $AW_SID`.
+  parity         the core outputs (gdb-core, lldb-core, and on sid
+                 host-gdb-core and host-lldb-core) must be byte-identical: text, DOT, and JSON without its
                  "stats" member (read counts may differ between debuggers);
                  when no file was written, the same awaitwhat error messages.
 
@@ -121,8 +123,8 @@ DEB_PYTHONS = {"deb3.11": ("3.11", "/usr/bin/python3.11")}
 SID_PYTHONS = {"sid3.14": "3.14", "sid3.15": "3.15"}
 ALL_VERSIONS = PYENV_VERSIONS + list(DEB_PYTHONS) + list(SID_PYTHONS)
 ALL_MODES = ["gdb-live", "lldb-live", "ps", "gdb-core", "lldb-core",
-             "host-gdb-core", "parity"]
-SID_ONLY_MODES = {"ps", "host-gdb-core"}
+             "host-gdb-core", "host-lldb-core", "parity"]
+SID_ONLY_MODES = {"ps", "host-gdb-core", "host-lldb-core"}
 MODE_ALIASES = {"live": "gdb-live", "core": "gdb-core"}
 LIVE_MODES = {"gdb-live", "lldb-live", "ps"}
 ALL_VARIANTS = ["dwarf", "no-dwarf"]
@@ -1425,8 +1427,10 @@ class Tool:
             flag = "-ex"
         else:
             argv = self.argv + ["-b", "-O", LLDB_SETTINGS,
-                                "-o", "command script import " + self.script,
-                                "-o", lldb_target]
+                                "-o", "command script import " + self.script]
+            if self.sysroot:
+                argv += ["-o", "platform select host --sysroot " + self.sysroot]
+            argv += ["-o", lldb_target]
             flag = "-o"
         for c in commands:
             argv += [flag, c]
@@ -1554,6 +1558,11 @@ class Interp:
         else:
             tools["host-gdb"] = (Tool("gdb", "host gdb", [GDB], GDB_SCRIPT,
                                       sysroot=SID_ROOT), None)
+        if not os.access(LLDB, os.X_OK):
+            tools["host-lldb"] = (None, "host lldb not found at %s" % LLDB)
+        else:
+            tools["host-lldb"] = (Tool("lldb", "host lldb", [LLDB],
+                                       LLDB_SCRIPT, sysroot=SID_ROOT), None)
         return tools
 
 
@@ -1565,6 +1574,7 @@ MODE_NEEDS = {
     "gdb-core": ["gdb"],
     "lldb-core": ["gdb", "lldb"],
     "host-gdb-core": ["gdb", "host-gdb"],
+    "host-lldb-core": ["gdb", "host-lldb"],
     "parity": ["gdb", "lldb"],
 }
 
@@ -2116,7 +2126,8 @@ class Pair:
         self.oracle = oracle
         modes = set(self.modes)
         gdb, lldb = self.tools.get("gdb"), self.tools.get("lldb")
-        core_modes = {"gdb-core", "lldb-core", "host-gdb-core", "parity"}
+        core_modes = {"gdb-core", "lldb-core", "host-gdb-core",
+                      "host-lldb-core", "parity"}
         want_core = bool(modes & core_modes)
         touched = []  # live cells that had the process under a debugger
 
@@ -2153,11 +2164,12 @@ class Pair:
             self.core_session("gdb-core", gdb, python_t, core_t, self.twork)
         if lldb is not None and modes & {"lldb-core", "parity"}:
             self.core_session("lldb-core", lldb, python_t, core_t, self.twork)
-        hgdb = self.tools.get("host-gdb")
-        if hgdb is not None and "host-gdb-core" in modes:
-            self.core_session("host-gdb-core", hgdb,
-                              SID_ROOT + self.interp.python,
-                              os.path.join(self.work, "core"), self.work)
+        for mode, role in (("host-gdb-core", "host-gdb"),
+                           ("host-lldb-core", "host-lldb")):
+            tool = self.tools.get(role)
+            if tool is not None and mode in modes:
+                self.core_session(mode, tool, SID_ROOT + self.interp.python,
+                                  os.path.join(self.work, "core"), self.work)
         for c in self.mode_cells("parity"):
             if c.errors:
                 continue  # a missing debugger
@@ -2257,7 +2269,7 @@ class Pair:
     def parity(self, cell):
         v = cell.variant
         sources = []
-        for mode in ("gdb-core", "lldb-core", "host-gdb-core"):
+        for mode in ("gdb-core", "lldb-core", "host-gdb-core", "host-lldb-core"):
             s = self.session_of.get((mode, v))
             if s is None:
                 continue

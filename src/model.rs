@@ -114,7 +114,7 @@ pub struct Object {
 pub struct Edge {
     pub from: String,
     pub to: String,
-    /// awaits, acquire, wait, get, put, sleep, gather, shield, wait_for, taskgroup,
+    /// awaits, acquire, wait, get, put, join, sleep, gather, shield, wait_for, taskgroup,
     /// executor, as_completed, held-by, could-wake, timeout, read, write, result,
     /// threadsafe, scheduled, blocked-by
     pub kind: String,

@@ -103,6 +103,7 @@ pub fn classify(
             let edge = match (kind, function.as_str()) {
                 ("lock" | "semaphore", _) => "acquire",
                 ("queue", "put") => "put",
+                ("queue", "join") => "join",
                 ("queue", _) => "get",
                 _ => "wait",
             };
@@ -342,12 +343,22 @@ pub fn describe(
             d.insert("maxsize".into(), json!(maxsize));
             d.insert("getters".into(), json!(getters));
             d.insert("putters".into(), json!(putters));
+            // Items taken but not yet marked task_done(): what join() waits for.
+            let unfinished = int_attr(py, obj, "_unfinished_tasks")?;
+            d.insert("unfinished".into(), json!(unfinished));
             let cap = if maxsize > 0 {
                 format!("/{maxsize}")
             } else {
                 String::new()
             };
-            format!("{type_name} [{size}{cap} items, {getters} getters, {putters} putters]")
+            let joining = if edge == "join" {
+                format!(", {} unfinished", unfinished.unwrap_or(0))
+            } else {
+                String::new()
+            };
+            format!(
+                "{type_name} [{size}{cap} items, {getters} getters, {putters} putters{joining}]"
+            )
         }
         "barrier" => {
             let parties = int_attr(py, obj, "_parties")?;

@@ -135,15 +135,24 @@ impl Py<'_> {
         Ok(out)
     }
 
-    /// Does the code still to run in this suspended frame refer to one of these attribute
-    /// names (`ev.set()`, `q.put(...)`)? Scans the instructions after the current one for
-    /// an operand naming them in `co_names`. A heuristic: it sees names, not control flow.
-    pub fn code_ahead_uses(&self, frame: Addr, code: Addr, attrs: &[&str]) -> Result<bool> {
-        /// `LOAD_ATTR` and `LOAD_METHOD` before 3.11 (later versions specialise them).
+    /// Does the code still to run in this suspended frame call one of these methods on
+    /// `target`, a value it holds in a local or cell (`ev.set()`, `q.put(...)`)? Scans the
+    /// instructions after the current one. 3.11+ specialises attribute loads into opcodes
+    /// that vary by version, so there it looks for a load of one of `target`'s slots
+    /// directly followed by an instruction naming the method; before, for `LOAD_ATTR` or
+    /// `LOAD_METHOD` naming it. A heuristic: it sees names, not control flow.
+    pub fn code_ahead_calls(
+        &self,
+        frame: Addr,
+        code: Addr,
+        target: Addr,
+        methods: &[&str],
+    ) -> Result<bool> {
+        /// `LOAD_ATTR` and `LOAD_METHOD` before 3.11.
         const LOAD_ATTR_310: u8 = 106;
         const LOAD_METHOD_310: u8 = 160;
         let c = self.code(code)?;
-        let wanted: Vec<usize> = attrs
+        let wanted: Vec<usize> = methods
             .iter()
             .filter_map(|a| c.names.iter().position(|n| n == a))
             .collect();
@@ -151,28 +160,63 @@ impl Py<'_> {
             return Ok(false);
         }
         let lasti = self.frame_lasti(frame, code)?.max(0) as usize;
-        let (bytes, start) = if self.at_least(3, 11) {
-            let units = self.mem.u64(code + self.off().ob_size()?)?.min(1 << 20);
-            (
-                self.mem.bytes(c.instructions, (units * 2) as usize)?,
-                lasti * 2 + 2,
-            )
-        } else if self.at_least(3, 10) {
-            (c.bytecode.clone(), lasti * 2 + 2)
-        } else {
-            (c.bytecode.clone(), lasti + 2)
-        };
-        let ahead = bytes.get(start..).unwrap_or(&[]);
-        Ok(ahead.chunks_exact(2).any(|unit| {
-            let (op, arg) = (unit[0], unit[1] as usize);
-            if self.at_least(3, 12) {
-                op != 0 && wanted.contains(&(arg >> 1))
-            } else if self.at_least(3, 11) {
-                op != 0 && wanted.contains(&arg)
+        if !self.at_least(3, 11) {
+            let (bytes, start) = if self.at_least(3, 10) {
+                (c.bytecode.clone(), lasti * 2 + 2)
             } else {
-                (op == LOAD_ATTR_310 || op == LOAD_METHOD_310) && wanted.contains(&arg)
+                (c.bytecode.clone(), lasti + 2)
+            };
+            let ahead = bytes.get(start..).unwrap_or(&[]);
+            return Ok(ahead.chunks_exact(2).any(|unit| {
+                (unit[0] == LOAD_ATTR_310 || unit[0] == LOAD_METHOD_310)
+                    && wanted.contains(&(unit[1] as usize))
+            }));
+        }
+        let slots = self.slots_holding(frame, code, target)?;
+        if slots.is_empty() {
+            return Ok(false);
+        }
+        let units = self.mem.u64(code + self.off().ob_size()?)?.min(1 << 20);
+        let bytes = self.mem.bytes(c.instructions, (units * 2) as usize)?;
+        let ahead = bytes.get(lasti * 2 + 2..).unwrap_or(&[]);
+        // 3.12+ LOAD_ATTR keeps the name index in the oparg's upper bits.
+        let name_of = |arg: usize| {
+            if self.at_least(3, 12) { arg >> 1 } else { arg }
+        };
+        Ok(ahead
+            .chunks_exact(2)
+            .zip(ahead.chunks_exact(2).skip(1))
+            .any(|(load, attr)| {
+                load[0] != 0
+                    && slots.contains(&(load[1] as usize))
+                    && attr[0] != 0
+                    && wanted.contains(&name_of(attr[1] as usize))
+            }))
+    }
+
+    /// Indices of the fast-local slots (cells dereferenced) whose value is `target`.
+    fn slots_holding(&self, frame: Addr, code: Addr, target: Addr) -> Result<Vec<usize>> {
+        let n = self.code(code)?.local_names.len() as u64;
+        let mut out = Vec::new();
+        for (i, v) in self
+            .ptr_array(self.local_slot(frame, 0)?, n)?
+            .into_iter()
+            .enumerate()
+        {
+            let v = self.slot_value(v);
+            if v == 0 {
+                continue;
             }
-        }))
+            let v = if &*self.obj_type_name(v)? == "cell" {
+                self.mem.ptr(v + self.off().cell_ref()?)?
+            } else {
+                v
+            };
+            if v == target {
+                out.push(i);
+            }
+        }
+        Ok(out)
     }
 
     /// The objects on a suspended frame's evaluation stack (bottom first).

@@ -575,7 +575,7 @@ EDGE_KINDS = {
     "acquire", "wait", "get", "put", "sleep", "awaits", "gather", "shield",
     "wait_for", "taskgroup", "executor", "held-by", "could-wake", "timeout",
     "as_completed", "read", "write", "result", "threadsafe", "scheduled",
-    "blocked-by",
+    "blocked-by", "join",
 }
 INFERRED_EDGES = {"held-by", "could-wake"}
 DOT_TIMEOUT = 900.0  # a graph of thousands of nodes takes dot minutes
@@ -921,6 +921,10 @@ def expected_shapes(scenario, v, oracle):
         return [S("main", ["main"], "Task"),
                 S(None, ["remote", "wait"], "Future"),
                 S("blocker", ["blocker", "result", "wait"], RUNNING)]
+    if scenario == "queue_join":
+        return [S("main", ["main"], "_GatheringFuture"),
+                S("worker", ["work", "wait"], "Future"),
+                S("joiner", ["join", "join", "wait"], "Future")]
     if scenario == "two_loops":
         return [S("main", ["main"], "Task"),
                 S("fg-sleep", ["nap", "sleep"], "Future"),
@@ -1074,6 +1078,7 @@ def expected_graph(scenario, v, oracle):
         "task_chain": dict(waits=3),
         "uvloop_loop": dict(gathers=1, resources=3, timers=1, waits=2),
         "two_loops": dict(resources=1, timers=2, waits=1),
+        "queue_join": dict(gathers=1, resources=2, waits=1),
         "deadlock_threadsafe": dict(resources=1, waits=1, threadsafe=2),
         "task_subclass": dict(gathers=1, timers=3, waits=1),
         "taskgroup": dict(resources=1, taskgroups=1),
@@ -1102,6 +1107,7 @@ def expected_graph(scenario, v, oracle):
                       ("BoundedSemaphore", ["bhold"], None)],
         "condition": [("Event", [], None), ("Condition", ["holder"], None)],
         "barrier": [("Barrier", [], None)],
+        "queue_join": [("Queue", [], ["worker"]), ("Event", [], None)],
         "uvloop_loop": [("Lock", ["holder"], None), ("Event", [], None),
                         ("Queue", [], None)],
     }.get(scenario)
@@ -1126,6 +1132,8 @@ def graph_sanity(scenario, v, oracle):
         queued = {"queue": None, "barrier": f.get("waiting")}.get(
             r["kind"], f.get("waiters"))
         if r["kind"] == "queue":
+            # join() waiters wait on the queue's inner Event, not its deques.
+            n = sum(1 for w in r["waiting"] if w["edge"] != "join")
             if f["getters"] + f["putters"] != n:
                 errs.append("%s %s: %d waiting tasks, facts %s" % (
                     r["type"], r["address"], n, f))

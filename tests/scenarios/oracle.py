@@ -201,7 +201,8 @@ RESOURCE_KINDS = (
     ("Queue", "queue"),
 )
 # A task waiting on an object of one of these kinds is linked to it by an
-# edge of this kind (queues: "get" or "put", by the deque its waiter is in).
+# edge of this kind (queues: "get", "put" or "join", by the deque its waiter
+# is in).
 WAIT_EDGE = {"lock": "acquire", "semaphore": "acquire", "event": "wait",
              "condition": "wait", "barrier": "wait"}
 # A suspended task whose innermost frame is in one of these asyncio modules
@@ -463,7 +464,8 @@ def _facts(obj, kind):
         return {"waiters": n(obj._waiters), "lock": hex(id(obj._lock))}
     if kind == "queue":
         return {"size": obj.qsize(), "maxsize": obj.maxsize,
-                "getters": n(obj._getters), "putters": n(obj._putters)}
+                "getters": n(obj._getters), "putters": n(obj._putters),
+                "unfinished": obj._unfinished_tasks}
     if kind == "barrier":
         return {"parties": obj._parties, "waiting": obj._count}
     return {}
@@ -472,7 +474,8 @@ def _facts(obj, kind):
 def _waiter_deques(obj, kind):
     """(edge kind, deque of waiter futures) of a primitive."""
     if kind == "queue":
-        return [("get", obj._getters), ("put", obj._putters)]
+        return [("get", obj._getters), ("put", obj._putters),
+                ("join", obj._finished._waiters)]
     if kind == "barrier":
         return [("wait", obj._cond._waiters)]
     return [(WAIT_EDGE[kind], obj._waiters)]

@@ -609,6 +609,7 @@ fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
             ("event", _) => &["set"],
             ("queue", "get") => &["put", "put_nowait"],
             ("queue", "put") => &["get", "get_nowait"],
+            ("queue", "join") => &["task_done"],
             ("condition", _) => &["notify", "notify_all"],
             ("semaphore", _) => &["release"],
             ("barrier", _) => &["wait"],
@@ -631,7 +632,11 @@ fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
                 let holds = py
                     .frame_locals(*frame, *code)
                     .is_ok_and(|l| l.contains(&resource));
-                if holds && py.code_ahead_uses(*frame, *code, &methods).unwrap_or(false) {
+                if holds
+                    && py
+                        .code_ahead_calls(*frame, *code, resource, &methods)
+                        .unwrap_or(false)
+                {
                     let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
                     b.edge(resource, raw.addr, "could-wake", site, true);
                     break;

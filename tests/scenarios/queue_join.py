@@ -1,0 +1,36 @@
+"""Queue.join(): task 'joiner' waits until every item put is marked done.
+Task 'worker' took the one item and would call task_done() after an Event
+that nobody sets: it is the only task that could wake the joiner (inferred
+from its remaining code), and no cycle is involved."""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+
+async def join(q):
+    await q.join()
+
+
+async def work(q, go):
+    await q.get()
+    await go.wait()
+    q.task_done()
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    q = oracle.resource(asyncio.Queue(), holder=None, wakers=["worker"])
+    go = oracle.resource(asyncio.Event(), holder=None)
+    q.put_nowait("job")
+    tasks = [
+        oracle.named(loop.create_task(work(q, go), name="worker")),
+        oracle.named(loop.create_task(join(q), name="joiner")),
+    ]
+    await asyncio.gather(*tasks)
+
+
+if __name__ == "__main__":
+    oracle.run(main)

@@ -29,7 +29,7 @@ fn shape(kind: &str) -> &'static str {
         "shield" => "house",
         "taskgroup" => "folder",
         "executor" | "thread" | "concurrent_future" => "component",
-        "loop" => "doublecircle",
+        "loop" => "box3d",
         "stream" | "socket" => "cds",
         "subprocess" => "tab",
         _ => "ellipse",

@@ -5,7 +5,7 @@ use awaitwhat::layout::{self, table::TableFile};
 use awaitwhat::target::core::CoreFile;
 use awaitwhat::target::elf::ElfFile;
 use awaitwhat::target::live::Process;
-use awaitwhat::{render, snapshot};
+use awaitwhat::{model, render, snapshot};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +25,13 @@ struct Cli {
 enum Command {
     /// Every pending asyncio task's await chain, from a core file or a live process.
     Stacks {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        opts: OutputArgs,
+    },
+    /// The wait graph as Graphviz DOT (`--json`: the same JSON as `stacks --json`).
+    Graph {
         #[command(flatten)]
         source: SourceArgs,
         #[command(flatten)]
@@ -97,36 +104,57 @@ fn main() -> ExitCode {
     }
 }
 
+/// One snapshot of the core or process. The graph needs no source lines.
+fn take(
+    source: SourceArgs,
+    opts: &OutputArgs,
+    graph: bool,
+) -> Result<model::Snapshot, Box<dyn std::error::Error>> {
+    let options = Options {
+        no_dwarf: opts.no_dwarf,
+        no_source: opts.no_source || graph,
+        live: source.pid.is_some(),
+        sysroot: opts.sysroot.clone().unwrap_or_default(),
+        // A core's modules already come from its own list of mapped files.
+        core_file: String::new(),
+    };
+    Ok(match (source.core, source.pid) {
+        (Some(core), _) => {
+            let core = CoreFile::open(&core)?;
+            snapshot::take(&core, &core.modules(), &options)?
+        }
+        (None, Some(pid)) => {
+            let process = Process::attach(pid, true)?;
+            snapshot::take(&process, &process.modules()?, &options)?
+        }
+        (None, None) => return Err("give --core FILE or --pid PID".into()),
+    })
+}
+
+fn stats(snap: &model::Snapshot, opts: &OutputArgs) -> Result<(), Box<dyn std::error::Error>> {
+    if opts.stats {
+        eprint!("{}", render::render(snap, "stats")?);
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Stacks { source, opts } => {
-            let options = Options {
-                no_dwarf: opts.no_dwarf,
-                no_source: opts.no_source,
-                live: source.pid.is_some(),
-                sysroot: opts.sysroot.clone().unwrap_or_default(),
-                // A core's modules already come from its own list of mapped files.
-                core_file: String::new(),
-            };
-            let snap = match (source.core, source.pid) {
-                (Some(core), _) => {
-                    let core = CoreFile::open(&core)?;
-                    snapshot::take(&core, &core.modules(), &options)?
-                }
-                (None, Some(pid)) => {
-                    let process = Process::attach(pid, true)?;
-                    snapshot::take(&process, &process.modules()?, &options)?
-                }
-                (None, None) => return Err("give --core FILE or --pid PID".into()),
-            };
+            let snap = take(source, &opts, false)?;
             print!(
                 "{}",
                 render::render(&snap, if opts.json { "json" } else { "text" })?
             );
-            if opts.stats {
-                eprint!("{}", render::render(&snap, "stats")?);
-            }
-            Ok(())
+            stats(&snap, &opts)
+        }
+        Command::Graph { source, opts } => {
+            let snap = take(source, &opts, true)?;
+            print!(
+                "{}",
+                render::render(&snap, if opts.json { "json" } else { "dot" })?
+            );
+            stats(&snap, &opts)
         }
         Command::Offsets {
             action:

@@ -31,6 +31,10 @@ an oracle (tests/scenarios/oracle.py).  Then, in this order:
                  `awaitwhat stacks --json > lldb-live.json` and
                  `awaitwhat graph > lldb-live.dot`, detaches; compared the
                  same way.
+  cli-live       the awaitwhat binary: `awaitwhat stacks --pid PID --json`
+                 and `awaitwhat graph --pid PID` (it stops the process while
+                 reading and continues it; on sid with --sysroot $AW_SID);
+                 compared the same way.
   ps             (sid only) CPython's own view, read-only:
                  `_remote_debugging.RemoteUnwinder(pid).get_all_awaited_by()`
                  (what `python3 -m asyncio ps PID` prints), run inside the
@@ -45,7 +49,9 @@ an oracle (tests/scenarios/oracle.py).  Then, in this order:
                  core, with `-iex 'set sysroot $AW_SID'`.
   host-lldb-core (sid only) the host's lldb-22 and front end on the same
                  core, with `platform select host --sysroot $AW_SID`.
-  parity         the core outputs (gdb-core, lldb-core, and on sid
+  cli-core       `awaitwhat stacks --core WORK/core` (--json and text) and
+                 `awaitwhat graph --core WORK/core`.
+  parity         the core outputs (gdb-core, lldb-core, cli-core, and on sid
                  host-gdb-core and host-lldb-core) must be byte-identical: text, DOT, and JSON without its
                  "stats" member (read counts may differ between debuggers);
                  when no file was written, the same awaitwhat error messages.
@@ -111,6 +117,8 @@ LLDB_SCRIPT = os.environ.get("AWAITWHAT_LLDB_SCRIPT",
                              os.path.join(REPO, "lldb", "awaitwhat.py"))
 GDB = os.environ.get("AWAITWHAT_GDB", "/usr/bin/gdb")
 LLDB = os.environ.get("AWAITWHAT_LLDB", "/usr/bin/lldb-22")
+CLI = os.environ.get("AWAITWHAT_CLI",
+                     os.path.join(REPO, "target", "release", "awaitwhat"))
 # Without it every lldb attach stalls ~5 s looking for a debuginfod server.
 LLDB_SETTINGS = "settings set symbols.enable-external-lookup false"
 SID_ROOT = os.environ.get("AW_SID", "/opt/sid")
@@ -122,11 +130,12 @@ PYENV_VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 DEB_PYTHONS = {"deb3.11": ("3.11", "/usr/bin/python3.11")}
 SID_PYTHONS = {"sid3.14": "3.14", "sid3.15": "3.15"}
 ALL_VERSIONS = PYENV_VERSIONS + list(DEB_PYTHONS) + list(SID_PYTHONS)
-ALL_MODES = ["gdb-live", "lldb-live", "ps", "gdb-core", "lldb-core",
-             "host-gdb-core", "host-lldb-core", "parity"]
+ALL_MODES = ["gdb-live", "lldb-live", "cli-live", "ps", "gdb-core",
+             "lldb-core", "host-gdb-core", "host-lldb-core", "cli-core",
+             "parity"]
 SID_ONLY_MODES = {"ps", "host-gdb-core", "host-lldb-core"}
 MODE_ALIASES = {"live": "gdb-live", "core": "gdb-core"}
-LIVE_MODES = {"gdb-live", "lldb-live", "ps"}
+LIVE_MODES = {"gdb-live", "lldb-live", "cli-live", "ps"}
 ALL_VARIANTS = ["dwarf", "no-dwarf"]
 ORACLE_TIMEOUT = 60.0
 INTACT_TIMEOUT = 30.0
@@ -1407,7 +1416,8 @@ class SidTree:
 class Tool:
     """A debugger as the harness starts it: kind "gdb" or "lldb", the argv
     prefix, the front end's path as that debugger sees it, its environment,
-    and (host gdb on a chroot's core) a sysroot."""
+    and (host gdb on a chroot's core) a sysroot.  Kind "cli" is the awaitwhat
+    binary itself (no front end; its sysroot goes to --sysroot)."""
 
     def __init__(self, kind, label, argv, script, env=None, sysroot=None):
         self.kind = kind
@@ -1531,8 +1541,16 @@ class Interp:
         return errs
 
     def tools(self):
-        """{role: (Tool or None, problem or None)} for gdb, lldb, host-gdb."""
+        """{role: (Tool or None, problem or None)} for gdb, lldb, host-gdb,
+        host-lldb and cli (the awaitwhat binary: the sysroot is where it
+        finds a sid target's files)."""
         tools = {}
+        if not os.access(CLI, os.X_OK):
+            tools["cli"] = (None, "%s not built (cargo build --release)" % CLI)
+        else:
+            tools["cli"] = (Tool("cli", "awaitwhat", [CLI], None,
+                                 sysroot=SID_ROOT if self.kind == "sid" else None),
+                            None)
         if self.kind != "sid":
             for role, exe, script, hint in (
                     ("gdb", GDB, GDB_SCRIPT, ""),
@@ -1583,6 +1601,8 @@ MODE_NEEDS = {
     "lldb-core": ["gdb", "lldb"],
     "host-gdb-core": ["gdb", "host-gdb"],
     "host-lldb-core": ["gdb", "host-lldb"],
+    "cli-live": ["cli"],
+    "cli-core": ["gdb", "cli"],
     "parity": ["gdb", "lldb"],
 }
 
@@ -2135,7 +2155,7 @@ class Pair:
         modes = set(self.modes)
         gdb, lldb = self.tools.get("gdb"), self.tools.get("lldb")
         core_modes = {"gdb-core", "lldb-core", "host-gdb-core",
-                      "host-lldb-core", "parity"}
+                      "host-lldb-core", "cli-core", "parity"}
         want_core = bool(modes & core_modes)
         touched = []  # live cells that had the process under a debugger
 
@@ -2148,6 +2168,15 @@ class Pair:
         if lldb is not None and "lldb-live" in modes:
             self.live_session("lldb-live", lldb, sc, True, False)
             touched += self.mode_cells("lldb-live")
+        # the awaitwhat binary on the live process (it stops it while reading)
+        cli = self.tools.get("cli")
+        if cli is not None and "cli-live" in modes:
+            self.cli_session("cli-live", cli, ["--pid", str(sc.pid)])
+            state = self._after_detach(sc.pid)
+            for c in self.mode_cells("cli-live"):
+                if state:
+                    c.fail("after awaitwhat --pid: " + state)
+            touched += self.mode_cells("cli-live")
         # CPython's own view
         if "ps" in modes and self.cell("ps").errors == []:
             self.run_ps(sc)
@@ -2178,6 +2207,9 @@ class Pair:
             if tool is not None and mode in modes:
                 self.core_session(mode, tool, SID_ROOT + self.interp.python,
                                   os.path.join(self.work, "core"), self.work)
+        if cli is not None and "cli-core" in modes:
+            self.cli_session("cli-core", cli,
+                             ["--core", os.path.join(self.work, "core")])
         for c in self.mode_cells("parity"):
             if c.errors:
                 continue  # a missing debugger
@@ -2228,6 +2260,47 @@ class Pair:
             if dump:
                 self._check_outputs(mode, variants, tag, tool, rc, secs)
 
+    def cli_session(self, mode, tool, source):
+        """cli-live / cli-core: `awaitwhat stacks --json`, `graph` and (for a
+        core) `stacks` on SOURCE (--pid PID or --core FILE) for each variant;
+        stdout goes to the output file when the command succeeds, every
+        command and its stderr to WORK/tag.cmd and .err."""
+        outputs = [("stacks", ["--json"], "json"), ("graph", [], "dot")]
+        if mode == "cli-core":
+            outputs.append(("stacks", [], "txt"))
+        for tag, variants in self._plan(mode):
+            t0, rc = time.time(), 0
+            with open(os.path.join(self.work, tag + ".cmd"), "w") as cmd, \
+                    open(os.path.join(self.work, tag + ".err"), "w") as err, \
+                    open(os.path.join(self.work, tag + ".out"), "w"):
+                for v in variants:
+                    for verb, flags, ext in outputs:
+                        argv = tool.argv + [verb] + source + flags
+                        if v == "no-dwarf":
+                            argv.append("--no-dwarf")
+                        if tool.sysroot:
+                            argv += ["--sysroot", tool.sysroot]
+                        cmd.write(" ".join(_shquote(a) for a in argv) + "\n")
+                        try:
+                            p = subprocess.run(argv, capture_output=True,
+                                               text=True, cwd=REPO,
+                                               env=clean_env(),
+                                               timeout=self.opts.timeout)
+                        except subprocess.TimeoutExpired:
+                            rc = None
+                            break
+                        err.write(p.stderr)
+                        if p.returncode == 0:
+                            path = os.path.join(self.work,
+                                                mode + sfx(v) + "." + ext)
+                            with open(path, "w") as f:
+                                f.write(p.stdout)
+                        elif rc is not None:
+                            rc = rc or p.returncode
+            secs = time.time() - t0
+            self._note(mode, tag, variants, rc, secs)
+            self._check_outputs(mode, variants, tag, tool, rc, secs)
+
     def _check_outputs(self, mode, variants, tag, tool, rc, secs):
         """Compare each variant's JSON/text with the oracle and render its
         DOT (in the background), for the cells still without errors."""
@@ -2277,7 +2350,8 @@ class Pair:
     def parity(self, cell):
         v = cell.variant
         sources = []
-        for mode in ("gdb-core", "lldb-core", "host-gdb-core", "host-lldb-core"):
+        for mode in ("gdb-core", "lldb-core", "host-gdb-core", "host-lldb-core",
+                     "cli-core"):
             s = self.session_of.get((mode, v))
             if s is None:
                 continue

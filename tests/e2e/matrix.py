@@ -2261,13 +2261,15 @@ class Pair:
                 self._check_outputs(mode, variants, tag, tool, rc, secs)
 
     def cli_session(self, mode, tool, source):
-        """cli-live / cli-core: `awaitwhat stacks --json`, `graph` and (for a
-        core) `stacks` on SOURCE (--pid PID or --core FILE) for each variant;
+        """cli-live / cli-core: `awaitwhat stacks --json` (live, text-phrase
+        scenario: the text form), `graph` and (for a core) `stacks` on SOURCE (--pid PID or --core FILE) for each variant;
         stdout goes to the output file when the command succeeds, every
         command and its stderr to WORK/tag.cmd and .err."""
         outputs = [("stacks", ["--json"], "json"), ("graph", [], "dot")]
         if mode == "cli-core":
             outputs.append(("stacks", [], "txt"))
+        elif self.text_phrase:  # like the live debugger runs: the text form
+            outputs[0] = ("stacks", [], "txt")
         for tag, variants in self._plan(mode):
             t0, rc = time.time(), 0
             with open(os.path.join(self.work, tag + ".cmd"), "w") as cmd, \

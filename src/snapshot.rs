@@ -55,7 +55,6 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
     let mut tasks_out = Vec::new();
     let mut raws: Vec<TaskRaw> = Vec::new();
     let mut asyncio_seen = false;
-    let mut not_pending = 0usize;
     for &interp in &interps {
         let names = thread_names(&py, interp).unwrap_or_default();
         for ts in py.threads(interp)? {
@@ -95,11 +94,17 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
                     tasks_out.push(task);
                     raws.push(raw);
                 }
-                Ok(Some(_)) => not_pending += 1,
+                Ok(Some(_)) => {}
                 Ok(None) => warnings.push(format!("{t:#x} in the task registry is not a Task")),
                 Err(e) => {
                     warnings.push(format!("task {t:#x}: {e}"));
                     tasks_out.push(broken_task(t, &e));
+                    // The graph pairs tasks and raws by position: keep them aligned.
+                    raws.push(TaskRaw {
+                        addr: t,
+                        waiter: None,
+                        frames: Vec::new(),
+                    });
                 }
             }
         }
@@ -116,7 +121,6 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
             if threads.len() == 1 { "" } else { "s" }
         )));
     }
-    let _ = not_pending;
     if !opts.no_source {
         let root = opts.sysroot.trim_end_matches('/').to_string();
         add_source_lines(

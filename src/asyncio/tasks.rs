@@ -337,6 +337,8 @@ pub struct TaskRaw {
     pub waiter: Option<Addr>,
     /// (frame, code) of each frame in `Task.frames` order (outermost first).
     pub frames: Vec<(Addr, Addr)>,
+    /// The task's event loop, when readable.
+    pub event_loop: Option<Addr>,
 }
 
 /// Decode one task. `running` gives the thread stacks (innermost first, with frame
@@ -359,16 +361,17 @@ pub fn decode_task(
         awaiting: None,
         running_on_thread: None,
         error: None,
-        event_loop: task_field(py, task, c_layout, o.fut_loop(), "_loop")
-            .ok()
-            .filter(|&l| l != 0)
-            .map(hex),
+        event_loop: None,
     };
     let mut raw = TaskRaw {
         addr: task,
         waiter: None,
         frames: Vec::new(),
+        event_loop: task_field(py, task, c_layout, o.fut_loop(), "_loop")
+            .ok()
+            .filter(|&l| l != 0),
     };
+    t.event_loop = raw.event_loop.map(hex);
     if py.at_least(3, 11) {
         t.cancel_requests = if c_layout {
             o.task_num_cancels_requested

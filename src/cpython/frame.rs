@@ -117,35 +117,43 @@ impl Py<'_> {
         Ok(None)
     }
 
-    /// Values of all fast locals of a frame (cells dereferenced), unset ones skipped.
-    pub fn frame_locals(&self, frame: Addr, code: Addr) -> Result<Vec<Addr>> {
+    /// (slot, value) of every fast local of a frame (cells dereferenced), unset ones
+    /// skipped.
+    pub fn frame_locals(&self, frame: Addr, code: Addr) -> Result<Vec<(usize, Addr)>> {
         let n = self.code(code)?.local_names.len() as u64;
         let mut out = Vec::new();
-        for v in self.ptr_array(self.local_slot(frame, 0)?, n)? {
+        for (i, v) in self
+            .ptr_array(self.local_slot(frame, 0)?, n)?
+            .into_iter()
+            .enumerate()
+        {
             let v = self.slot_value(v);
             if v == 0 {
                 continue;
             }
-            if &*self.obj_type_name(v)? == "cell" {
-                out.extend(Some(self.mem.ptr(v + self.off().cell_ref()?)?).filter(|&c| c != 0));
+            let v = if &*self.obj_type_name(v)? == "cell" {
+                self.mem.ptr(v + self.off().cell_ref()?)?
             } else {
-                out.push(v);
+                v
+            };
+            if v != 0 {
+                out.push((i, v));
             }
         }
         Ok(out)
     }
 
     /// Does the code still to run in this suspended frame call one of these methods on
-    /// `target`, a value it holds in a local or cell (`ev.set()`, `q.put(...)`)? Scans the
+    /// the object held in local or cell `slots` (`ev.set()`, `q.put(...)`)? Scans the
     /// instructions after the current one. 3.11+ specialises attribute loads into opcodes
-    /// that vary by version, so there it looks for a load of one of `target`'s slots
-    /// directly followed by an instruction naming the method; before, for `LOAD_ATTR` or
+    /// that vary by version, so there it looks for a load of one of the slots directly
+    /// followed by an instruction naming the method; before, for `LOAD_ATTR` or
     /// `LOAD_METHOD` naming it. A heuristic: it sees names, not control flow.
     pub fn code_ahead_calls(
         &self,
         frame: Addr,
         code: Addr,
-        target: Addr,
+        slots: &[usize],
         methods: &[&str],
     ) -> Result<bool> {
         /// `LOAD_ATTR` and `LOAD_METHOD` before 3.11.
@@ -161,20 +169,17 @@ impl Py<'_> {
         }
         let lasti = self.frame_lasti(frame, code)?.max(0) as usize;
         if !self.at_least(3, 11) {
-            let (bytes, start) = if self.at_least(3, 10) {
-                (c.bytecode.clone(), lasti * 2 + 2)
+            // 3.10 counts lasti in code units, older versions in bytes.
+            let start = if self.at_least(3, 10) {
+                lasti * 2 + 2
             } else {
-                (c.bytecode.clone(), lasti + 2)
+                lasti + 2
             };
-            let ahead = bytes.get(start..).unwrap_or(&[]);
+            let ahead = c.bytecode.get(start..).unwrap_or(&[]);
             return Ok(ahead.chunks_exact(2).any(|unit| {
                 (unit[0] == LOAD_ATTR_310 || unit[0] == LOAD_METHOD_310)
                     && wanted.contains(&(unit[1] as usize))
             }));
-        }
-        let slots = self.slots_holding(frame, code, target)?;
-        if slots.is_empty() {
-            return Ok(false);
         }
         let units = self.mem.u64(code + self.off().ob_size()?)?.min(1 << 20);
         let bytes = self.mem.bytes(c.instructions, (units * 2) as usize)?;
@@ -192,31 +197,6 @@ impl Py<'_> {
                     && attr[0] != 0
                     && wanted.contains(&name_of(attr[1] as usize))
             }))
-    }
-
-    /// Indices of the fast-local slots (cells dereferenced) whose value is `target`.
-    fn slots_holding(&self, frame: Addr, code: Addr, target: Addr) -> Result<Vec<usize>> {
-        let n = self.code(code)?.local_names.len() as u64;
-        let mut out = Vec::new();
-        for (i, v) in self
-            .ptr_array(self.local_slot(frame, 0)?, n)?
-            .into_iter()
-            .enumerate()
-        {
-            let v = self.slot_value(v);
-            if v == 0 {
-                continue;
-            }
-            let v = if &*self.obj_type_name(v)? == "cell" {
-                self.mem.ptr(v + self.off().cell_ref()?)?
-            } else {
-                v
-            };
-            if v == target {
-                out.push(i);
-            }
-        }
-        Ok(out)
     }
 
     /// The objects on a suspended frame's evaluation stack (bottom first).

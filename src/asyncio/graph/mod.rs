@@ -381,8 +381,7 @@ pub fn build(
     }
     wakers(&mut b, tasks, raws);
     find_workers(&mut b, threads);
-    let addrs: Vec<Addr> = raws.iter().map(|r| r.addr).collect();
-    threadsafe::link(&mut b, tasks, &addrs, threads, names, loops);
+    threadsafe::link(&mut b, tasks, raws, threads, names, loops);
     drop_unlinked_waiters(&mut b, raws);
     if py.at_least(3, 14) {
         cross_check_awaited_by(&mut b);
@@ -629,12 +628,16 @@ fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
                 continue;
             }
             for ((frame, code), fi) in raw.frames.iter().zip(&t.frames) {
-                let holds = py
+                let slots: Vec<usize> = py
                     .frame_locals(*frame, *code)
-                    .is_ok_and(|l| l.contains(&resource));
-                if holds
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|&(_, v)| v == resource)
+                    .map(|(i, _)| i)
+                    .collect();
+                if !slots.is_empty()
                     && py
-                        .code_ahead_calls(*frame, *code, resource, &methods)
+                        .code_ahead_calls(*frame, *code, &slots, &methods)
                         .unwrap_or(false)
                 {
                     let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));

@@ -7,6 +7,7 @@
 //! task → concurrent future → loop → the same task.
 
 use super::Builder;
+use crate::asyncio::tasks::TaskRaw;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::model::Task;
@@ -22,7 +23,7 @@ const MAX_READY: usize = 10_000;
 pub(super) fn link(
     b: &mut Builder<'_, '_>,
     tasks: &[Task],
-    task_addrs: &[Addr],
+    raws: &[TaskRaw],
     threads: &[ThreadStack],
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
@@ -30,8 +31,8 @@ pub(super) fn link(
     let py = b.py;
     let running: HashMap<u64, Addr> = tasks
         .iter()
-        .zip(task_addrs)
-        .filter_map(|(t, &a)| t.running_on_thread.map(|tid| (tid, a)))
+        .zip(raws)
+        .filter_map(|(t, r)| t.running_on_thread.map(|tid| (tid, r.addr)))
         .collect();
     // The node that stands for a thread: the task running on it, else the thread itself.
     let blocker = |b: &mut Builder<'_, '_>, tid: u64| -> Addr {
@@ -43,6 +44,8 @@ pub(super) fn link(
         tid
     };
     let mut blocked_threads = Vec::new();
+    // Loops that something waits to be run on.
+    let mut queued = Vec::new();
     for (tid, frames) in threads {
         // Innermost first: the innermost Future.result() and the frame that called it.
         let Some(k) = frames.iter().position(|(_, _, fi)| {
@@ -61,18 +64,9 @@ pub(super) fn link(
         concurrent_future(b, cf);
         b.edge(from, cf, "result", site, false);
         blocked_threads.push(*tid);
-        completer(b, cf, tasks, task_addrs, loops);
-    }
-    if blocked_threads.is_empty() {
-        return;
+        queued.extend(completer(b, cf, tasks, raws, loops));
     }
     // A loop something is queued on is blocked while its thread runs a task, or waits.
-    let queued: Vec<Addr> = b
-        .edges
-        .iter()
-        .filter(|e| e.kind == "scheduled")
-        .filter_map(|e| parse_hex(&e.to))
-        .collect();
     for lp in queued {
         let Some(Some(tid)) = loops.get(&lp) else {
             continue;
@@ -102,14 +96,14 @@ fn concurrent_future(b: &mut Builder<'_, '_>, cf: Addr) {
 }
 
 /// What completes `cf`: the task (or future) `_chain_future` ties it to, or the coroutine
-/// still queued in a loop's ready queue.
+/// still queued in a loop's ready queue. Returns the loop that must run it next, if any.
 fn completer(
     b: &mut Builder<'_, '_>,
     cf: Addr,
     tasks: &[Task],
-    task_addrs: &[Addr],
+    raws: &[TaskRaw],
     loops: &HashMap<Addr, Option<u64>>,
-) {
+) -> Option<Addr> {
     let py = b.py;
     let callbacks = py
         .attr(cf, "_done_callbacks")
@@ -130,25 +124,19 @@ fn completer(
         b.future(source, None);
         b.edge(cf, source, "threadsafe", None, false);
         // A task that is neither suspended nor running waits for its loop to step it.
-        if let Some(i) = task_addrs.iter().position(|&a| a == source) {
-            let t = &tasks[i];
-            if t.awaiting.is_none()
-                && t.running_on_thread.is_none()
-                && let Some(lp) = t.event_loop.as_deref().and_then(parse_hex)
-            {
-                loop_node(b, lp, loops);
-                b.edge(source, lp, "scheduled", None, false);
-            }
+        let (t, raw) = tasks.iter().zip(raws).find(|(_, r)| r.addr == source)?;
+        let lp = raw.event_loop?;
+        if t.awaiting.is_some() || t.running_on_thread.is_some() {
+            return None;
         }
-        return;
+        loop_node(b, lp, loops);
+        b.edge(source, lp, "scheduled", None, false);
+        return Some(lp);
     }
-    for &lp in loops.keys() {
-        if queued_on(b, lp, cf) {
-            loop_node(b, lp, loops);
-            b.edge(cf, lp, "scheduled", None, false);
-            return;
-        }
-    }
+    let lp = loops.keys().copied().find(|&lp| queued_on(b, lp, cf))?;
+    loop_node(b, lp, loops);
+    b.edge(cf, lp, "scheduled", None, false);
+    Some(lp)
 }
 
 /// Is `run_coroutine_threadsafe`'s callback for `cf` waiting in the loop's `_ready` queue?
@@ -175,8 +163,4 @@ fn loop_node(b: &mut Builder<'_, '_>, lp: Addr, loops: &HashMap<Addr, Option<u64
     d.insert("type".into(), json!(type_name));
     d.insert("thread".into(), json!(loops.get(&lp).copied().flatten()));
     b.add(lp, "loop", format!("event loop [{type_name}]"), None, d);
-}
-
-fn parse_hex(s: &str) -> Option<Addr> {
-    u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()
 }

@@ -31,6 +31,11 @@ fn hex(a: Addr) -> String {
     format!("{a:#x}")
 }
 
+/// The address an edge end names (`hex` read back).
+fn addr_of(id: &str) -> Option<Addr> {
+    u64::from_str_radix(id.strip_prefix("0x")?, 16).ok()
+}
+
 struct Builder<'a, 'r> {
     py: &'a Py<'r>,
     clock: Option<Clock>,
@@ -534,23 +539,13 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
     let (Some(by), Some(is_set)) = (o.fut_awaited_by, o.fut_awaited_by_is_set) else {
         return;
     };
-    let index: HashMap<String, Vec<String>> = b.edges.iter().fold(HashMap::new(), |mut m, e| {
-        m.entry(e.from.clone()).or_default().push(e.to.clone());
-        m
-    });
-    let reaches = |from: &str, to: &str| -> bool {
-        let mut seen = HashSet::new();
-        let mut todo = vec![from.to_string()];
-        while let Some(n) = todo.pop() {
-            if n == to {
-                return true;
-            }
-            if seen.insert(n.clone()) && seen.len() < 100_000 {
-                todo.extend(index.get(&n).into_iter().flatten().cloned());
-            }
+    let mut index: HashMap<Addr, Vec<Addr>> = HashMap::new();
+    for e in &b.edges {
+        if let (Some(from), Some(to)) = (addr_of(&e.from), addr_of(&e.to)) {
+            index.entry(from).or_default().push(to);
         }
-        false
-    };
+    }
+    let mut reach = Reach::new(&index);
     let label = |b: &Builder<'_, '_>, a: Addr| {
         b.objects
             .get(&a)
@@ -576,7 +571,7 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
             vec![first]
         };
         for a in awaiters {
-            if !reaches(&hex(a), &hex(t)) {
+            if !reach.reaches(a, t) {
                 notes.push(format!(
                     "CPython's awaited-by bookkeeping says {} waits for {}, which the tasks' own state does not show (stale entry?)",
                     label(b, a),
@@ -588,17 +583,85 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
     b.warnings.extend(notes);
 }
 
+/// "Is there a path from a to t?" for many pairs, linear in practice: most answers are an
+/// edge or two away (a task awaiting its child, a gather's parent), so a small search
+/// comes first; otherwise everything `a` reaches is listed once and kept for the next
+/// question about `a` (one parent awaiting 100,000 gathered children asks 100,000 times).
+struct Reach<'g> {
+    index: &'g HashMap<Addr, Vec<Addr>>,
+    from: HashMap<Addr, HashSet<Addr>>,
+}
+
+impl<'g> Reach<'g> {
+    /// Nodes a short search visits before it falls back to the full, remembered one.
+    const SHORT: usize = 64;
+
+    fn new(index: &'g HashMap<Addr, Vec<Addr>>) -> Self {
+        Reach {
+            index,
+            from: HashMap::new(),
+        }
+    }
+
+    fn reaches(&mut self, a: Addr, t: Addr) -> bool {
+        if let Some(all) = self.from.get(&a) {
+            return all.contains(&t);
+        }
+        let (found, complete) = self.search(a, Some(t), Self::SHORT);
+        if found || complete {
+            return found;
+        }
+        let all = self.search_all(a);
+        let found = all.contains(&t);
+        self.from.insert(a, all);
+        found
+    }
+
+    /// Depth-first from `a` until `t` is found or `budget` nodes were visited:
+    /// (found, whether everything reachable was visited).
+    fn search(&self, a: Addr, t: Option<Addr>, budget: usize) -> (bool, bool) {
+        let mut seen = HashSet::new();
+        let mut todo = vec![a];
+        while let Some(n) = todo.pop() {
+            if Some(n) == t {
+                return (true, true);
+            }
+            if seen.insert(n) {
+                if seen.len() > budget {
+                    return (false, false);
+                }
+                todo.extend(self.index.get(&n).into_iter().flatten());
+            }
+        }
+        (false, true)
+    }
+
+    fn search_all(&self, a: Addr) -> HashSet<Addr> {
+        let mut seen = HashSet::new();
+        let mut todo = vec![a];
+        while let Some(n) = todo.pop() {
+            if seen.insert(n) {
+                todo.extend(self.index.get(&n).into_iter().flatten());
+            }
+        }
+        seen
+    }
+}
+
 /// Who could still wake the waiters of an Event, Queue, Condition, Semaphore or Barrier:
 /// another suspended task that holds the object in a local variable and whose code still
 /// to run calls the waking method on it. Inferred, so drawn dashed; it is what lets a
 /// cycle through an Event or a Queue be named.
+///
+/// Linear: every suspended frame's locals are read once and indexed by the waited-on
+/// object they hold; each object then looks up only the frames that hold it.
 fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
     let py = b.py;
     // Each waited-on resource once (thousands of tasks may wait on one Event), with the
-    // tasks waiting on it.
-    let mut waited: BTreeMap<Addr, (Vec<&'static str>, HashSet<String>)> = BTreeMap::new();
+    // waking methods and the tasks waiting on it.
+    let mut waited: BTreeMap<Addr, (Vec<&'static str>, HashSet<Addr>)> = BTreeMap::new();
     for e in &b.edges {
-        let Ok(to) = u64::from_str_radix(e.to.trim_start_matches("0x"), 16) else {
+        let (Some(from), Some(to)) = (addr_of(&e.from), addr_of(&e.to)) else {
             continue;
         };
         let Some(kind) = b.objects.get(&to).map(|o| o.kind.as_str()) else {
@@ -620,30 +683,48 @@ fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
                 entry.0.push(m);
             }
         }
-        entry.1.insert(e.from.clone());
+        entry.1.insert(from);
     }
-    for (resource, (methods, waiting)) in waited {
-        for (t, raw) in tasks.iter().zip(raws) {
-            if t.running_on_thread.is_some() || waiting.contains(&t.address) {
+    if waited.is_empty() {
+        return;
+    }
+    // Resource → (task index, frame index, slots holding it), in task and frame order.
+    let mut holding: HashMap<Addr, Vec<(usize, usize, Vec<usize>)>> = HashMap::new();
+    for (ti, (t, raw)) in tasks.iter().zip(raws).enumerate() {
+        if t.running_on_thread.is_some() {
+            continue;
+        }
+        for (fi, (frame, code)) in raw.frames.iter().enumerate() {
+            for (slot, v) in py.frame_locals(*frame, *code).unwrap_or_default() {
+                let Some((_, waiting)) = waited.get(&v) else {
+                    continue;
+                };
+                if waiting.contains(&raw.addr) {
+                    continue;
+                }
+                let list = holding.entry(v).or_default();
+                match list.last_mut() {
+                    Some((t, f, slots)) if (*t, *f) == (ti, fi) => slots.push(slot),
+                    _ => list.push((ti, fi, vec![slot])),
+                }
+            }
+        }
+    }
+    for (resource, (methods, _)) in waited {
+        let mut woken_by: Option<usize> = None;
+        for (ti, fi, slots) in holding.get(&resource).into_iter().flatten() {
+            if woken_by == Some(*ti) {
                 continue;
             }
-            for ((frame, code), fi) in raw.frames.iter().zip(&t.frames) {
-                let slots: Vec<usize> = py
-                    .frame_locals(*frame, *code)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|&(_, v)| v == resource)
-                    .map(|(i, _)| i)
-                    .collect();
-                if !slots.is_empty()
-                    && py
-                        .code_ahead_calls(*frame, *code, &slots, &methods)
-                        .unwrap_or(false)
-                {
-                    let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
-                    b.edge(resource, raw.addr, "could-wake", site, true);
-                    break;
-                }
+            let (frame, code) = raws[*ti].frames[*fi];
+            if py
+                .code_ahead_calls(frame, code, slots, &methods)
+                .unwrap_or(false)
+            {
+                let f = &tasks[*ti].frames[*fi];
+                let site = Some(format!("{}:{}", f.file, f.line.unwrap_or(0)));
+                b.edge(resource, raws[*ti].addr, "could-wake", site, true);
+                woken_by = Some(*ti);
             }
         }
     }

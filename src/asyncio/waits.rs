@@ -55,13 +55,27 @@ pub fn resource_kind(py: &Py<'_>, obj: Addr) -> Result<Option<&'static str>> {
     Ok(None)
 }
 
+/// What a chain waits on.
+#[derive(Debug, Clone)]
+pub enum Wait {
+    /// One of asyncio's primitives, to be described with [`describe`] once per object
+    /// (thousands of tasks may wait on one Event).
+    Primitive {
+        addr: Addr,
+        kind: &'static str,
+        edge: &'static str,
+    },
+    /// Anything else, described already: a sleep timer, a socket, a subprocess.
+    Described(Resource),
+}
+
 /// What the innermost asyncio frames of a chain wait on. `frames` are (frame, code,
 /// function, file) outermost first; only suspended chains are passed here.
 pub fn classify(
     py: &Py<'_>,
-    frames: &[(Addr, Addr, String, String)],
+    frames: &[(Addr, Addr, &str, &str)],
     clock: Option<Clock>,
-) -> Result<Option<Resource>> {
+) -> Result<Option<Wait>> {
     // The innermost run of asyncio's own frames says what is awaited; its outermost
     // primitive is the one the program used (Barrier.wait, not the Condition inside it;
     // the Lock of `async with lock`, entered through `__aenter__`).
@@ -74,7 +88,7 @@ pub fn classify(
     if let Some((frame, code, ..)) = run
         .iter()
         .rev()
-        .find(|(_, _, function, _)| function == "sleep")
+        .find(|(_, _, function, _)| *function == "sleep")
         && let Some(h) = py.frame_local(*frame, *code, "h")?
     {
         let mut r = timer(py, h, clock, "sleep")?;
@@ -91,23 +105,27 @@ pub fn classify(
                 r.details.insert("delay".into(), v);
             }
         }
-        return Ok(Some(r));
+        return Ok(Some(Wait::Described(r)));
     }
     for (frame, code, function, _) in run {
         if let Some(r) = io_wait(py, *frame, *code, function)? {
-            return Ok(Some(r));
+            return Ok(Some(Wait::Described(r)));
         }
         if let Some(me) = py.frame_local(*frame, *code, "self")?
             && let Some(kind) = resource_kind(py, me)?
         {
-            let edge = match (kind, function.as_str()) {
+            let edge = match (kind, *function) {
                 ("lock" | "semaphore", _) => "acquire",
                 ("queue", "put") => "put",
                 ("queue", "join") => "join",
                 ("queue", _) => "get",
                 _ => "wait",
             };
-            return Ok(Some(describe(py, me, kind, edge, clock)?));
+            return Ok(Some(Wait::Primitive {
+                addr: me,
+                kind,
+                edge,
+            }));
         }
     }
     Ok(None)
@@ -242,11 +260,11 @@ fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Opt
 
 /// Primitives a chain is waiting *inside* (`Condition.wait` has released its lock): an
 /// `async with` on one of them in an outer frame does not mean the task holds it.
-pub fn released(py: &Py<'_>, frames: &[(Addr, Addr, String, String)]) -> Vec<Addr> {
+pub fn released(py: &Py<'_>, frames: &[(Addr, Addr, &str, &str)]) -> Vec<Addr> {
     frames
         .iter()
         .filter(|(_, _, function, file)| {
-            in_asyncio(file) && matches!(function.as_str(), "wait" | "wait_for")
+            in_asyncio(file) && matches!(*function, "wait" | "wait_for")
         })
         .filter_map(|(frame, code, ..)| py.frame_local(*frame, *code, "self").ok().flatten())
         .filter(|&me| resource_kind(py, me).ok().flatten() == Some("condition"))

@@ -4,10 +4,9 @@
 //! Failed pages are remembered; a failed page read is retried for just the bytes asked for
 //! (guard pages and mapping ends make whole-page reads fail where small reads succeed).
 
-use super::{Addr, Memory};
+use super::{Addr, AddrMap, Memory};
 use crate::error::{Error, Result};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 const PAGE: u64 = 4096;
 /// Bytes per read of a C string where a whole-page read fails.
@@ -28,7 +27,9 @@ pub struct Stats {
 /// Cached, bounded, typed reads of target memory (little-endian x86_64 LP64).
 pub struct Reader<'m> {
     mem: &'m dyn Memory,
-    pages: RefCell<HashMap<u64, Option<Box<[u8]>>>>,
+    pages: RefCell<AddrMap<Option<Box<[u8]>>>>,
+    /// False when the back end's reads are as cheap as the cache's (a mapped core).
+    caching: bool,
     cached: Cell<usize>,
     stats: Cell<Stats>,
 }
@@ -38,6 +39,7 @@ impl<'m> Reader<'m> {
         Reader {
             mem,
             pages: RefCell::default(),
+            caching: mem.worth_caching(),
             cached: Cell::new(0),
             stats: Cell::default(),
         }
@@ -70,15 +72,14 @@ impl<'m> Reader<'m> {
                 limit: MAX_READ as u64,
             });
         }
-        let unreadable = Error::Unreadable {
-            addr,
-            len: buf.len(),
-        };
-        let end = addr
-            .checked_add(buf.len() as u64)
-            .ok_or(unreadable.clone())?;
+        let len = buf.len();
+        let unreadable = || Error::Unreadable { addr, len };
+        let end = addr.checked_add(buf.len() as u64).ok_or_else(unreadable)?;
         if addr == 0 {
-            return Err(unreadable);
+            return Err(unreadable());
+        }
+        if !self.caching {
+            return self.backend(addr, buf).map_err(|_| unreadable());
         }
         let mut pos = addr;
         while pos < end {
@@ -88,7 +89,7 @@ impl<'m> Reader<'m> {
             let dst = &mut buf[(pos - addr) as usize..][..take];
             if !self.copy_from_page(page, within, dst)? {
                 // Whole page unreadable: try exactly the bytes asked for.
-                self.backend(pos, dst).map_err(|_| unreadable.clone())?;
+                self.backend(pos, dst).map_err(|_| unreadable())?;
             }
             pos += take as u64;
         }

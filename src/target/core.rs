@@ -163,6 +163,11 @@ impl CoreFile {
 }
 
 impl Memory for CoreFile {
+    /// The core is mapped: a read is a copy, and the page cache would hold it twice.
+    fn worth_caching(&self) -> bool {
+        false
+    }
+
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         let mut done = 0;
         while done < buf.len() {

@@ -49,6 +49,10 @@ impl<'m> WithFiles<'m> {
 }
 
 impl Memory for WithFiles<'_> {
+    fn worth_caching(&self) -> bool {
+        self.inner.worth_caching()
+    }
+
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         let err = match self.inner.read(addr, buf) {
             Ok(()) => return Ok(()),

@@ -17,7 +17,40 @@ pub type Addr = u64;
 /// Implemented by the FFI callback, ELF core files, live processes and test fakes.
 pub trait Memory {
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()>;
+
+    /// Whether the [`Reader`] should keep a copy of the pages it reads: true where a read
+    /// is a round trip (a debugger callback, a system call) or the target may change after
+    /// the pause; false for memory already held here (a mapped core file), where a copy
+    /// would only double the footprint.
+    fn worth_caching(&self) -> bool {
+        true
+    }
 }
+
+/// A hasher for maps keyed by target addresses: one folded multiply (SipHash costs more
+/// than the lookup it guards on every cached read).
+#[derive(Default, Clone, Copy)]
+pub struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        let m = u128::from(self.0 ^ v) * 0x9e37_79b9_7f4a_7c15;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by target addresses.
+pub type AddrMap<V> = std::collections::HashMap<Addr, V, std::hash::BuildHasherDefault<AddrHasher>>;
 
 /// A file mapped into the target: its path and the address its file offset 0 is mapped at.
 #[derive(Debug, Clone, PartialEq, Eq)]

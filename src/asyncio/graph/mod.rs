@@ -4,10 +4,11 @@
 
 use super::callbacks::{Link, callbacks, classify as classify_link};
 use super::tasks::{TaskRaw, future_kind, future_state, task_kind, task_name};
-use super::waits::{self, Clock, Resource};
+use super::waits::{self, Clock, Resource, Wait};
 use crate::cpython::Py;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
+use crate::error::Result;
 use crate::model::{Cycle, Edge, Object, Task};
 use crate::target::Addr;
 use serde_json::{Map, Value, json};
@@ -59,7 +60,7 @@ impl Builder<'_, '_> {
         state: Option<String>,
         details: Map<String, Value>,
     ) {
-        if self.objects.len() >= MAX_OBJECTS {
+        if self.objects.len() >= MAX_OBJECTS || self.objects.contains_key(&addr) {
             return;
         }
         self.objects.entry(addr).or_insert(Object {
@@ -90,7 +91,33 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// The node of an asyncio primitive, described the first time it is seen.
+    fn primitive(&mut self, addr: Addr, kind: &'static str, edge: &'static str) -> Result<()> {
+        if !self.objects.contains_key(&addr) {
+            let r = waits::describe(self.py, addr, kind, edge, self.clock)?;
+            self.resource(&r);
+        }
+        Ok(())
+    }
+
+    /// The node of what a chain waits on: (address, kind, how the waiter relates to it).
+    fn wait(&mut self, w: Wait) -> Result<(Addr, &'static str, &'static str)> {
+        match w {
+            Wait::Primitive { addr, kind, edge } => {
+                self.primitive(addr, kind, edge)?;
+                Ok((addr, kind, edge))
+            }
+            Wait::Described(r) => {
+                self.resource(&r);
+                Ok((r.addr, r.kind, r.edge))
+            }
+        }
+    }
+
     fn resource(&mut self, r: &Resource) {
+        if self.objects.contains_key(&r.addr) {
+            return;
+        }
         if let Some(why) = r.details.get("unreadable").and_then(Value::as_str) {
             let w = format!(
                 "{} {:#x}: {why} (best effort under this event loop)",
@@ -215,11 +242,7 @@ impl Builder<'_, '_> {
                         self.edge(waiter, f, "wait_for", None, false);
                     }
                     Link::TaskGroup(group) => {
-                        if let Ok(r) =
-                            waits::describe(self.py, group, "taskgroup", "taskgroup", self.clock)
-                        {
-                            self.resource(&r);
-                        }
+                        let _ = self.primitive(group, "taskgroup", "taskgroup");
                         self.edge(group, f, "taskgroup", None, false);
                     }
                     Link::Executor(source) => {
@@ -235,9 +258,7 @@ impl Builder<'_, '_> {
                         };
                         let q = queue.unwrap_or(x);
                         if let Ok(Some("queue")) = waits::resource_kind(self.py, q) {
-                            if let Ok(r) = waits::describe(self.py, q, "queue", "get", self.clock) {
-                                self.resource(&r);
-                            }
+                            let _ = self.primitive(q, "queue", "get");
                         } else {
                             self.future(q, Some("as_completed"));
                         }
@@ -333,34 +354,34 @@ pub fn build(
             .or(t.frames.last())
             .map(|f| format!("{}:{}", f.file, f.line.unwrap_or(0)));
         let Some(w) = raw.waiter else { continue };
-        let frames: Vec<(Addr, Addr, String, String)> = raw
+        let frames: Vec<(Addr, Addr, &str, &str)> = raw
             .frames
             .iter()
             .zip(&t.frames)
-            .map(|((f, c), fi)| (*f, *c, fi.function.clone(), fi.file.clone()))
+            .map(|((f, c), fi)| (*f, *c, fi.function.as_str(), fi.file.as_str()))
             .collect();
-        match waits::classify(py, &frames, clock) {
-            Ok(Some(r)) if matches!(r.kind, "stream" | "socket" | "subprocess") => {
+        let wait = waits::classify(py, &frames, clock)
+            .and_then(|found| found.map(|found| b.wait(found)).transpose());
+        match wait {
+            Ok(Some((addr, "stream" | "socket" | "subprocess", edge))) => {
                 // The outside world completes the future the task awaits: task → future → fd.
-                b.resource(&r);
                 b.future(w, None);
                 b.edge(raw.addr, w, "awaits", site, false);
-                b.edge(w, r.addr, r.edge, None, false);
+                b.edge(w, addr, edge, None, false);
                 if let Some(a) = t.awaiting.as_mut() {
-                    a.resource = Some(hex(r.addr));
+                    a.resource = Some(hex(addr));
                 }
             }
-            Ok(Some(r)) => {
-                b.resource(&r);
-                b.edge(raw.addr, r.addr, r.edge, site, false);
+            Ok(Some((addr, kind, edge))) => {
+                b.edge(raw.addr, addr, edge, site, false);
                 if let Some(a) = t.awaiting.as_mut() {
-                    a.resource = Some(hex(r.addr));
+                    a.resource = Some(hex(addr));
                 }
-                b.future(w, None);
+                // The waiter future itself is plumbing: it becomes a node only if something
+                // else links to it, and its callbacks (the task's wakeup) say nothing new.
                 b.scanned.insert(w);
-                // The waiter future itself is plumbing; keep it only if something else links to it.
-                if r.kind == "taskgroup" {
-                    link_taskgroup(&mut b, r.addr);
+                if kind == "taskgroup" {
+                    link_taskgroup(&mut b, addr);
                 }
             }
             Ok(None) => {
@@ -402,10 +423,10 @@ pub fn build(
 
 /// `asyncio.wait`: its `_wait` frame holds the watched set `fs` and the `waiter` future.
 /// Bare futures in the set are linked from here (tasks also through their callbacks).
-fn watched_set(b: &mut Builder<'_, '_>, frames: &[(Addr, Addr, String, String)]) {
+fn watched_set(b: &mut Builder<'_, '_>, frames: &[(Addr, Addr, &str, &str)]) {
     let py = b.py;
     for (frame, code, function, file) in frames {
-        if function != "_wait" || !file.contains("/asyncio/") {
+        if *function != "_wait" || !file.contains("/asyncio/") {
             continue;
         }
         let local = |name: &str| py.frame_local(*frame, *code, name).ok().flatten();
@@ -481,11 +502,11 @@ fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, raws: &[TaskRaw]) {
 /// stack: that makes it the (inferred) holder. The same finds `asyncio.timeout` scopes.
 fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
     let py = b.py;
-    let chain: Vec<(Addr, Addr, String, String)> = raw
+    let chain: Vec<(Addr, Addr, &str, &str)> = raw
         .frames
         .iter()
         .zip(&t.frames)
-        .map(|((f, c), fi)| (*f, *c, fi.function.clone(), fi.file.clone()))
+        .map(|((f, c), fi)| (*f, *c, fi.function.as_str(), fi.file.as_str()))
         .collect();
     let released = waits::released(py, &chain);
     for (k, ((frame, code), fi)) in raw.frames.iter().zip(&t.frames).enumerate() {
@@ -505,8 +526,8 @@ fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
             let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
             match waits::resource_kind(py, receiver) {
                 Ok(Some(kind @ ("lock" | "semaphore" | "condition"))) => {
-                    if let Ok(r) = waits::describe(py, receiver, kind, "acquire", b.clock) {
-                        b.resource(&r);
+                    let described = b.primitive(receiver, kind, "acquire");
+                    if described.is_ok() {
                         b.edge(receiver, raw.addr, "held-by", site, true);
                     }
                 }

@@ -3,6 +3,7 @@
 
 use crate::target::Stats;
 use serde::Serialize;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
@@ -66,16 +67,17 @@ pub struct EventLoop {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Frame {
-    /// `co_name`.
-    pub function: String,
+    /// `co_name`. The names are shared with every frame of the same code object (a
+    /// server's 100,000 handlers run a few code objects).
+    pub function: Rc<str>,
     /// `co_qualname` (3.11+) or the coroutine's `__qualname__`.
-    pub qualname: String,
+    pub qualname: Rc<str>,
     /// `co_filename` as stored.
-    pub file: String,
+    pub file: Rc<str>,
     pub line: Option<i32>,
     /// The source line, when the file is readable where the decoder runs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<Rc<str>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -16,6 +16,7 @@ use crate::target::core::CoreFile;
 use crate::target::files::WithFiles;
 use crate::target::{Addr, Memory, Module, Reader};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Most tasks we decode in one snapshot.
 const MAX_TASKS: usize = 1 << 20;
@@ -292,9 +293,10 @@ fn sys_version(py: &Py<'_>, interp: Addr) -> Option<Version> {
     Version::parse(&py.str(v).ok()?)
 }
 
-/// Source lines for frames whose file is readable here (cached per file).
+/// Source lines for frames whose file is readable here (each file read once, each line
+/// shared by every frame that shows it).
 fn add_source_lines<'a>(root: &str, frames: impl Iterator<Item = &'a mut Frame>) {
-    let mut files: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    let mut files: HashMap<Rc<str>, Option<Vec<Rc<str>>>> = HashMap::new();
     for f in frames {
         let Some(line) = f.line.filter(|&l| l > 0) else {
             continue;
@@ -309,14 +311,14 @@ fn add_source_lines<'a>(root: &str, frames: impl Iterator<Item = &'a mut Frame>)
             Some(
                 String::from_utf8_lossy(&text)
                     .lines()
-                    .map(str::to_string)
+                    .map(|l| Rc::from(l.trim()))
                     .collect(),
             )
         });
         f.source = lines
             .as_ref()
             .and_then(|l| l.get(line as usize - 1))
-            .map(|s| s.trim().to_string());
+            .cloned();
     }
 }
 
@@ -342,7 +344,7 @@ fn clock(py: &Py<'_>, opts: &Options, stacks: &[ThreadStack]) -> Option<Clock> {
     let mut latest: Option<f64> = None;
     for (_, frames) in stacks {
         for (frame, code, fi) in frames {
-            if fi.function != "_run_once" || !fi.file.ends_with("base_events.py") {
+            if &*fi.function != "_run_once" || !fi.file.ends_with("base_events.py") {
                 continue;
             }
             let local = |name: &str| {

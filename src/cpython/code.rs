@@ -12,10 +12,10 @@ const MAX_TABLE: u64 = 1 << 20;
 /// What we keep of a code object.
 #[derive(Debug)]
 pub struct CodeInfo {
-    pub name: String,
+    pub name: Rc<str>,
     /// `co_qualname` (3.11+); older versions take it from the generator or fall back to the name.
-    pub qualname: Option<String>,
-    pub filename: String,
+    pub qualname: Option<Rc<str>>,
+    pub filename: Rc<str>,
     pub firstlineno: i32,
     table: Vec<u8>,
     /// Bytecode (≤3.10), needed to see whether a suspended frame sits on a YIELD_FROM.
@@ -71,7 +71,7 @@ impl Py<'_> {
             o.co_lnotab()?
         };
         let qualname = match o.co_qualname {
-            Some(q) => Some(self.str(self.mem.ptr(addr + q)?)?),
+            Some(q) => Some(self.str(self.mem.ptr(addr + q)?)?.into()),
             None => None,
         };
         let bytecode = if self.at_least(3, 11) {
@@ -102,9 +102,9 @@ impl Py<'_> {
             names: names(o.co_names())?,
             local_names,
             free_names,
-            name: self.str(self.mem.ptr(addr + o.co_name()?)?)?,
+            name: self.str(self.mem.ptr(addr + o.co_name()?)?)?.into(),
             qualname,
-            filename: self.str(self.mem.ptr(addr + o.co_filename()?)?)?,
+            filename: self.str(self.mem.ptr(addr + o.co_filename()?)?)?.into(),
             firstlineno: self.mem.i32(addr + o.co_firstlineno()?)?,
             table: self.bytes_obj(self.mem.ptr(addr + table_field)?, MAX_TABLE)?,
             bytecode,

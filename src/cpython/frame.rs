@@ -4,6 +4,7 @@
 use super::Py;
 use crate::error::{Error, Result};
 use crate::target::Addr;
+use std::rc::Rc;
 
 /// Deepest frame chain we walk.
 pub const MAX_FRAMES: usize = 4096;
@@ -11,9 +12,9 @@ pub const MAX_FRAMES: usize = 4096;
 /// One decoded frame, as the model shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FrameInfo {
-    pub function: String,
-    pub qualname: String,
-    pub file: String,
+    pub function: Rc<str>,
+    pub qualname: Rc<str>,
+    pub file: Rc<str>,
     pub line: Option<i32>,
 }
 
@@ -74,7 +75,7 @@ impl Py<'_> {
             qualname: c
                 .qualname
                 .clone()
-                .or(qualname)
+                .or_else(|| qualname.map(Rc::from))
                 .unwrap_or_else(|| c.name.clone()),
             file: c.filename.clone(),
             line,

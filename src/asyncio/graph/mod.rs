@@ -358,7 +358,7 @@ pub fn build(
             .frames
             .iter()
             .zip(&t.frames)
-            .map(|((f, c), fi)| (*f, *c, fi.function.as_str(), fi.file.as_str()))
+            .map(|((f, c), fi)| (*f, *c, &*fi.function, &*fi.file))
             .collect();
         let wait = waits::classify(py, &frames, clock)
             .and_then(|found| found.map(|found| b.wait(found)).transpose());
@@ -506,7 +506,7 @@ fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
         .frames
         .iter()
         .zip(&t.frames)
-        .map(|((f, c), fi)| (*f, *c, fi.function.as_str(), fi.file.as_str()))
+        .map(|((f, c), fi)| (*f, *c, &*fi.function, &*fi.file))
         .collect();
     let released = waits::released(py, &chain);
     for (k, ((frame, code), fi)) in raw.frames.iter().zip(&t.frames).enumerate() {
@@ -518,7 +518,7 @@ fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
         // frame is still inside `__aenter__`, the topmost one is being acquired, not held.
         if t.frames
             .get(k + 1)
-            .is_some_and(|next| next.function == "__aenter__")
+            .is_some_and(|next| &*next.function == "__aenter__")
         {
             exits.pop();
         }
@@ -786,7 +786,7 @@ fn find_workers(b: &mut Builder<'_, '_>, threads: &[ThreadStack]) {
     let py = b.py;
     for (tid, frames) in threads {
         for (frame, code, fi) in frames {
-            if fi.function != "run" {
+            if &*fi.function != "run" {
                 continue;
             }
             let Some(item) = py.frame_local(*frame, *code, "self").ok().flatten() else {

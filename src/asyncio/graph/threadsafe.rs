@@ -49,7 +49,7 @@ pub(super) fn link(
     for (tid, frames) in threads {
         // Innermost first: the innermost Future.result() and the frame that called it.
         let Some(k) = frames.iter().position(|(_, _, fi)| {
-            fi.function == "result" && fi.file.ends_with("concurrent/futures/_base.py")
+            &*fi.function == "result" && fi.file.ends_with("concurrent/futures/_base.py")
         }) else {
             continue;
         };

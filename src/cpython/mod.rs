@@ -11,9 +11,8 @@ pub mod object;
 pub mod thread;
 
 use crate::layout::{Layout, Offsets, Version};
-use crate::target::{Addr, Reader};
+use crate::target::{Addr, AddrMap, Reader};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Addresses of static type objects and sentinels, from the symbol tables; 0 when unknown.
@@ -31,8 +30,8 @@ pub struct Py<'r> {
     pub mem: &'r Reader<'r>,
     pub layout: Layout,
     pub types: KnownTypes,
-    code_cache: RefCell<HashMap<Addr, Rc<code::CodeInfo>>>,
-    type_name_cache: RefCell<HashMap<Addr, Rc<str>>>,
+    code_cache: RefCell<AddrMap<Rc<code::CodeInfo>>>,
+    type_name_cache: RefCell<AddrMap<Rc<str>>>,
 }
 
 impl<'r> Py<'r> {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const PT_LOAD: u32 = 1;
 const PT_NOTE: u32 = 4;
@@ -33,6 +34,8 @@ pub struct Mapping {
 pub struct CoreFile {
     map: memmap2::Mmap,
     segments: Vec<Segment>,
+    /// The segment the last read hit: the next read is most often in it too.
+    last: AtomicUsize,
     pub mappings: Vec<Mapping>,
     files: Mutex<HashMap<String, Option<File>>>,
 }
@@ -91,6 +94,7 @@ impl CoreFile {
         Ok(CoreFile {
             map,
             segments,
+            last: AtomicUsize::new(0),
             mappings,
             files: Mutex::default(),
         })
@@ -113,10 +117,18 @@ impl CoreFile {
 
     /// Copy as much of `buf` as one source covers, starting at `addr`; returns bytes copied.
     fn read_some(&self, addr: Addr, buf: &mut [u8]) -> Option<usize> {
-        let idx = self
-            .segments
-            .partition_point(|s| s.vaddr <= addr)
-            .checked_sub(1)?;
+        let hint = self.last.load(Ordering::Relaxed);
+        let idx = match self.segments.get(hint) {
+            Some(s) if s.vaddr <= addr && addr - s.vaddr < s.memsz => hint,
+            _ => {
+                let i = self
+                    .segments
+                    .partition_point(|s| s.vaddr <= addr)
+                    .checked_sub(1)?;
+                self.last.store(i, Ordering::Relaxed);
+                i
+            }
+        };
         let seg = self
             .segments
             .get(idx)

@@ -123,16 +123,6 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
             if threads.len() == 1 { "" } else { "s" }
         )));
     }
-    if !opts.no_source {
-        let root = opts.sysroot.trim_end_matches('/').to_string();
-        add_source_lines(
-            &root,
-            tasks_out
-                .iter_mut()
-                .flat_map(|t| t.frames.iter_mut())
-                .chain(threads.iter_mut().flat_map(|t| t.frames.iter_mut())),
-        );
-    }
     let (loops, loop_threads) = event_loops(&py, &raws);
     let clock = clock(&py, opts, &stacks);
     let names: HashMap<u64, String> = threads
@@ -149,7 +139,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         clock,
     );
     warnings.extend(graph.warnings);
-    Ok(Snapshot {
+    let mut snap = Snapshot {
         objects: graph.objects,
         edges: graph.edges,
         cycles: graph.cycles,
@@ -160,7 +150,23 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         loops,
         warnings,
         stats: reader.stats(),
-    })
+    };
+    if !opts.no_source {
+        add_sources(&mut snap, &opts.sysroot);
+    }
+    Ok(snap)
+}
+
+/// Source lines for every frame whose file is readable here (under `sysroot`). Reads no
+/// target memory: the CLI does it after letting a live target go.
+pub fn add_sources(snap: &mut Snapshot, sysroot: &str) {
+    add_source_lines(
+        sysroot.trim_end_matches('/'),
+        snap.tasks
+            .iter_mut()
+            .flat_map(|t| t.frames.iter_mut())
+            .chain(snap.threads.iter_mut().flat_map(|t| t.frames.iter_mut())),
+    );
 }
 
 /// The debugger's modules (paths already on this machine), completed from the core file's

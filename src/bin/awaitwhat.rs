@@ -1,14 +1,15 @@
 //! The `awaitwhat` command line: a thin shell over the library crate.
 
-use awaitwhat::discover::Options;
+use awaitwhat::discover::{self, Options};
 use awaitwhat::layout::{self, table::TableFile};
 use awaitwhat::target::core::CoreFile;
 use awaitwhat::target::elf::ElfFile;
-use awaitwhat::target::live::Process;
+use awaitwhat::target::live::{self, Process};
 use awaitwhat::{model, render, snapshot};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 #[derive(Parser)]
 #[command(
@@ -104,12 +105,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// One snapshot of the core or process. The graph needs no source lines.
+/// What `--stats` reports besides the decode counters: when we started (just before
+/// opening or attaching) and how long a live target was stopped.
+struct Timing {
+    start: Instant,
+    paused: Option<Duration>,
+}
+
+/// One snapshot of the core or process. The graph needs no source lines. A live target
+/// is let go before this returns, so it never waits for rendering.
 fn take(
     source: SourceArgs,
     opts: &OutputArgs,
     graph: bool,
-) -> Result<model::Snapshot, Box<dyn std::error::Error>> {
+) -> Result<(model::Snapshot, Timing), Box<dyn std::error::Error>> {
     let options = Options {
         no_dwarf: opts.no_dwarf,
         no_source: opts.no_source || graph,
@@ -118,22 +127,65 @@ fn take(
         // A core's modules already come from its own list of mapped files.
         core_file: String::new(),
     };
-    Ok(match (source.core, source.pid) {
+    let start = Instant::now();
+    let (snap, paused) = match (source.core, source.pid) {
         (Some(core), _) => {
             let core = CoreFile::open(&core)?;
-            snapshot::take(&core, &core.modules(), &options)?
+            (snapshot::take(&core, &core.modules(), &options)?, None)
         }
         (None, Some(pid)) => {
-            let process = Process::attach(pid, true)?;
-            snapshot::take(&process, &process.modules()?, &options)?
+            // Pause only for the reads: the debug info is parsed first, the source
+            // lines are read after the target runs again.
+            let mut process = Process::attach(pid, false)?;
+            discover::prepare(&process.modules()?, &options);
+            process.pause()?;
+            let reading = Options {
+                no_source: true,
+                ..options.clone()
+            };
+            let snap = process
+                .modules()
+                .and_then(|modules| snapshot::take(&process, &modules, &reading));
+            // Reads of a process that died fail at whatever address came next: say why.
+            let snap = if process.alive() {
+                snap
+            } else {
+                Err(live::exited(pid))
+            };
+            process.resume();
+            let mut snap = snap?;
+            if !options.no_source {
+                snapshot::add_sources(&mut snap, &options.sysroot);
+            }
+            (snap, process.paused())
         }
         (None, None) => return Err("give --core FILE or --pid PID".into()),
-    })
+    };
+    Ok((snap, Timing { start, paused }))
 }
 
-fn stats(snap: &model::Snapshot, opts: &OutputArgs) -> Result<(), Box<dyn std::error::Error>> {
+/// The process ends right after printing: freeing a 100,000-task snapshot one
+/// allocation at a time would only make the user wait longer.
+fn exit_soon(snap: model::Snapshot) {
+    std::mem::forget(snap);
+}
+
+fn stats(
+    snap: &model::Snapshot,
+    opts: &OutputArgs,
+    timing: &Timing,
+) -> Result<(), Box<dyn std::error::Error>> {
     if opts.stats {
         eprint!("{}", render::render(snap, "stats")?);
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let total = ms(timing.start.elapsed());
+        match timing.paused {
+            Some(p) => eprintln!(
+                "awaitwhat: target paused {:.1} ms of {total:.1} ms total",
+                ms(p)
+            ),
+            None => eprintln!("awaitwhat: {total:.1} ms total"),
+        }
     }
     Ok(())
 }
@@ -141,20 +193,24 @@ fn stats(snap: &model::Snapshot, opts: &OutputArgs) -> Result<(), Box<dyn std::e
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Stacks { source, opts } => {
-            let snap = take(source, &opts, false)?;
+            let (snap, timing) = take(source, &opts, false)?;
             print!(
                 "{}",
                 render::render(&snap, if opts.json { "json" } else { "text" })?
             );
-            stats(&snap, &opts)
+            stats(&snap, &opts, &timing)?;
+            exit_soon(snap);
+            Ok(())
         }
         Command::Graph { source, opts } => {
-            let snap = take(source, &opts, true)?;
+            let (snap, timing) = take(source, &opts, true)?;
             print!(
                 "{}",
                 render::render(&snap, if opts.json { "json" } else { "dot" })?
             );
-            stats(&snap, &opts)
+            stats(&snap, &opts, &timing)?;
+            exit_soon(snap);
+            Ok(())
         }
         Command::Offsets {
             action:

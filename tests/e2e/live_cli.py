@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""The live CLI (`awaitwhat stacks --pid`) pauses its target only while reading it and never
+leaves it stopped or traced: not when awaitwhat is SIGKILLed mid-read, not on any error.
+Each case must also leave the scenario INTACT (its SIGUSR1 self-check). Standard library
+only; needs target/release/awaitwhat and pyenv's CPython 3.12.1. Prints one line per check
+and `N passed, M failed`; exits non-zero on any failure."""
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AW = os.path.join(REPO, "target", "release", "awaitwhat")
+SCENARIO = os.path.join(REPO, "tests", "scenarios", "many_tasks.py")
+ROOT = os.environ.get("PYENV_ROOT") or subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() \
+    or os.path.expanduser("~/.pyenv")
+PYTHON = os.path.join(ROOT, "versions", "3.12.1", "bin", "python3.12")
+BIG = 100000
+# A tracer that only seizes (the target keeps running, traced) until its stdin closes.
+SEIZER = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(ctypes.c_long(0x4206), ctypes.c_long(int(sys.argv[1])), None, None) != 0:
+    sys.exit("PTRACE_SEIZE failed: errno %d" % ctypes.get_errno())
+print("seized", flush=True)
+sys.stdin.read()
+"""
+
+passed, failed = 0, 0
+started = []  # every process we start, killed in the end
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    passed, failed = passed + bool(ok), failed + (not ok)
+    print("%s %s%s" % ("ok  " if ok else "FAIL", name, ": " + detail if detail else ""), flush=True)
+    return ok
+
+
+def spawn(cmd, **kw):
+    p = subprocess.Popen(cmd, **kw)
+    started.append(p)
+    return p
+
+
+def scenario(tmp, tasks):
+    """Start many_tasks.py with `tasks` tasks; return it once its oracle is written."""
+    oracle = os.path.join(tmp, "oracle-%d-%d.json" % (tasks, len(started)))
+    p = spawn([PYTHON, SCENARIO, oracle], env=dict(os.environ, AW_TASKS=str(tasks)),
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not os.path.exists(oracle):
+        if p.poll() is not None or time.time() > deadline:
+            raise RuntimeError("the scenario did not get ready: %s" % p.communicate(timeout=5)[1][-500:])
+        time.sleep(0.05)
+    p.oracle = oracle
+    return p
+
+
+def stat_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def tracers(pid):
+    """TracerPid of every thread of pid."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                out[int(tid)] = int(re.search(r"^TracerPid:\s*(\d+)", f.read(), re.M).group(1))
+        except OSError:
+            pass
+    return out
+
+
+def free(pid, within=1.0, stopped=False):
+    """Wait up to `within` s for pid to be untraced and (not) stopped; return a problem or ''."""
+    deadline = time.time() + within
+    while True:
+        state, traced = stat_state(pid), {t: q for t, q in tracers(pid).items() if q}
+        problem = ""
+        if (state in ("T", "t")) != stopped:
+            problem = "state %s" % state
+        if traced:
+            problem += " traced: %s" % traced
+        if not problem or time.time() > deadline:
+            return problem.strip()
+        time.sleep(0.01)
+
+
+def intact(p):
+    """The scenario's own check that nothing changed; it exits afterwards."""
+    p.send_signal(signal.SIGUSR1)
+    out, err = p.communicate(timeout=120)
+    return p.returncode == 0 and "INTACT" in out, (out.strip() or err.strip()[-300:])
+
+
+def awaitwhat(*args, prefix=()):
+    return subprocess.run([*prefix, AW, *args], capture_output=True, text=True, timeout=300)
+
+
+def one_line_error(r, pattern):
+    """'' if r failed with exactly one stderr line matching pattern, else what was wrong."""
+    lines = r.stderr.splitlines()
+    if r.returncode == 0:
+        return "exit 0"
+    if len(lines) != 1 or not re.search(pattern, lines[0]):
+        return "stderr %r" % r.stderr[-500:]
+    return ""
+
+
+def untouched(name, p):
+    problem = free(p.pid)
+    ok, said = intact(p)
+    check(name + ": target running, untraced, intact", not problem and ok, problem or said)
+
+
+def kill_mid_read(tmp):
+    p = scenario(tmp, BIG)
+    r = awaitwhat("stacks", "--pid", str(p.pid), "--stats")
+    m = re.search(r"target paused ([\d.]+) ms of ([\d.]+) ms total", r.stderr)
+    if not check("a. one full read of %d tasks with --stats" % BIG, r.returncode == 0 and m,
+                 m.group(0) if m else r.stderr.strip()[-300:]):
+        return
+    pause = float(m.group(1)) / 1e3
+    # Kill times inside the pause: the fixed ones that fit, then random ones, then near its end.
+    delays = [d for d in (0.02, 0.05, 0.1, 0.2, 0.4) if d < pause * 0.8]
+    delays += [random.uniform(0.01, pause * 0.8) for _ in range(6 - len(delays))] + [pause * 0.9]
+    held = 0
+    for delay in delays:
+        aw = spawn([AW, "stacks", "--pid", str(p.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        during = aw.pid in tracers(p.pid).values()  # sampled just before the kill
+        aw.kill()
+        aw.wait()
+        held += during
+        problem = free(p.pid)
+        check("a. SIGKILL after %.3f s (%s): running and untraced within 1 s"
+              % (delay, "while holding the target" if during else "not holding it"), not problem, problem)
+    check("a. at least half the kills landed while the target was held", held * 2 >= len(delays),
+          "%d of %d" % (held, len(delays)))
+    ok, said = intact(p)
+    check("a. target intact after the kills", ok, said)
+
+
+def normal_read(tmp):
+    p = scenario(tmp, 100)
+    r = awaitwhat("stacks", "--pid", str(p.pid))
+    with open(p.oracle) as f:
+        want = {int(t["address"], 16) for t in json.load(f)["tasks"]}
+    got = {int(a, 16) for a in re.findall(r"^Task .* (0x[0-9a-f]+) \[", r.stdout, re.M)}
+    check("b. stacks --pid on %d tasks prints every task" % len(want), r.returncode == 0 and got == want,
+          "exit %d, %d of %d tasks; %s" % (r.returncode, len(got & want), len(want), r.stderr.strip()[-300:]))
+    untouched("b. after the read", p)
+
+
+def already_traced(tmp):
+    p = scenario(tmp, 100)
+    seizer = spawn([sys.executable, "-c", SEIZER, str(p.pid)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                   text=True)
+    check("c. helper seized the target", seizer.stdout.readline().strip() == "seized")
+    r = awaitwhat("stacks", "--pid", str(p.pid))
+    problem = one_line_error(r, r"already traced by PID %d \(python" % seizer.pid)
+    check("c. already traced: one line naming the tracer", not problem, problem or r.stderr.strip())
+    seizer.stdin.close()
+    seizer.wait(timeout=10)
+    untouched("c. already traced", p)
+
+
+def no_permission(tmp):
+    p = scenario(tmp, 100)
+    r = awaitwhat("stacks", "--pid", str(p.pid), prefix=(
+        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"))
+    problem = one_line_error(r, r"no permission to trace process %d: it runs as uid 0" % p.pid)
+    check("c. as user nobody: one line naming the owner", not problem, problem or r.stderr.strip())
+    untouched("c. no permission", p)
+
+
+def no_such_pid():
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    if not check("c. pid %d is free" % gone.pid, not os.path.exists("/proc/%d" % gone.pid)):
+        return
+    r = awaitwhat("stacks", "--pid", str(gone.pid))
+    problem = one_line_error(r, r"no process %d" % gone.pid)
+    check("c. no such pid: one line", not problem, problem or r.stderr.strip())
+
+
+def exits_during_read(tmp):
+    p = scenario(tmp, BIG)
+    delay = 0.1
+    for attempt in range(8):
+        aw = spawn([AW, "stacks", "--pid", str(p.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                   text=True)
+        time.sleep(delay)
+        p.kill()
+        err = aw.communicate(timeout=300)[1]
+        p.wait(timeout=30)
+        if aw.returncode != 0 or attempt == 7:
+            break
+        print("     the read finished within %.3f s; again, sooner" % delay, flush=True)
+        delay /= 2
+        p = scenario(tmp, BIG)
+    lines = err.splitlines()
+    ok = aw.returncode != 0 and len(lines) == 1 and lines[0].endswith("process %d exited while being read" % p.pid)
+    check("c. target killed %.3f s into the read: one line saying it exited" % delay, ok,
+          "exit %d, stderr %r" % (aw.returncode, err[-500:]))
+
+
+def already_stopped(tmp):
+    p = scenario(tmp, 100)
+    p.send_signal(signal.SIGSTOP)
+    problem = free(p.pid, within=5, stopped=True)
+    check("c. target stopped with SIGSTOP", not problem, problem)
+    r = awaitwhat("stacks", "--pid", str(p.pid))
+    check("c. stacks --pid on a stopped target succeeds", r.returncode == 0 and "Task " in r.stdout,
+          r.stderr.strip()[-300:])
+    time.sleep(0.3)  # a wrongly resumed target would be running by now
+    problem = free(p.pid, within=0, stopped=True)
+    check("c. the stopped target is still stopped and untraced", not problem, problem)
+    p.send_signal(signal.SIGCONT)
+    untouched("c. stopped, then continued", p)
+
+
+def main():
+    for path, what in ((AW, "cargo build --release"), (PYTHON, "pyenv install 3.12.1")):
+        if not os.access(path, os.X_OK):
+            print("FAIL %s is missing (%s)" % (path, what))
+            return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for case in (kill_mid_read, normal_read, already_traced, no_permission, exits_during_read,
+                         already_stopped):
+                try:
+                    case(tmp)
+                except Exception as e:  # a broken case is a failure, and the next ones still run
+                    check("%s raised" % case.__name__, False, repr(e))
+            no_such_pid()
+        finally:
+            # Tracers before their targets: a killed traced process is reaped only once its
+            # tracer lets go.
+            for p in reversed(started):
+                if p.poll() is None:
+                    p.kill()
+            for p in started:
+                p.wait()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -219,7 +219,7 @@ fn weakset(py: &Py<'_>, ws: Addr) -> Result<(Vec<Addr>, usize)> {
 
 /// Is `obj` a Task (C, pure-Python, or a subclass of either)? And is it the C layout?
 pub fn task_kind(py: &Py<'_>, obj: Addr) -> Result<Option<bool>> {
-    for t in py.type_chain(obj)? {
+    for &t in py.type_chain(obj)?.iter() {
         match &*py.type_name(t)? {
             C_TASK => return Ok(Some(true)),
             PY_TASK => return Ok(Some(false)),
@@ -231,7 +231,7 @@ pub fn task_kind(py: &Py<'_>, obj: Addr) -> Result<Option<bool>> {
 
 /// Is `obj` a Future or Task, and is it the C layout? `None` when it is neither.
 pub fn future_kind(py: &Py<'_>, obj: Addr) -> Result<Option<bool>> {
-    for t in py.type_chain(obj)? {
+    for &t in py.type_chain(obj)?.iter() {
         match &*py.type_name(t)? {
             C_TASK | C_FUTURE => return Ok(Some(true)),
             PY_TASK | PY_FUTURE => return Ok(Some(false)),

@@ -46,7 +46,7 @@ fn in_asyncio(file: &str) -> bool {
 
 /// The resource kind of an object, if it is one of asyncio's primitives.
 pub fn resource_kind(py: &Py<'_>, obj: Addr) -> Result<Option<&'static str>> {
-    for t in py.type_chain(obj)? {
+    for &t in py.type_chain(obj)?.iter() {
         let name = py.type_name(t)?;
         if let Some((_, kind)) = RESOURCES.iter().find(|(n, _)| **n == *name) {
             return Ok(Some(kind));

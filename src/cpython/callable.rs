@@ -57,7 +57,7 @@ impl Py<'_> {
 
     /// A `__slots__` member of an instance, found through the member descriptors of its class.
     pub fn slot(&self, obj: Addr, name: &str) -> Result<Option<Addr>> {
-        for tp in self.type_chain(obj)? {
+        for &tp in self.type_chain(obj)?.iter() {
             let dict = self.mem.ptr(tp + self.off().tp_dict()?)?;
             if dict == 0 {
                 continue;

@@ -181,7 +181,7 @@ impl Py<'_> {
         if let Some(v) = self.instance_attr(obj, name)? {
             return Ok(Some(v));
         }
-        for tp in self.type_chain(obj)? {
+        for &tp in self.type_chain(obj)?.iter() {
             let dict = self.mem.ptr(tp + self.off().tp_dict()?)?;
             if dict != 0
                 && let Some(v) = self.dict_get(dict, name)?

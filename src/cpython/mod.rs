@@ -32,6 +32,7 @@ pub struct Py<'r> {
     pub types: KnownTypes,
     code_cache: RefCell<AddrMap<Rc<code::CodeInfo>>>,
     type_name_cache: RefCell<AddrMap<Rc<str>>>,
+    type_chain_cache: RefCell<AddrMap<Rc<[Addr]>>>,
 }
 
 impl<'r> Py<'r> {
@@ -42,6 +43,7 @@ impl<'r> Py<'r> {
             types,
             code_cache: RefCell::default(),
             type_name_cache: RefCell::default(),
+            type_chain_cache: RefCell::default(),
         }
     }
     pub fn off(&self) -> &Offsets {

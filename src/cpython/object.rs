@@ -64,20 +64,26 @@ impl Py<'_> {
         Ok(n.rsplit('.').next().unwrap_or(&n).to_string())
     }
 
-    /// The type and its bases, most derived first (bounded).
-    pub fn type_chain(&self, obj: Addr) -> Result<Vec<Addr>> {
-        let mut t = self.type_of(obj)?;
+    /// The type and its bases, most derived first (bounded; read once per type).
+    pub fn type_chain(&self, obj: Addr) -> Result<Rc<[Addr]>> {
+        let tp = self.type_of(obj)?;
+        if let Some(chain) = self.type_chain_cache.borrow().get(&tp) {
+            return Ok(chain.clone());
+        }
+        let mut t = tp;
         let mut out = Vec::new();
         while t != 0 && out.len() < MAX_BASES {
             out.push(t);
             t = self.mem.ptr(t + self.off().tp_base()?)?;
         }
-        Ok(out)
+        let chain: Rc<[Addr]> = out.into();
+        self.type_chain_cache.borrow_mut().insert(tp, chain.clone());
+        Ok(chain)
     }
 
     /// Does any type in the chain have one of these `tp_name`s?
     pub fn has_base_named(&self, obj: Addr, names: &[&str]) -> Result<bool> {
-        for t in self.type_chain(obj)? {
+        for &t in self.type_chain(obj)?.iter() {
             if names.contains(&&*self.type_name(t)?) {
                 return Ok(true);
             }

@@ -7,8 +7,11 @@
 use super::{Addr, AddrMap, Memory};
 use crate::error::{Error, Result};
 use std::cell::{Cell, RefCell};
+use std::collections::hash_map::Entry;
 
 const PAGE: u64 = 4096;
+/// Bytes fetched around a missed page when they are all readable (16 pages).
+const CHUNK: u64 = 16 * PAGE;
 /// Bytes per read of a C string where a whole-page read fails.
 const STRING_STEP: usize = 16;
 /// At most this many bytes are cached; past it reads go straight to the back end.
@@ -28,6 +31,8 @@ pub struct Stats {
 pub struct Reader<'m> {
     mem: &'m dyn Memory,
     pages: RefCell<AddrMap<Option<Box<[u8]>>>>,
+    /// Chunks that could not be read whole: their pages are fetched one by one.
+    bad_chunks: RefCell<AddrMap<()>>,
     /// False when the back end's reads are as cheap as the cache's (a mapped core).
     caching: bool,
     cached: Cell<usize>,
@@ -39,6 +44,7 @@ impl<'m> Reader<'m> {
         Reader {
             mem,
             pages: RefCell::default(),
+            bad_chunks: RefCell::default(),
             caching: mem.worth_caching(),
             cached: Cell::new(0),
             stats: Cell::default(),
@@ -98,26 +104,47 @@ impl<'m> Reader<'m> {
 
     /// Returns Ok(false) when the page is known or found to be unreadable.
     fn copy_from_page(&self, page: u64, within: usize, dst: &mut [u8]) -> Result<bool> {
-        if let Some(entry) = self.pages.borrow().get(&page) {
-            return Ok(match entry {
-                Some(bytes) => {
-                    dst.copy_from_slice(&bytes[within..within + dst.len()]);
-                    true
-                }
-                None => false,
-            });
+        if !self.pages.borrow().contains_key(&page) {
+            self.fetch(page);
         }
+        Ok(match self.pages.borrow().get(&page) {
+            Some(Some(bytes)) => {
+                dst.copy_from_slice(&bytes[within..within + dst.len()]);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Bring `page` into the cache: with the pages around it in one read where that works
+    /// (a heap's objects are dense: the neighbours are usually read next, and every read is
+    /// a round trip through a debugger or a system call), else alone. Past the cap, nothing.
+    fn fetch(&self, page: u64) {
         if self.cached.get() >= CACHE_CAP {
-            return Ok(false);
+            return;
+        }
+        let chunk = page & !(CHUNK - 1);
+        if !self.bad_chunks.borrow().contains_key(&chunk) {
+            let mut bytes = vec![0u8; CHUNK as usize];
+            if self.backend(chunk, &mut bytes).is_ok() {
+                let mut pages = self.pages.borrow_mut();
+                for (i, p) in bytes.chunks_exact(PAGE as usize).enumerate() {
+                    let at = chunk + i as u64 * PAGE;
+                    if let Entry::Vacant(slot) = pages.entry(at) {
+                        slot.insert(Some(p.into()));
+                        self.cached.set(self.cached.get() + PAGE as usize);
+                    }
+                }
+                return;
+            }
+            self.bad_chunks.borrow_mut().insert(chunk, ());
         }
         let mut bytes = vec![0u8; PAGE as usize].into_boxed_slice();
         let ok = self.backend(page, &mut bytes).is_ok();
         if ok {
-            dst.copy_from_slice(&bytes[within..within + dst.len()]);
             self.cached.set(self.cached.get() + PAGE as usize);
         }
         self.pages.borrow_mut().insert(page, ok.then_some(bytes));
-        Ok(ok)
     }
 
     pub fn bytes(&self, addr: Addr, len: usize) -> Result<Vec<u8>> {
@@ -235,19 +262,33 @@ mod tests {
             (90..100).collect::<Vec<u8>>()
         );
         assert!(r.u64(0x10010 + 96).is_err());
+        // A whole readable chunk: one callback serves every page in it.
         let img = Image {
             base: 0x20000,
-            data: vec![7; 8192],
+            data: vec![7; CHUNK as usize],
             calls: Cell::new(0),
         };
         let r = Reader::new(&img);
         for i in 0..100 {
             r.u64(0x20000 + i * 8).unwrap();
         }
-        assert_eq!(img.calls.get(), 1);
-        // A read crossing into the second page costs one more callback.
         r.bytes(0x20ff0, 32).unwrap();
-        assert_eq!(r.stats().callbacks, 2);
+        assert_eq!(img.calls.get(), 1);
+        // Two readable pages in a chunk that is not: the chunk fails once, then each page
+        // is read alone.
+        let img = Image {
+            base: 0x40000,
+            data: vec![7; 8192],
+            calls: Cell::new(0),
+        };
+        let r = Reader::new(&img);
+        for i in 0..100 {
+            r.u64(0x40000 + i * 8).unwrap();
+        }
+        assert_eq!(img.calls.get(), 2);
+        r.bytes(0x40ff0, 32).unwrap();
+        assert_eq!(r.stats().callbacks, 3);
+        assert_eq!(r.stats().failed_reads, 1);
     }
 
     #[test]

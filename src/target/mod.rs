@@ -49,8 +49,11 @@ impl std::hash::Hasher for AddrHasher {
     }
 }
 
+/// Builds [`AddrHasher`]s: for maps and sets keyed by addresses (or tuples of them).
+pub type AddrHash = std::hash::BuildHasherDefault<AddrHasher>;
+
 /// A map keyed by target addresses.
-pub type AddrMap<V> = std::collections::HashMap<Addr, V, std::hash::BuildHasherDefault<AddrHasher>>;
+pub type AddrMap<V> = std::collections::HashMap<Addr, V, AddrHash>;
 
 /// A file mapped into the target: its path and the address its file offset 0 is mapped at.
 #[derive(Debug, Clone, PartialEq, Eq)]

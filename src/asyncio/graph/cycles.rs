@@ -1,8 +1,9 @@
 //! Wait cycles: strongly connected components of the wait graph (iterative Tarjan), each
 //! named in one line from a task, e.g. `deadlock: Task 'A' → Lock 0x… (held by 'B') → …`.
 
+use super::addr_of;
 use crate::model::{Cycle, Edge, Object};
-use crate::target::Addr;
+use crate::target::{Addr, AddrMap};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Most cycles we report.
@@ -11,11 +12,12 @@ const MAX_CYCLES: usize = 100;
 /// Cycles of the edge graph (Tarjan's strongly connected components, iteratively; one
 /// cycle named per component).
 pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
-    let ids: Vec<&str> = objects.values().map(|o| o.id.as_str()).collect();
-    let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let mut adj: Vec<Vec<(usize, usize)>> = vec![Vec::new(); ids.len()];
+    let all: Vec<&Object> = objects.values().collect();
+    let index: AddrMap<usize> = objects.keys().enumerate().map(|(i, a)| (*a, i)).collect();
+    let node_of = |id: &str| addr_of(id).and_then(|a| index.get(&a).copied());
+    let mut adj: Vec<Vec<(usize, usize)>> = vec![Vec::new(); all.len()];
     for (ei, e) in edges.iter().enumerate() {
-        if let (Some(&a), Some(&b)) = (index.get(e.from.as_str()), index.get(e.to.as_str())) {
+        if let (Some(a), Some(b)) = (node_of(&e.from), node_of(&e.to)) {
             adj[a].push((b, ei));
         }
     }
@@ -42,12 +44,11 @@ pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
                 let mut nodes: Vec<usize> = path[pos..].to_vec();
                 let mut used: Vec<usize> = via[pos..].to_vec();
                 // Name the cycle from a task, the thing a reader looks for.
-                let by_id: Vec<&str> = objects.values().map(|o| o.kind.as_str()).collect();
-                if let Some(first_task) = nodes.iter().position(|&n| by_id[n] == "task") {
+                if let Some(first_task) = nodes.iter().position(|&n| all[n].kind == "task") {
                     nodes.rotate_left(first_task);
                     used.rotate_left(first_task);
                 }
-                out.push(describe_cycle(objects, &ids, &nodes, &used, edges));
+                out.push(describe_cycle(&all, &nodes, &used, edges));
                 break;
             }
             seen.insert(next, path.len());
@@ -58,16 +59,9 @@ pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
     out
 }
 
-fn describe_cycle(
-    objects: &BTreeMap<Addr, Object>,
-    ids: &[&str],
-    nodes: &[usize],
-    via: &[usize],
-    edges: &[Edge],
-) -> Cycle {
-    let by_id: HashMap<&str, &Object> = objects.values().map(|o| (o.id.as_str(), o)).collect();
+fn describe_cycle(all: &[&Object], nodes: &[usize], via: &[usize], edges: &[Edge]) -> Cycle {
     let name = |i: usize| -> String {
-        let o = by_id[ids[i]];
+        let o = all[i];
         if o.kind == "task" {
             o.label.clone()
         } else {
@@ -82,7 +76,9 @@ fn describe_cycle(
     for (k, &n) in nodes.iter().enumerate() {
         let mut s = name(n);
         let e = &edges[via[k]];
-        let next = by_id[e.to.as_str()].label.trim_start_matches("Task ");
+        let next = all[nodes[(k + 1) % nodes.len()]]
+            .label
+            .trim_start_matches("Task ");
         match e.kind.as_str() {
             "held-by" => s.push_str(&format!(" (held by {next})")),
             "could-wake" => s.push_str(&format!(" (only {next} could wake it)")),
@@ -95,7 +91,7 @@ fn describe_cycle(
     }
     parts.push(name(nodes[0]));
     Cycle {
-        nodes: nodes.iter().map(|&n| ids[n].to_string()).collect(),
+        nodes: nodes.iter().map(|&n| all[n].id.clone()).collect(),
         description: format!("deadlock: {}", parts.join(" → ")),
     }
 }

@@ -10,7 +10,7 @@ use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
 use crate::model::{Cycle, Edge, Object, Task};
-use crate::target::Addr;
+use crate::target::{Addr, AddrHash};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -42,10 +42,11 @@ struct Builder<'a, 'r> {
     clock: Option<Clock>,
     objects: BTreeMap<Addr, Object>,
     edges: Vec<Edge>,
-    edge_set: HashSet<(Addr, Addr, &'static str)>,
+    /// Every edge once, as (from, to, kind): also says which nodes any edge uses.
+    edge_set: HashSet<(Addr, Addr, &'static str), AddrHash>,
     /// Futures whose callbacks are still to be read.
     pending: Vec<Addr>,
-    scanned: HashSet<Addr>,
+    scanned: HashSet<Addr, AddrHash>,
     warnings: Vec<String>,
     /// Waiter future of each task → the task.
     waiter_of: HashMap<Addr, Addr>,
@@ -318,9 +319,9 @@ pub fn build(
         clock,
         objects: BTreeMap::new(),
         edges: Vec::new(),
-        edge_set: HashSet::new(),
+        edge_set: HashSet::default(),
         pending: Vec::new(),
-        scanned: HashSet::new(),
+        scanned: HashSet::default(),
         warnings: Vec::new(),
         waiter_of: raws
             .iter()
@@ -486,13 +487,13 @@ fn link_taskgroup(b: &mut Builder<'_, '_>, group: Addr) {
 /// A waiter future that only stands between a task and a typed resource is dropped again
 /// unless an edge uses it.
 fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, raws: &[TaskRaw]) {
-    let used: HashSet<String> = b
-        .edges
+    let used: HashSet<Addr, AddrHash> = b
+        .edge_set
         .iter()
-        .flat_map(|e| [e.from.clone(), e.to.clone()])
+        .flat_map(|&(from, to, _)| [from, to])
         .collect();
     for w in raws.iter().filter_map(|r| r.waiter) {
-        if !used.contains(&hex(w)) && b.objects.get(&w).is_some_and(|o| o.kind == "future") {
+        if !used.contains(&w) && b.objects.get(&w).is_some_and(|o| o.kind == "future") {
             b.objects.remove(&w);
         }
     }

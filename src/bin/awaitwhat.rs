@@ -7,6 +7,7 @@ use awaitwhat::target::elf::ElfFile;
 use awaitwhat::target::live::{self, Process};
 use awaitwhat::{model, render, snapshot};
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -164,6 +165,14 @@ fn take(
     Ok((snap, Timing { start, paused }))
 }
 
+/// Write the answer to standard output as it is rendered.
+fn print_out(snap: &model::Snapshot, format: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    render::render_into(snap, format, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
 /// The process ends right after printing: freeing a 100,000-task snapshot one
 /// allocation at a time would only make the user wait longer.
 fn exit_soon(snap: model::Snapshot) {
@@ -194,20 +203,14 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Stacks { source, opts } => {
             let (snap, timing) = take(source, &opts, false)?;
-            print!(
-                "{}",
-                render::render(&snap, if opts.json { "json" } else { "text" })?
-            );
+            print_out(&snap, if opts.json { "json" } else { "text" })?;
             stats(&snap, &opts, &timing)?;
             exit_soon(snap);
             Ok(())
         }
         Command::Graph { source, opts } => {
             let (snap, timing) = take(source, &opts, true)?;
-            print!(
-                "{}",
-                render::render(&snap, if opts.json { "json" } else { "dot" })?
-            );
+            print_out(&snap, if opts.json { "json" } else { "dot" })?;
             stats(&snap, &opts, &timing)?;
             exit_soon(snap);
             Ok(())

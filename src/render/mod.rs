@@ -5,6 +5,7 @@ pub mod json;
 pub mod text;
 
 use crate::model::Snapshot;
+use std::io::Write;
 
 /// Render in a named format: `text`, `json`, `dot`, or `stats` (one line: what the decode cost).
 pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
@@ -19,5 +20,27 @@ pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
         other => Err(format!(
             "unknown format '{other}' (expected text, json, dot or stats)"
         )),
+    }
+}
+
+/// Render `text` or `json` straight into `w` as it is made (the CLI's standard output):
+/// the whole answer is never held in memory. Other formats are rendered, then written.
+pub fn render_into(s: &Snapshot, format: &str, w: &mut dyn Write) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("cannot write the output: {e}");
+    match format {
+        "text" => {
+            let mut failed = None;
+            text::render_in_parts(s, &mut |part| {
+                if failed.is_none() {
+                    failed = w.write_all(part.as_bytes()).err();
+                }
+            });
+            failed.map_or(Ok(()), |e| Err(io(e)))
+        }
+        "json" => {
+            serde_json::to_writer_pretty(&mut *w, s).map_err(|e| e.to_string())?;
+            w.write_all(b"\n").map_err(io)
+        }
+        other => w.write_all(render(s, other)?.as_bytes()).map_err(io),
     }
 }

@@ -28,6 +28,17 @@ impl<'s> Index<'s> {
 }
 
 pub fn render(s: &Snapshot) -> String {
+    let mut all = String::new();
+    render_in_parts(s, &mut |part| all.push_str(part));
+    all
+}
+
+/// Bytes of text handed on at a time by [`render_in_parts`].
+const PART: usize = 1 << 16;
+
+/// The same text, handed to `emit` in parts as it is made: a 100,000-task answer is
+/// written out as it goes instead of being held whole.
+pub fn render_in_parts(s: &Snapshot, emit: &mut dyn FnMut(&str)) {
     let mut out = String::new();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let _ = write!(
@@ -85,6 +96,10 @@ pub fn render(s: &Snapshot) -> String {
     for t in &s.tasks {
         out.push('\n');
         task(&mut out, &index, t, many_loops);
+        if out.len() >= PART {
+            emit(&out);
+            out.clear();
+        }
     }
     for th in &s.threads {
         let _ = write!(out, "\nThread {:#x}", th.thread_id);
@@ -107,7 +122,7 @@ pub fn render(s: &Snapshot) -> String {
             let _ = writeln!(out, "  - {w}");
         }
     }
-    out
+    emit(&out);
 }
 
 fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 /// Largest file we agree to load (debug files of libpython are ~30 MB).
 const MAX_FILE: u64 = 1 << 30;
 
-/// One ELF file's symbols and sections, kept with its bytes for DWARF parsing.
+/// One ELF file's symbols and sections, kept mapped for DWARF parsing (a debug file of
+/// libpython is tens of megabytes, of which a decode touches a few).
 pub struct ElfFile {
     pub path: PathBuf,
-    pub data: Vec<u8>,
+    pub data: memmap2::Mmap,
     symbols: HashMap<String, u64>,
     /// Virtual address of the segment that maps file offset 0 (usually 0 for PIE/DSOs).
     pub first_vaddr: u64,
@@ -29,7 +30,10 @@ impl ElfFile {
         if len > MAX_FILE {
             return Err(err(format!("file of {len} bytes is too large to read")));
         }
-        let data = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+        // SAFETY: the map is read-only and private to us; like a debugger, we rely on the
+        // system's libraries not being rewritten in place while they are mapped.
+        let data = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(e.to_string()))?;
         let file =
             object::File::parse(&*data).map_err(|e| err(format!("not an ELF file ({e})")))?;
         let mut symbols = HashMap::new();

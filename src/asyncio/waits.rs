@@ -4,8 +4,9 @@
 use super::uvloop;
 use crate::cpython::Py;
 use crate::error::Result;
+use crate::model::Details;
 use crate::target::Addr;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// asyncio classes whose `self` in a waiting frame names the resource, and their kind.
 const RESOURCES: &[(&str, &str)] = &[
@@ -35,7 +36,7 @@ pub struct Resource {
     pub addr: Addr,
     pub kind: &'static str,
     pub label: String,
-    pub details: Map<String, Value>,
+    pub details: Details,
     /// How the waiting task relates to it (acquire, wait, get, put, sleep, ...).
     pub edge: &'static str,
 }
@@ -102,7 +103,7 @@ pub fn classify(
                 r.label = r
                     .label
                     .replacen("timer [", &format!("timer [sleep({v}), "), 1);
-                r.details.insert("delay".into(), v);
+                r.details.insert("delay", v);
             }
         }
         return Ok(Some(Wait::Described(r)));
@@ -148,13 +149,13 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 .map(|t| py.attr(t, "_sock_fd"))
                 .transpose()?
                 .flatten());
-            let mut d = Map::new();
-            d.insert("fd".into(), json!(fd));
+            let mut d = Details::new();
+            d.insert("fd", json!(fd));
             let buffered = py
                 .attr(reader, "_buffer")?
                 .map(|b| py.len_of(b))
                 .transpose()?;
-            d.insert("buffered".into(), json!(buffered));
+            d.insert("buffered", json!(buffered));
             let watched = transport
                 .map(|t| selector_events(py, t, fd))
                 .transpose()?
@@ -167,8 +168,8 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 return Ok(None);
             };
             let fd = int(local("fd")?);
-            let mut d = Map::new();
-            d.insert("fd".into(), json!(fd));
+            let mut d = Details::new();
+            d.insert("fd", json!(fd));
             let watched = match local("self")? {
                 Some(lp) => selector_events_of_loop(py, lp, fd)?,
                 None => None,
@@ -187,8 +188,8 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
             if !py.has_base_named(me, &["BaseSubprocessTransport"])? {
                 return Ok(None);
             }
-            let mut d = Map::new();
-            d.insert("pid".into(), json!(int(py.attr(me, "_pid")?)));
+            let mut d = Details::new();
+            d.insert("pid", json!(int(py.attr(me, "_pid")?)));
             let label = format!(
                 "subprocess [pid {}]",
                 int(py.attr(me, "_pid")?).map_or("?".into(), |p| p.to_string())
@@ -211,7 +212,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 3 => "watched for reading and writing",
                 _ => "not watched",
             };
-            d.insert("selector_events".into(), json!(events));
+            d.insert("selector_events", json!(events));
             format!(
                 "{kind} [fd {}, {how}]",
                 fd.map_or("?".into(), |f| f.to_string())
@@ -310,13 +311,13 @@ pub fn describe(
 ) -> Result<Resource> {
     let _ = clock;
     let type_name = py.short_type_name(obj)?;
-    let mut d = Map::new();
+    let mut d = Details::new();
     let label = match kind {
         "lock" => {
             let locked = flag(py, obj, "_locked")?;
             let waiters = count(py, obj, "_waiters")?;
-            d.insert("locked".into(), json!(locked));
-            d.insert("waiters".into(), json!(waiters));
+            d.insert("locked", json!(locked));
+            d.insert("waiters", json!(waiters));
             format!(
                 "{type_name} [{}, {waiters} waiting]",
                 if locked { "locked" } else { "unlocked" }
@@ -325,8 +326,8 @@ pub fn describe(
         "event" => {
             let set = flag(py, obj, "_value")?;
             let waiters = count(py, obj, "_waiters")?;
-            d.insert("set".into(), json!(set));
-            d.insert("waiters".into(), json!(waiters));
+            d.insert("set", json!(set));
+            d.insert("waiters", json!(waiters));
             format!(
                 "{type_name} [{}, {waiters} waiting]",
                 if set { "set" } else { "not set" }
@@ -335,8 +336,8 @@ pub fn describe(
         "semaphore" => {
             let value = int_attr(py, obj, "_value")?;
             let waiters = count(py, obj, "_waiters")?;
-            d.insert("value".into(), json!(value));
-            d.insert("waiters".into(), json!(waiters));
+            d.insert("value", json!(value));
+            d.insert("waiters", json!(waiters));
             format!(
                 "{type_name} [value {}, {waiters} waiting]",
                 value.map_or("?".into(), |v| v.to_string())
@@ -345,8 +346,8 @@ pub fn describe(
         "condition" => {
             let waiters = count(py, obj, "_waiters")?;
             let lock = py.attr(obj, "_lock")?;
-            d.insert("waiters".into(), json!(waiters));
-            d.insert("lock".into(), json!(lock.map(|l| format!("{l:#x}"))));
+            d.insert("waiters", json!(waiters));
+            d.insert("lock", json!(lock.map(|l| format!("{l:#x}"))));
             format!("{type_name} [{waiters} waiting]")
         }
         "queue" => {
@@ -357,13 +358,13 @@ pub fn describe(
             let maxsize = int_attr(py, obj, "_maxsize")?.unwrap_or(0);
             let getters = count(py, obj, "_getters")?;
             let putters = count(py, obj, "_putters")?;
-            d.insert("size".into(), json!(size));
-            d.insert("maxsize".into(), json!(maxsize));
-            d.insert("getters".into(), json!(getters));
-            d.insert("putters".into(), json!(putters));
+            d.insert("size", json!(size));
+            d.insert("maxsize", json!(maxsize));
+            d.insert("getters", json!(getters));
+            d.insert("putters", json!(putters));
             // Items taken but not yet marked task_done(): what join() waits for.
             let unfinished = int_attr(py, obj, "_unfinished_tasks")?;
-            d.insert("unfinished".into(), json!(unfinished));
+            d.insert("unfinished", json!(unfinished));
             let cap = if maxsize > 0 {
                 format!("/{maxsize}")
             } else {
@@ -381,8 +382,8 @@ pub fn describe(
         "barrier" => {
             let parties = int_attr(py, obj, "_parties")?;
             let waiting = int_attr(py, obj, "_count")?;
-            d.insert("parties".into(), json!(parties));
-            d.insert("waiting".into(), json!(waiting));
+            d.insert("parties", json!(parties));
+            d.insert("waiting", json!(waiting));
             format!(
                 "{type_name} [{}/{} waiting]",
                 waiting.unwrap_or(0),
@@ -397,8 +398,8 @@ pub fn describe(
             let parent = py
                 .attr(obj, "_parent_task")?
                 .filter(|&p| !py.is_none(p).unwrap_or(true));
-            d.insert("tasks".into(), json!(tasks));
-            d.insert("parent".into(), json!(parent.map(|p| format!("{p:#x}"))));
+            d.insert("tasks", json!(tasks));
+            d.insert("parent", json!(parent.map(|p| format!("{p:#x}"))));
             format!("TaskGroup [{tasks} tasks]")
         }
         _ => type_name.clone(),
@@ -419,7 +420,7 @@ pub fn timer(
     clock: Option<Clock>,
     edge: &'static str,
 ) -> Result<Resource> {
-    let mut d = Map::new();
+    let mut d = Details::new();
     let (when, cancelled, unreadable) = match py.field(handle, "_when")? {
         Some(w) => {
             let cancelled = match py.field(handle, "_cancelled")? {
@@ -444,14 +445,14 @@ pub fn timer(
             }
         }
     };
-    d.insert("when".into(), json!(when));
-    d.insert("cancelled".into(), json!(cancelled));
+    d.insert("when", json!(when));
+    d.insert("cancelled", json!(cancelled));
     let label = match (when, clock) {
         (Some(w), Some(c)) => {
             let left = w - c.now;
-            d.insert("remaining".into(), json!(left));
+            d.insert("remaining", json!(left));
             d.insert(
-                "clock".into(),
+                "clock",
                 json!(if c.live {
                     "live monotonic clock"
                 } else {
@@ -466,7 +467,7 @@ pub fn timer(
         }
         (Some(w), None) => format!("timer [at loop time {w:.1}; now unknown]"),
         (None, _) => {
-            d.insert("unreadable".into(), json!(unreadable));
+            d.insert("unreadable", json!(unreadable));
             format!(
                 "timer [{}: deadline not readable]",
                 py.short_type_name(handle)?

@@ -146,7 +146,7 @@ fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
+    use crate::model::Details;
 
     fn obj(addr: Addr, kind: &str, label: &str) -> (Addr, Object) {
         let o = Object {
@@ -154,7 +154,7 @@ mod tests {
             kind: kind.into(),
             label: label.into(),
             state: None,
-            details: Map::new(),
+            details: Details::new(),
         };
         (addr, o)
     }

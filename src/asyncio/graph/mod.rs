@@ -9,9 +9,9 @@ use crate::cpython::Py;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
-use crate::model::{Cycle, Edge, Object, Task};
+use crate::model::{Cycle, Details, Edge, Object, Task};
 use crate::target::{Addr, AddrHash};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod cycles;
@@ -59,7 +59,7 @@ impl Builder<'_, '_> {
         kind: &str,
         label: String,
         state: Option<String>,
-        details: Map<String, Value>,
+        details: Details,
     ) {
         if self.objects.len() >= MAX_OBJECTS || self.objects.contains_key(&addr) {
             return;
@@ -152,8 +152,8 @@ impl Builder<'_, '_> {
                 "object"
             })
         };
-        let mut details = Map::new();
-        details.insert("type".into(), json!(type_name));
+        let mut details = Details::new();
+        details.insert("type", json!(type_name));
         let label = if is_task {
             let name = c_layout
                 .and_then(|c| task_name(py, obj, c).ok().flatten())
@@ -176,8 +176,8 @@ impl Builder<'_, '_> {
                         .is_some_and(|s| s != "pending")
                 })
                 .count();
-            details.insert("children".into(), json!(children.len()));
-            details.insert("done".into(), json!(done));
+            details.insert("children", json!(children.len()));
+            details.insert("done", json!(done));
             for &c in &children {
                 self.future(c, None);
                 self.edge(obj, c, "gather", None, false);
@@ -185,7 +185,7 @@ impl Builder<'_, '_> {
             format!("gather [{done}/{} done]", children.len())
         } else {
             let n = callbacks(py, obj).map(|c| c.len()).unwrap_or(0);
-            details.insert("callbacks".into(), json!(n));
+            details.insert("callbacks", json!(n));
             type_name.to_string()
         };
         self.add(obj, kind, label, state, details);
@@ -285,13 +285,13 @@ impl Builder<'_, '_> {
             return;
         }
         let py = self.py;
-        let mut d = Map::new();
+        let mut d = Details::new();
         let state = py
             .attr(source, "_state")
             .ok()
             .flatten()
             .and_then(|s| py.str(s).ok());
-        d.insert("state".into(), json!(state));
+        d.insert("state", json!(state));
         self.add(
             source,
             "executor",
@@ -329,17 +329,9 @@ pub fn build(
             .collect(),
     };
     for (t, raw) in tasks.iter().zip(raws) {
-        let mut details = Map::new();
-        details.insert("type".into(), json!(t.type_name));
-        details.insert(
-            "frames".into(),
-            json!(
-                t.frames
-                    .iter()
-                    .map(|f| format!("{} {}:{}", f.qualname, short(&f.file), f.line.unwrap_or(0)))
-                    .collect::<Vec<_>>()
-            ),
-        );
+        // The task's frames are in `tasks[]`; the node does not copy them.
+        let mut details = Details::new();
+        details.insert("type", json!(t.type_name));
         let label = format!("Task '{}'", t.name.as_deref().unwrap_or("?"));
         b.add(raw.addr, "task", label, Some(t.state.clone()), details);
         b.pending.push(raw.addr);
@@ -459,10 +451,10 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[(Addr, Addr, &str, &str)]) {
             })
             .count();
         if let Some(o) = b.objects.get_mut(&waiter).filter(|o| o.kind == "wait") {
-            o.details.insert("return_when".into(), json!(return_when));
-            o.details.insert("watched".into(), json!(items.len()));
-            o.details.insert("done".into(), json!(done));
-            o.details.insert("timeout".into(), json!(timeout));
+            o.details.insert("return_when", json!(return_when));
+            o.details.insert("watched", json!(items.len()));
+            o.details.insert("done", json!(done));
+            o.details.insert("timeout", json!(timeout));
             o.label = format!(
                 "asyncio.wait [{}, {done}/{} done{}]",
                 return_when.as_deref().unwrap_or("?"),
@@ -799,14 +791,10 @@ fn find_workers(b: &mut Builder<'_, '_>, threads: &[ThreadStack]) {
             if jobs.contains(&fut) {
                 let thread = *tid;
                 if let Some(o) = b.objects.get_mut(&fut) {
-                    o.details.insert("thread".into(), json!(thread));
+                    o.details.insert("thread", json!(thread));
                     o.label = format!("{} on thread {thread:#x}", o.label);
                 }
             }
         }
     }
-}
-
-fn short(file: &str) -> &str {
-    file.rsplit('/').next().unwrap_or(file)
 }

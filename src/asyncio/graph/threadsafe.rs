@@ -10,9 +10,9 @@ use super::Builder;
 use crate::asyncio::tasks::TaskRaw;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
-use crate::model::Task;
+use crate::model::{Details, Task};
 use crate::target::Addr;
-use serde_json::{Map, json};
+use serde_json::json;
 use std::collections::HashMap;
 
 /// Most queued callbacks read from one loop's `_ready` deque.
@@ -40,7 +40,13 @@ pub(super) fn link(
             return task;
         }
         let name = names.get(&tid).map_or("?", String::as_str);
-        b.add(tid, "thread", format!("Thread '{name}'"), None, Map::new());
+        b.add(
+            tid,
+            "thread",
+            format!("Thread '{name}'"),
+            None,
+            Details::new(),
+        );
         tid
     };
     let mut blocked_threads = Vec::new();
@@ -86,8 +92,8 @@ fn concurrent_future(b: &mut Builder<'_, '_>, cf: Addr) {
         .ok()
         .flatten()
         .and_then(|s| py.str(s).ok());
-    let mut d = Map::new();
-    d.insert("state".into(), json!(state));
+    let mut d = Details::new();
+    d.insert("state", json!(state));
     let label = format!(
         "concurrent Future [{}]",
         state.as_deref().unwrap_or("?").to_lowercase()
@@ -159,8 +165,8 @@ fn queued_on(b: &Builder<'_, '_>, lp: Addr, cf: Addr) -> bool {
 fn loop_node(b: &mut Builder<'_, '_>, lp: Addr, loops: &HashMap<Addr, Option<u64>>) {
     let py = b.py;
     let type_name = py.short_type_name(lp).unwrap_or_else(|_| "?".into());
-    let mut d = Map::new();
-    d.insert("type".into(), json!(type_name));
-    d.insert("thread".into(), json!(loops.get(&lp).copied().flatten()));
+    let mut d = Details::new();
+    d.insert("type", json!(type_name));
+    d.insert("thread", json!(loops.get(&lp).copied().flatten()));
     b.add(lp, "loop", format!("event loop [{type_name}]"), None, d);
 }

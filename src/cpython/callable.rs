@@ -57,6 +57,34 @@ impl Py<'_> {
 
     /// A `__slots__` member of an instance, found through the member descriptors of its class.
     pub fn slot(&self, obj: Addr, name: &str) -> Result<Option<Addr>> {
+        let tp = self.type_of(obj)?;
+        let known = self.slot_cache.borrow().get(&tp).and_then(|names| {
+            names
+                .iter()
+                .find(|(n, _)| &**n == name)
+                .map(|(_, offset)| *offset)
+        });
+        let offset = match known {
+            Some(offset) => offset,
+            None => {
+                let offset = self.slot_offset(obj, name)?;
+                self.slot_cache
+                    .borrow_mut()
+                    .entry(tp)
+                    .or_default()
+                    .push((name.into(), offset));
+                offset
+            }
+        };
+        match offset {
+            Some(offset) => Ok(Some(self.mem.ptr(obj + offset)?).filter(|&v| v != 0)),
+            None => Ok(None),
+        }
+    }
+
+    /// Where the slot `name` of `obj`'s class lives in an instance (looked up once per
+    /// class: the member descriptor in the class dicts of its MRO).
+    fn slot_offset(&self, obj: Addr, name: &str) -> Result<Option<u64>> {
         for &tp in self.type_chain(obj)?.iter() {
             let dict = self.mem.ptr(tp + self.off().tp_dict()?)?;
             if dict == 0 {
@@ -75,7 +103,7 @@ impl Py<'_> {
                         value: offset as u64,
                     });
                 }
-                return Ok(Some(self.mem.ptr(obj + offset as u64)?).filter(|&v| v != 0));
+                return Ok(Some(offset as u64));
             }
         }
         Ok(None)

@@ -4,6 +4,7 @@ use super::Py;
 use super::object::{TPFLAGS_INLINE_VALUES, TPFLAGS_MANAGED_DICT};
 use crate::error::{Error, Result};
 use crate::target::Addr;
+use std::rc::Rc;
 
 /// Most entries we walk in one dict or set table.
 const MAX_ENTRIES: u64 = 1 << 22;
@@ -146,8 +147,20 @@ impl Py<'_> {
         unreadable.map_or(Ok(None), Err)
     }
 
+    /// Is this dict key the str `name`? Keys are decoded once per address: attribute
+    /// names are interned, so 100,000 instance dicts share a handful of key objects.
     fn key_is(&self, key: Addr, name: &str) -> Result<bool> {
-        Ok(self.is_str(key)? && self.str(key)? == name)
+        if let Some(known) = self.key_cache.borrow().get(&key) {
+            return Ok(known.as_deref() == Some(name));
+        }
+        let text: Option<Rc<str>> = if self.is_str(key)? {
+            Some(self.str(key)?.into())
+        } else {
+            None
+        };
+        let is = text.as_deref() == Some(name);
+        self.key_cache.borrow_mut().insert(key, text);
+        Ok(is)
     }
 
     /// Index of `name` in a shared-keys table (the class's cached keys).

@@ -25,6 +25,9 @@ pub struct KnownTypes {
     pub set_dummy: Addr,
 }
 
+/// A class's slots looked up so far: (attribute name, offset in an instance, if a slot).
+type SlotOffsets = Vec<(Rc<str>, Option<u64>)>;
+
 /// Everything the object readers share for one snapshot.
 pub struct Py<'r> {
     pub mem: &'r Reader<'r>,
@@ -33,6 +36,10 @@ pub struct Py<'r> {
     code_cache: RefCell<AddrMap<Rc<code::CodeInfo>>>,
     type_name_cache: RefCell<AddrMap<Rc<str>>>,
     type_chain_cache: RefCell<AddrMap<Rc<[Addr]>>>,
+    /// Dict keys by address: the str, or None for a key that is not one.
+    key_cache: RefCell<AddrMap<Option<Rc<str>>>>,
+    /// Slot offsets by type: (attribute name, offset in the instance, if it is a slot).
+    slot_cache: RefCell<AddrMap<SlotOffsets>>,
 }
 
 impl<'r> Py<'r> {
@@ -44,6 +51,8 @@ impl<'r> Py<'r> {
             code_cache: RefCell::default(),
             type_name_cache: RefCell::default(),
             type_chain_cache: RefCell::default(),
+            key_cache: RefCell::default(),
+            slot_cache: RefCell::default(),
         }
     }
     pub fn off(&self) -> &Offsets {

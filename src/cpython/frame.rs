@@ -182,8 +182,7 @@ impl Py<'_> {
                     && wanted.contains(&(unit[1] as usize))
             }));
         }
-        let units = self.mem.u64(code + self.off().ob_size()?)?.min(1 << 20);
-        let bytes = self.mem.bytes(c.instructions, (units * 2) as usize)?;
+        let bytes = self.instructions(code, c.instructions)?;
         let ahead = bytes.get(lasti * 2 + 2..).unwrap_or(&[]);
         // 3.12+ LOAD_ATTR keeps the name index in the oparg's upper bits.
         let name_of = |arg: usize| {
@@ -198,6 +197,18 @@ impl Py<'_> {
                     && attr[0] != 0
                     && wanted.contains(&name_of(attr[1] as usize))
             }))
+    }
+
+    /// A 3.11+ code object's instructions (`co_code_adaptive`, at `at`), read once per code
+    /// object: every handler of a server runs the same few.
+    fn instructions(&self, code: Addr, at: Addr) -> Result<Rc<[u8]>> {
+        if let Some(b) = self.bytecode_cache.borrow().get(&code) {
+            return Ok(b.clone());
+        }
+        let units = self.mem.u64(code + self.off().ob_size()?)?.min(1 << 20);
+        let bytes: Rc<[u8]> = self.mem.bytes(at, (units * 2) as usize)?.into();
+        self.bytecode_cache.borrow_mut().insert(code, bytes.clone());
+        Ok(bytes)
     }
 
     /// The objects on a suspended frame's evaluation stack (bottom first).

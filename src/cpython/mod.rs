@@ -40,6 +40,8 @@ pub struct Py<'r> {
     key_cache: RefCell<AddrMap<Option<Rc<str>>>>,
     /// Slot offsets by type: (attribute name, offset in the instance, if it is a slot).
     slot_cache: RefCell<AddrMap<SlotOffsets>>,
+    /// 3.11+ instructions by code object (`code_ahead_calls`).
+    bytecode_cache: RefCell<AddrMap<Rc<[u8]>>>,
 }
 
 impl<'r> Py<'r> {
@@ -53,6 +55,7 @@ impl<'r> Py<'r> {
             type_chain_cache: RefCell::default(),
             key_cache: RefCell::default(),
             slot_cache: RefCell::default(),
+            bytecode_cache: RefCell::default(),
         }
     }
     pub fn off(&self) -> &Offsets {

@@ -27,11 +27,11 @@ pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
         if out.len() >= MAX_CYCLES {
             break;
         }
-        let set: HashSet<usize> = comp.iter().copied().collect();
         let self_loop = comp.len() == 1 && adj[comp[0]].iter().any(|(b, _)| *b == comp[0]);
         if comp.len() < 2 && !self_loop {
             continue;
         }
+        let set: HashSet<usize> = comp.iter().copied().collect();
         // Walk inside the component from its smallest node until we return to a seen node.
         let start = *comp.iter().min().unwrap_or(&comp[0]);
         let mut path = vec![start];
@@ -96,16 +96,19 @@ fn describe_cycle(all: &[&Object], nodes: &[usize], via: &[usize], edges: &[Edge
     }
 }
 
-/// Strongly connected components, iterative Tarjan.
+/// Strongly connected components that hold a cycle (two nodes or more, or a node with an
+/// edge to itself), iterative Tarjan.
 fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
     let n = adj.len();
     let (mut index, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
     let (mut stack, mut out, mut next) = (Vec::new(), Vec::new(), 0);
+    let mut work: Vec<(usize, usize)> = Vec::new();
     for root in 0..n {
         if index[root] != usize::MAX {
             continue;
         }
-        let mut work = vec![(root, 0usize)];
+        work.clear();
+        work.push((root, 0usize));
         while let Some(&mut (v, ref mut child)) = work.last_mut() {
             if *child == 0 && index[v] == usize::MAX {
                 index[v] = next;
@@ -128,6 +131,12 @@ fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
                 low[parent] = low[parent].min(low[v]);
             }
             if low[v] == index[v] {
+                // Most components are one node with no edge to itself: no cycle, no vector.
+                if stack.last() == Some(&v) && !adj[v].iter().any(|(w, _)| *w == v) {
+                    stack.pop();
+                    on[v] = false;
+                    continue;
+                }
                 let mut comp = Vec::new();
                 while let Some(w) = stack.pop() {
                     on[w] = false;

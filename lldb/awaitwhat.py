@@ -51,6 +51,38 @@ def _sysroot(debugger):
     return ""
 
 
+def _reader(process, live):
+    """read(addr, length) -> bytes or None, and a function that releases it.
+
+    lldb reads a live process through lldb-server's remote protocol, about 45 MB/s the
+    first time a page is read; the stopped process's /proc/PID/mem gives the same bytes
+    at memory speed. It is used when this user may open it, with lldb as the fallback for
+    every read it cannot serve."""
+
+    def through_lldb(addr, length):
+        error = lldb.SBError()
+        data = process.ReadMemory(addr, length, error)
+        return data if error.Success() else None
+
+    if not live:
+        return through_lldb, lambda: None
+    try:
+        fd = os.open("/proc/%d/mem" % process.GetProcessID(), os.O_RDONLY)
+    except OSError:
+        return through_lldb, lambda: None
+
+    def read(addr, length):
+        try:
+            data = os.pread(fd, length, addr)
+            if len(data) == length:
+                return data
+        except OSError:
+            pass
+        return through_lldb(addr, length)
+
+    return read, lambda: os.close(fd)
+
+
 def _awaitwhat(command, exe_ctx, result):
     verb, _, rest = command.strip().partition(" ")
     try:
@@ -65,17 +97,16 @@ def _awaitwhat(command, exe_ctx, result):
             raise ffi.AwaitwhatError("no process: attach to one (`process attach -p PID`) or open a core "
                                      "(`target create -c CORE`)")
 
-        def read(addr, length):
-            error = lldb.SBError()
-            data = process.ReadMemory(addr, length, error)
-            return data if error.Success() else None
-
         live = process.GetPluginName() != "elf-core"
+        read, done = _reader(process, live)
         lldb_target = exe_ctx.GetTarget()
         sysroot = _sysroot(lldb_target.GetDebugger())
         # lldb lists only the modules its loader resolved; the core's own list completes it.
         core_file = "" if live else (process.GetCoreFile().fullpath or "")
-        out, target, stats = ffi.run(verb, rest, read, _modules(lldb_target), live, sysroot, core_file)
+        try:
+            out, target, stats = ffi.run(verb, rest, read, _modules(lldb_target), live, sysroot, core_file)
+        finally:
+            done()
         result.AppendMessage((ffi.write_file(target, out) if target else out).rstrip("\n"))
         if stats:
             result.AppendMessage(stats.rstrip("\n"))

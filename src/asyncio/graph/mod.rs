@@ -64,13 +64,16 @@ impl Builder<'_, '_> {
         if self.objects.len() >= MAX_OBJECTS || self.objects.contains_key(&addr) {
             return;
         }
-        self.objects.entry(addr).or_insert(Object {
-            id: hex(addr),
-            kind: kind.into(),
-            label,
-            state,
-            details,
-        });
+        self.objects.insert(
+            addr,
+            Object {
+                id: hex(addr),
+                kind: kind.into(),
+                label,
+                state,
+                details,
+            },
+        );
     }
 
     fn edge(

@@ -46,7 +46,24 @@ fn gerr(e: gimli::Error) -> Error {
 /// not describe are simply absent: the caller knows which ones a version needs.
 pub fn extract(file: &ElfFile, fields: &[&str]) -> Result<BTreeMap<String, u64>> {
     let obj = file.parsed()?;
+    // Type layouts need the DIEs, their names and each unit's line-program header (gimli
+    // parses it with the unit); the rest is not decompressed (Debian's -dbg files compress
+    // every section: location and range lists are a third of the work).
+    use gimli::SectionId::*;
     let sections = |id: gimli::SectionId| -> std::result::Result<Cow<'_, [u8]>, gimli::Error> {
+        if !matches!(
+            id,
+            DebugInfo
+                | DebugAbbrev
+                | DebugStr
+                | DebugStrOffsets
+                | DebugLineStr
+                | DebugLine
+                | DebugTypes
+                | DebugAddr
+        ) {
+            return Ok(Cow::Borrowed(&[]));
+        }
         Ok(obj
             .section_by_name(id.name())
             .and_then(|s| s.uncompressed_data().ok())

@@ -122,14 +122,13 @@ impl Builder<'_, '_> {
         if self.objects.contains_key(&r.addr) {
             return;
         }
+        // Once per node (the check above): no search of the warnings so far, which a
+        // server with 100,000 unreadable timers would make quadratic.
         if let Some(why) = r.details.get("unreadable").and_then(Value::as_str) {
-            let w = format!(
+            self.warnings.push(format!(
                 "{} {:#x}: {why} (best effort under this event loop)",
                 r.kind, r.addr
-            );
-            if !self.warnings.contains(&w) {
-                self.warnings.push(w);
-            }
+            ));
         }
         self.add(r.addr, r.kind, r.label.clone(), None, r.details.clone());
     }

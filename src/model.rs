@@ -1,9 +1,154 @@
 //! The Snapshot: plain data that every renderer reads. Its JSON form is the contract
 //! documented in `docs/json.md`.
 
-use crate::target::Stats;
-use serde::Serialize;
+use crate::target::{Addr, Stats};
+use serde::{Serialize, Serializer};
+use std::fmt;
 use std::rc::Rc;
+
+/// An object in the target, by address: what every node, edge end and reference holds.
+/// Text, DOT and JSON show it as lowercase hex (`0x7fcd56bc1f00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Id(pub Addr);
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Defines a closed vocabulary: an enum whose every variant has one name, used by all
+/// renderers and by the JSON (the names are the contract in docs/json.md).
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $($variant,)* }
+
+        impl $name {
+            /// Every name, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// The state of an asyncio Future or Task (`unknown` when it could not be read).
+    State {
+        Pending = "pending",
+        Cancelled = "cancelled",
+        Finished = "finished",
+        Unknown = "unknown",
+    }
+}
+
+vocabulary! {
+    /// What a node of the wait graph is.
+    Kind {
+        Task = "task",
+        Future = "future",
+        Gather = "gather",
+        Shield = "shield",
+        Wait = "wait",
+        WaitFor = "wait_for",
+        Timeout = "timeout",
+        TaskGroup = "taskgroup",
+        Lock = "lock",
+        Event = "event",
+        Semaphore = "semaphore",
+        Condition = "condition",
+        Queue = "queue",
+        Barrier = "barrier",
+        Timer = "timer",
+        Executor = "executor",
+        AsCompleted = "as_completed",
+        Stream = "stream",
+        Socket = "socket",
+        Subprocess = "subprocess",
+        ConcurrentFuture = "concurrent_future",
+        Loop = "loop",
+        Thread = "thread",
+        Object = "object",
+    }
+}
+
+vocabulary! {
+    /// How the `from` end of an edge relates to its `to` end.
+    EdgeKind {
+        Awaits = "awaits",
+        Acquire = "acquire",
+        Wait = "wait",
+        Get = "get",
+        Put = "put",
+        Join = "join",
+        Sleep = "sleep",
+        Gather = "gather",
+        Shield = "shield",
+        WaitFor = "wait_for",
+        TaskGroup = "taskgroup",
+        Executor = "executor",
+        AsCompleted = "as_completed",
+        HeldBy = "held-by",
+        CouldWake = "could-wake",
+        Timeout = "timeout",
+        Read = "read",
+        Write = "write",
+        Result = "result",
+        Threadsafe = "threadsafe",
+        Scheduled = "scheduled",
+        BlockedBy = "blocked-by",
+    }
+}
+
+/// Where a waiting frame is: shown as `file:line` (line 0 when the frame has none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub file: Rc<str>,
+    pub line: i32,
+}
+
+impl Site {
+    pub fn of(f: &Frame) -> Site {
+        Site {
+            file: f.file.clone(),
+            line: f.line.unwrap_or(0),
+        }
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+impl Serialize for Site {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
@@ -28,14 +173,13 @@ pub struct Snapshot {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
-    /// The task object's address, lowercase hex.
-    pub address: String,
+    /// The task object's address.
+    pub address: Id,
     pub name: Option<String>,
-    /// "pending", "cancelled" or "finished".
-    pub state: String,
+    pub state: State,
     /// `type(task).__name__`.
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub type_name: Rc<str>,
     /// Pending `cancel()` requests (3.11+), when known.
     pub cancel_requests: Option<i64>,
     /// Outermost (the task's own coroutine) to innermost.
@@ -48,16 +192,19 @@ pub struct Task {
     pub error: Option<String>,
     /// Address of the task's event loop (`task.get_loop()`), when readable.
     #[serde(rename = "loop")]
-    pub event_loop: Option<String>,
+    pub event_loop: Option<Id>,
+    /// The future it is blocked on (`_fut_waiter`, else the chain's terminal).
+    #[serde(skip)]
+    pub waiter: Option<Addr>,
 }
 
 /// An event loop that pending tasks belong to.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventLoop {
-    pub address: String,
+    pub address: Id,
     /// `type(loop).__name__`.
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub type_name: Rc<str>,
     /// `threading.get_ident()` of the thread running it (`loop._thread_id`); null when it
     /// is not running or the loop keeps no such attribute (uvloop).
     pub thread_id: Option<u64>,
@@ -78,35 +225,36 @@ pub struct Frame {
     /// The source line, when the file is readable where the decoder runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Rc<str>>,
+    /// The frame object (or 3.11+ interpreter frame) and its code object, for the graph's
+    /// later reads of locals and the value stack.
+    #[serde(skip)]
+    pub at: (Addr, Addr),
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Awaited {
     /// `type(obj).__name__`, e.g. "Future", "Task", "_GatheringFuture".
     #[serde(rename = "type")]
-    pub type_name: String,
-    pub address: String,
+    pub type_name: Rc<str>,
+    pub address: Id,
     /// Future/Task state when the object is one.
-    pub state: Option<String>,
+    pub state: Option<State>,
     /// Task name when the object is a Task.
     pub name: Option<String>,
     /// The typed object behind the wait (a Lock, an Event, a timer...): an `objects[].id`.
-    pub resource: Option<String>,
+    pub resource: Option<Id>,
 }
 
 /// A node of the wait graph.
 #[derive(Debug, Clone, Serialize)]
 pub struct Object {
-    /// Lowercase hex address of the object (stable across snapshots of one process).
-    pub id: String,
-    /// task, future, gather, shield, wait, wait_for, timeout, taskgroup, lock, event,
-    /// semaphore, condition, queue, barrier, timer, executor, as_completed, stream, socket,
-    /// subprocess, concurrent_future, loop, thread, object
-    pub kind: String,
+    /// The object's address (stable across snapshots of one process); a thread's id.
+    pub id: Id,
+    pub kind: Kind,
     /// Short human description, e.g. "Lock [locked, 2 waiters]".
     pub label: String,
-    /// pending / cancelled / finished for futures and tasks.
-    pub state: Option<String>,
+    /// For futures and tasks; an executor job's `concurrent.futures` state as it is kept.
+    pub state: Option<ObjectState>,
     /// Kind-specific facts (deadline, waiters, size...).
     pub details: Details,
 }
@@ -143,17 +291,40 @@ impl Serialize for Details {
     }
 }
 
+/// A node's state: an asyncio future's, or a `concurrent.futures` job's (`RUNNING`...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectState {
+    Future(State),
+    Job(String),
+}
+
+impl ObjectState {
+    /// Whether an asyncio future is done (cancelled or finished).
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self,
+            ObjectState::Future(State::Cancelled | State::Finished)
+        )
+    }
+}
+
+impl Serialize for ObjectState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ObjectState::Future(state) => state.serialize(s),
+            ObjectState::Job(state) => s.serialize_str(state),
+        }
+    }
+}
+
 /// A wait edge: `from` cannot proceed until `to` does something.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edge {
-    pub from: String,
-    pub to: String,
-    /// awaits, acquire, wait, get, put, join, sleep, gather, shield, wait_for, taskgroup,
-    /// executor, as_completed, held-by, could-wake, timeout, read, write, result,
-    /// threadsafe, scheduled, blocked-by
-    pub kind: String,
-    /// Where the waiting frame is, `file:line`, when known.
-    pub site: Option<String>,
+    pub from: Id,
+    pub to: Id,
+    pub kind: EdgeKind,
+    /// Where the waiting frame is, when known.
+    pub site: Option<Site>,
     /// Deduced from circumstantial evidence (e.g. who holds a Lock), not recorded by asyncio.
     pub inferred: bool,
 }
@@ -162,7 +333,7 @@ pub struct Edge {
 #[derive(Debug, Clone, Serialize)]
 pub struct Cycle {
     /// Object ids around the cycle, in edge order.
-    pub nodes: Vec<String>,
+    pub nodes: Vec<Id>,
     /// One line, e.g. "deadlock: Task 'A' → Lock 0x… (held by 'B') → Task 'B' → ...".
     pub description: String,
 }

@@ -3,7 +3,7 @@
 //! understand at all is an error.
 
 use crate::asyncio::graph;
-use crate::asyncio::tasks::{self, TaskRaw};
+use crate::asyncio::tasks;
 use crate::asyncio::waits::Clock;
 use crate::cpython::Py;
 use crate::cpython::frame::FrameInfo;
@@ -11,7 +11,7 @@ use crate::cpython::thread::ThreadStack;
 use crate::discover::{Options, discover, fallback_files};
 use crate::error::{Error, Result};
 use crate::layout::Version;
-use crate::model::{EventLoop, Frame, Snapshot, Task, Thread};
+use crate::model::{EventLoop, Frame, Id, Snapshot, State, Task, Thread};
 use crate::target::core::CoreFile;
 use crate::target::files::WithFiles;
 use crate::target::{Addr, Memory, Module, Reader};
@@ -54,7 +54,6 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
     let mut threads = Vec::new();
     let mut stacks: Vec<ThreadStack> = Vec::new();
     let mut tasks_out = Vec::new();
-    let mut raws: Vec<TaskRaw> = Vec::new();
     let mut asyncio_seen = false;
     for &interp in &interps {
         let names = thread_names(&py, interp).unwrap_or_default();
@@ -71,7 +70,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
                 frames: frames
                     .iter()
                     .rev()
-                    .map(|(_, _, f)| tasks::frame(f.clone()))
+                    .map(|(f, c, fi)| tasks::frame((*f, *c), fi.clone()))
                     .collect(),
             });
             stacks.push((ts.thread_id, frames));
@@ -91,22 +90,12 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         }
         for &t in reg.tasks.iter().take(MAX_TASKS) {
             match decode_one(&py, t, &stacks) {
-                Ok(Some((task, raw))) if task.state == "pending" => {
-                    tasks_out.push(task);
-                    raws.push(raw);
-                }
+                Ok(Some(task)) if task.state == State::Pending => tasks_out.push(task),
                 Ok(Some(_)) => {}
                 Ok(None) => warnings.push(format!("{t:#x} in the task registry is not a Task")),
                 Err(e) => {
                     warnings.push(format!("task {t:#x}: {e}"));
                     tasks_out.push(broken_task(t, &e));
-                    // The graph pairs tasks and raws by position: keep them aligned.
-                    raws.push(TaskRaw {
-                        addr: t,
-                        waiter: None,
-                        frames: Vec::new(),
-                        event_loop: None,
-                    });
                 }
             }
         }
@@ -123,21 +112,13 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
             if threads.len() == 1 { "" } else { "s" }
         )));
     }
-    let (loops, loop_threads) = event_loops(&py, &raws);
+    let (loops, loop_threads) = event_loops(&py, &tasks_out);
     let clock = clock(&py, opts, &stacks);
     let names: HashMap<u64, String> = threads
         .iter()
         .filter_map(|t| t.name.clone().map(|n| (t.thread_id, n)))
         .collect();
-    let graph = graph::build(
-        &py,
-        &mut tasks_out,
-        &raws,
-        &stacks,
-        &names,
-        &loop_threads,
-        clock,
-    );
+    let graph = graph::build(&py, &mut tasks_out, &stacks, &names, &loop_threads, clock);
     warnings.extend(graph.warnings);
     let mut snap = Snapshot {
         objects: graph.objects,
@@ -197,11 +178,11 @@ fn with_core_modules(mut out: Vec<Module>, opts: &Options) -> (Vec<Module>, Opti
 
 /// The tasks' event loops, in order of first appearance, and the thread running each
 /// (`loop._thread_id`) by loop address.
-fn event_loops(py: &Py<'_>, raws: &[TaskRaw]) -> (Vec<EventLoop>, HashMap<Addr, Option<u64>>) {
+fn event_loops(py: &Py<'_>, tasks: &[Task]) -> (Vec<EventLoop>, HashMap<Addr, Option<u64>>) {
     let mut out: Vec<EventLoop> = Vec::new();
     let mut threads: HashMap<Addr, Option<u64>> = HashMap::new();
-    for lp in raws.iter().filter_map(|r| r.event_loop) {
-        let id = format!("{lp:#x}");
+    for id in tasks.iter().filter_map(|t| t.event_loop) {
+        let lp = id.0;
         if let Some(l) = out.iter_mut().find(|l| l.address == id) {
             l.tasks += 1;
             continue;
@@ -223,7 +204,7 @@ fn event_loops(py: &Py<'_>, raws: &[TaskRaw]) -> (Vec<EventLoop>, HashMap<Addr, 
     (out, threads)
 }
 
-fn decode_one(py: &Py<'_>, t: Addr, stacks: &[ThreadStack]) -> Result<Option<(Task, TaskRaw)>> {
+fn decode_one(py: &Py<'_>, t: Addr, stacks: &[ThreadStack]) -> Result<Option<Task>> {
     match tasks::task_kind(py, t)? {
         Some(c_layout) => tasks::decode_task(py, t, c_layout, stacks).map(Some),
         None => Ok(None),
@@ -232,9 +213,9 @@ fn decode_one(py: &Py<'_>, t: Addr, stacks: &[ThreadStack]) -> Result<Option<(Ta
 
 fn broken_task(t: Addr, e: &Error) -> Task {
     Task {
-        address: format!("{t:#x}"),
+        address: Id(t),
         name: None,
-        state: "unknown".into(),
+        state: State::Unknown,
         type_name: "?".into(),
         cancel_requests: None,
         frames: Vec::new(),
@@ -242,6 +223,7 @@ fn broken_task(t: Addr, e: &Error) -> Task {
         running_on_thread: None,
         error: Some(e.to_string()),
         event_loop: None,
+        waiter: None,
     }
 }
 

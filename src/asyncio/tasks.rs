@@ -5,7 +5,7 @@ use crate::cpython::Py;
 use crate::cpython::frame::FrameInfo;
 use crate::cpython::thread::ThreadStack;
 use crate::error::{Error, Result};
-use crate::model;
+use crate::model::{self, Id, State};
 use crate::target::Addr;
 use std::collections::BTreeSet;
 
@@ -241,13 +241,13 @@ pub fn future_kind(py: &Py<'_>, obj: Addr) -> Result<Option<bool>> {
     Ok(None)
 }
 
-/// "pending" / "cancelled" / "finished" of a Future or Task.
-pub fn future_state(py: &Py<'_>, obj: Addr, c_layout: bool) -> Result<String> {
+/// The state of a Future or Task.
+pub fn future_state(py: &Py<'_>, obj: Addr, c_layout: bool) -> Result<State> {
     if c_layout {
         return Ok(match py.mem.i32(obj + py.off().fut_state()?)? {
-            0 => "pending".into(),
-            1 => "cancelled".into(),
-            2 => "finished".into(),
+            0 => State::Pending,
+            1 => State::Cancelled,
+            2 => State::Finished,
             other => {
                 return Err(Error::Implausible {
                     what: "future state",
@@ -258,7 +258,16 @@ pub fn future_state(py: &Py<'_>, obj: Addr, c_layout: bool) -> Result<String> {
         });
     }
     match py.attr(obj, "_state")? {
-        Some(s) => Ok(py.str(s)?.to_lowercase()),
+        Some(s) => match &*py.str(s)? {
+            "PENDING" => Ok(State::Pending),
+            "CANCELLED" => Ok(State::Cancelled),
+            "FINISHED" => Ok(State::Finished),
+            _ => Err(Error::Implausible {
+                what: "pure-Python future state",
+                addr: s,
+                value: 0,
+            }),
+        },
         None => Err(Error::Implausible {
             what: "pure-Python future without _state",
             addr: obj,
@@ -297,17 +306,15 @@ fn task_field(
     }
 }
 
-fn hex(a: Addr) -> String {
-    format!("{a:#x}")
-}
-
-pub fn frame(f: FrameInfo) -> model::Frame {
+/// A frame of the model from what the reader found at `at` (frame, code).
+pub fn frame(at: (Addr, Addr), f: FrameInfo) -> model::Frame {
     model::Frame {
         function: f.function,
         qualname: f.qualname,
         file: f.file,
         line: f.line,
         source: None,
+        at,
     }
 }
 
@@ -315,7 +322,7 @@ pub fn frame(f: FrameInfo) -> model::Frame {
 pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
     let mut a = model::Awaited {
         type_name: py.short_type_name(obj)?,
-        address: hex(obj),
+        address: Id(obj),
         state: None,
         name: None,
         resource: None,
@@ -329,18 +336,6 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
     Ok(a)
 }
 
-/// What the graph needs of a task beyond its model entry.
-#[derive(Debug, Clone)]
-pub struct TaskRaw {
-    pub addr: Addr,
-    /// The future it is blocked on (`_fut_waiter`, else the chain's terminal).
-    pub waiter: Option<Addr>,
-    /// (frame, code) of each frame in `Task.frames` order (outermost first).
-    pub frames: Vec<(Addr, Addr)>,
-    /// The task's event loop, when readable.
-    pub event_loop: Option<Addr>,
-}
-
 /// Decode one task. `running` gives the thread stacks (innermost first, with frame
 /// addresses) used when the task's coroutine is executing right now.
 pub fn decode_task(
@@ -348,11 +343,11 @@ pub fn decode_task(
     task: Addr,
     c_layout: bool,
     running: &[ThreadStack],
-) -> Result<(model::Task, TaskRaw)> {
+) -> Result<model::Task> {
     let o = py.off();
     let state = future_state(py, task, c_layout)?;
     let mut t = model::Task {
-        address: hex(task),
+        address: Id(task),
         name: task_name(py, task, c_layout)?,
         state,
         type_name: py.short_type_name(task)?,
@@ -361,17 +356,12 @@ pub fn decode_task(
         awaiting: None,
         running_on_thread: None,
         error: None,
-        event_loop: None,
-    };
-    let mut raw = TaskRaw {
-        addr: task,
-        waiter: None,
-        frames: Vec::new(),
         event_loop: task_field(py, task, c_layout, o.fut_loop(), "_loop")
             .ok()
-            .filter(|&l| l != 0),
+            .filter(|&l| l != 0)
+            .map(Id),
+        waiter: None,
     };
-    t.event_loop = raw.event_loop.map(hex);
     if py.at_least(3, 11) {
         t.cancel_requests = if c_layout {
             o.task_num_cancels_requested
@@ -391,26 +381,26 @@ pub fn decode_task(
             for (tid, stack) in running {
                 if let Some(k) = stack.iter().position(|(f, _, _)| *f == coro_frame) {
                     let mine = stack[..=k].iter().rev();
-                    t.frames = mine.clone().map(|(_, _, fi)| frame(fi.clone())).collect();
-                    raw.frames = mine.map(|(f, c, _)| (*f, *c)).collect();
+                    t.frames = mine.map(|(f, c, fi)| frame((*f, *c), fi.clone())).collect();
                     t.running_on_thread = Some(*tid);
                 }
             }
         }
     } else if coro != 0 {
         let chain = await_chain(py, coro);
-        t.frames = chain.frames.into_iter().map(frame).collect();
-        raw.frames = chain.raw;
+        t.frames = (chain.raw.into_iter().zip(chain.frames))
+            .map(|(at, f)| frame(at, f))
+            .collect();
         t.error = chain.error.map(|e| e.to_string());
         let waiter = task_field(py, task, c_layout, o.task_fut_waiter(), "_fut_waiter")?;
-        raw.waiter = if waiter != 0 && !py.is_none(waiter)? {
+        t.waiter = if waiter != 0 && !py.is_none(waiter)? {
             Some(waiter)
         } else {
             chain.terminal
         };
-        if let Some(w) = raw.waiter {
+        if let Some(w) = t.waiter {
             t.awaiting = Some(awaited(py, w)?);
         }
     }
-    Ok((t, raw))
+    Ok(t)
 }

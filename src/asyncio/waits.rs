@@ -4,22 +4,22 @@
 use super::uvloop;
 use crate::cpython::Py;
 use crate::error::Result;
-use crate::model::Details;
+use crate::model::{Details, EdgeKind, Frame, Kind};
 use crate::target::Addr;
 use serde_json::{Value, json};
 
 /// asyncio classes whose `self` in a waiting frame names the resource, and their kind.
-const RESOURCES: &[(&str, &str)] = &[
-    ("Lock", "lock"),
-    ("Event", "event"),
-    ("Condition", "condition"),
-    ("Semaphore", "semaphore"),
-    ("BoundedSemaphore", "semaphore"),
-    ("Queue", "queue"),
-    ("PriorityQueue", "queue"),
-    ("LifoQueue", "queue"),
-    ("Barrier", "barrier"),
-    ("TaskGroup", "taskgroup"),
+const RESOURCES: &[(&str, Kind)] = &[
+    ("Lock", Kind::Lock),
+    ("Event", Kind::Event),
+    ("Condition", Kind::Condition),
+    ("Semaphore", Kind::Semaphore),
+    ("BoundedSemaphore", Kind::Semaphore),
+    ("Queue", Kind::Queue),
+    ("PriorityQueue", Kind::Queue),
+    ("LifoQueue", Kind::Queue),
+    ("Barrier", Kind::Barrier),
+    ("TaskGroup", Kind::TaskGroup),
 ];
 
 /// The loop's notion of "now", when it can be known.
@@ -34,11 +34,11 @@ pub struct Clock {
 #[derive(Debug, Clone)]
 pub struct Resource {
     pub addr: Addr,
-    pub kind: &'static str,
+    pub kind: Kind,
     pub label: String,
     pub details: Details,
     /// How the waiting task relates to it (acquire, wait, get, put, sleep, ...).
-    pub edge: &'static str,
+    pub edge: EdgeKind,
 }
 
 fn in_asyncio(file: &str) -> bool {
@@ -46,11 +46,11 @@ fn in_asyncio(file: &str) -> bool {
 }
 
 /// The resource kind of an object, if it is one of asyncio's primitives.
-pub fn resource_kind(py: &Py<'_>, obj: Addr) -> Result<Option<&'static str>> {
+pub fn resource_kind(py: &Py<'_>, obj: Addr) -> Result<Option<Kind>> {
     for &t in py.type_chain(obj)?.iter() {
         let name = py.type_name(t)?;
         if let Some((_, kind)) = RESOURCES.iter().find(|(n, _)| **n == *name) {
-            return Ok(Some(kind));
+            return Ok(Some(*kind));
         }
     }
     Ok(None)
@@ -63,36 +63,31 @@ pub enum Wait {
     /// (thousands of tasks may wait on one Event).
     Primitive {
         addr: Addr,
-        kind: &'static str,
-        edge: &'static str,
+        kind: Kind,
+        edge: EdgeKind,
     },
     /// Anything else, described already: a sleep timer, a socket, a subprocess.
     Described(Resource),
 }
 
-/// What the innermost asyncio frames of a chain wait on. `frames` are (frame, code,
-/// function, file) outermost first; only suspended chains are passed here.
-pub fn classify(
-    py: &Py<'_>,
-    frames: &[(Addr, Addr, &str, &str)],
-    clock: Option<Clock>,
-) -> Result<Option<Wait>> {
+/// What the innermost asyncio frames of a chain wait on. `frames` are outermost first;
+/// only suspended chains are passed here.
+pub fn classify(py: &Py<'_>, frames: &[Frame], clock: Option<Clock>) -> Result<Option<Wait>> {
     // The innermost run of asyncio's own frames says what is awaited; its outermost
     // primitive is the one the program used (Barrier.wait, not the Condition inside it;
     // the Lock of `async with lock`, entered through `__aenter__`).
     let inner = frames
         .iter()
         .rev()
-        .take_while(|(_, _, _, file)| in_asyncio(file))
+        .take_while(|f| in_asyncio(&f.file))
         .count();
     let run = &frames[frames.len() - inner..];
-    if let Some((frame, code, ..)) = run
-        .iter()
-        .rev()
-        .find(|(_, _, function, _)| *function == "sleep")
+    if let Some(Frame {
+        at: (frame, code), ..
+    }) = run.iter().rev().find(|f| &*f.function == "sleep")
         && let Some(h) = py.frame_local(*frame, *code, "h")?
     {
-        let mut r = timer(py, h, clock, "sleep")?;
+        let mut r = timer(py, h, clock, EdgeKind::Sleep)?;
         // The delay as the program passed it (int or float), for "sleep(3600)".
         if let Some(delay) = py.frame_local(*frame, *code, "delay")? {
             let v = match py.int(delay) {
@@ -108,19 +103,20 @@ pub fn classify(
         }
         return Ok(Some(Wait::Described(r)));
     }
-    for (frame, code, function, _) in run {
-        if let Some(r) = io_wait(py, *frame, *code, function)? {
+    for f in run {
+        let (frame, code) = f.at;
+        if let Some(r) = io_wait(py, frame, code, &f.function)? {
             return Ok(Some(Wait::Described(r)));
         }
-        if let Some(me) = py.frame_local(*frame, *code, "self")?
+        if let Some(me) = py.frame_local(frame, code, "self")?
             && let Some(kind) = resource_kind(py, me)?
         {
-            let edge = match (kind, *function) {
-                ("lock" | "semaphore", _) => "acquire",
-                ("queue", "put") => "put",
-                ("queue", "join") => "join",
-                ("queue", _) => "get",
-                _ => "wait",
+            let edge = match (kind, &*f.function) {
+                (Kind::Lock | Kind::Semaphore, _) => EdgeKind::Acquire,
+                (Kind::Queue, "put") => EdgeKind::Put,
+                (Kind::Queue, "join") => EdgeKind::Join,
+                (Kind::Queue, _) => EdgeKind::Get,
+                _ => EdgeKind::Wait,
             };
             return Ok(Some(Wait::Primitive {
                 addr: me,
@@ -160,7 +156,13 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 .map(|t| selector_events(py, t, fd))
                 .transpose()?
                 .flatten();
-            (reader, "stream", "read", d, watched.map(|w| (fd, w)))
+            (
+                reader,
+                Kind::Stream,
+                EdgeKind::Read,
+                d,
+                watched.map(|w| (fd, w)),
+            )
         }
         "sock_recv" | "sock_recv_into" | "sock_recvfrom" | "sock_sendall" | "sock_accept"
         | "sock_connect" => {
@@ -175,11 +177,11 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 None => None,
             };
             let edge = if function == "sock_sendall" || function == "sock_connect" {
-                "write"
+                EdgeKind::Write
             } else {
-                "read"
+                EdgeKind::Read
             };
-            (sock, "socket", edge, d, watched.map(|w| (fd, w)))
+            (sock, Kind::Socket, edge, d, watched.map(|w| (fd, w)))
         }
         "_wait" => {
             let Some(me) = local("self")? else {
@@ -196,10 +198,10 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
             );
             return Ok(Some(Resource {
                 addr: me,
-                kind: "subprocess",
+                kind: Kind::Subprocess,
                 label,
                 details: d,
-                edge: "wait",
+                edge: EdgeKind::Wait,
             }));
         }
         _ => return Ok(None),
@@ -261,14 +263,12 @@ fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Opt
 
 /// Primitives a chain is waiting *inside* (`Condition.wait` has released its lock): an
 /// `async with` on one of them in an outer frame does not mean the task holds it.
-pub fn released(py: &Py<'_>, frames: &[(Addr, Addr, &str, &str)]) -> Vec<Addr> {
+pub fn released(py: &Py<'_>, frames: &[Frame]) -> Vec<Addr> {
     frames
         .iter()
-        .filter(|(_, _, function, file)| {
-            in_asyncio(file) && matches!(*function, "wait" | "wait_for")
-        })
-        .filter_map(|(frame, code, ..)| py.frame_local(*frame, *code, "self").ok().flatten())
-        .filter(|&me| resource_kind(py, me).ok().flatten() == Some("condition"))
+        .filter(|f| in_asyncio(&f.file) && matches!(&*f.function, "wait" | "wait_for"))
+        .filter_map(|f| py.frame_local(f.at.0, f.at.1, "self").ok().flatten())
+        .filter(|&me| resource_kind(py, me).ok().flatten() == Some(Kind::Condition))
         .collect()
 }
 
@@ -305,15 +305,15 @@ pub fn waiter_futures(py: &Py<'_>, obj: Addr, name: &str) -> Result<Vec<Addr>> {
 pub fn describe(
     py: &Py<'_>,
     obj: Addr,
-    kind: &'static str,
-    edge: &'static str,
+    kind: Kind,
+    edge: EdgeKind,
     clock: Option<Clock>,
 ) -> Result<Resource> {
     let _ = clock;
     let type_name = py.short_type_name(obj)?;
     let mut d = Details::new();
     let label = match kind {
-        "lock" => {
+        Kind::Lock => {
             let locked = flag(py, obj, "_locked")?;
             let waiters = count(py, obj, "_waiters")?;
             d.insert("locked", json!(locked));
@@ -323,7 +323,7 @@ pub fn describe(
                 if locked { "locked" } else { "unlocked" }
             )
         }
-        "event" => {
+        Kind::Event => {
             let set = flag(py, obj, "_value")?;
             let waiters = count(py, obj, "_waiters")?;
             d.insert("set", json!(set));
@@ -333,7 +333,7 @@ pub fn describe(
                 if set { "set" } else { "not set" }
             )
         }
-        "semaphore" => {
+        Kind::Semaphore => {
             let value = int_attr(py, obj, "_value")?;
             let waiters = count(py, obj, "_waiters")?;
             d.insert("value", json!(value));
@@ -343,14 +343,14 @@ pub fn describe(
                 value.map_or("?".into(), |v| v.to_string())
             )
         }
-        "condition" => {
+        Kind::Condition => {
             let waiters = count(py, obj, "_waiters")?;
             let lock = py.attr(obj, "_lock")?;
             d.insert("waiters", json!(waiters));
             d.insert("lock", json!(lock.map(|l| format!("{l:#x}"))));
             format!("{type_name} [{waiters} waiting]")
         }
-        "queue" => {
+        Kind::Queue => {
             let size = match py.attr(obj, "_queue")? {
                 Some(q) => py.len_of(q)?,
                 None => 0,
@@ -370,7 +370,7 @@ pub fn describe(
             } else {
                 String::new()
             };
-            let joining = if edge == "join" {
+            let joining = if edge == EdgeKind::Join {
                 format!(", {} unfinished", unfinished.unwrap_or(0))
             } else {
                 String::new()
@@ -379,7 +379,7 @@ pub fn describe(
                 "{type_name} [{size}{cap} items, {getters} getters, {putters} putters{joining}]"
             )
         }
-        "barrier" => {
+        Kind::Barrier => {
             let parties = int_attr(py, obj, "_parties")?;
             let waiting = int_attr(py, obj, "_count")?;
             d.insert("parties", json!(parties));
@@ -390,7 +390,7 @@ pub fn describe(
                 parties.unwrap_or(0)
             )
         }
-        "taskgroup" => {
+        Kind::TaskGroup => {
             let tasks = match py.attr(obj, "_tasks")? {
                 Some(s) => py.set_items(s)?.len(),
                 None => 0,
@@ -402,7 +402,7 @@ pub fn describe(
             d.insert("parent", json!(parent.map(|p| format!("{p:#x}"))));
             format!("TaskGroup [{tasks} tasks]")
         }
-        _ => type_name.clone(),
+        _ => type_name.to_string(),
     };
     Ok(Resource {
         addr: obj,
@@ -414,12 +414,7 @@ pub fn describe(
 }
 
 /// Describe a `TimerHandle` (sleep, wait_for, timeouts): deadline, and time left when known.
-pub fn timer(
-    py: &Py<'_>,
-    handle: Addr,
-    clock: Option<Clock>,
-    edge: &'static str,
-) -> Result<Resource> {
+pub fn timer(py: &Py<'_>, handle: Addr, clock: Option<Clock>, edge: EdgeKind) -> Result<Resource> {
     let mut d = Details::new();
     let (when, cancelled, unreadable) = match py.field(handle, "_when")? {
         Some(w) => {
@@ -476,7 +471,7 @@ pub fn timer(
     };
     Ok(Resource {
         addr: handle,
-        kind: "timer",
+        kind: Kind::Timer,
         label,
         details: d,
         edge,

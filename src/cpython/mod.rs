@@ -35,6 +35,8 @@ pub struct Py<'r> {
     pub types: KnownTypes,
     code_cache: RefCell<AddrMap<Rc<code::CodeInfo>>>,
     type_name_cache: RefCell<AddrMap<Rc<str>>>,
+    /// `__name__` of each type, shared by every object of the type.
+    short_name_cache: RefCell<AddrMap<Rc<str>>>,
     type_chain_cache: RefCell<AddrMap<Rc<[Addr]>>>,
     /// Dict keys by address: the str, or None for a key that is not one.
     key_cache: RefCell<AddrMap<Option<Rc<str>>>>,
@@ -52,6 +54,7 @@ impl<'r> Py<'r> {
             types,
             code_cache: RefCell::default(),
             type_name_cache: RefCell::default(),
+            short_name_cache: RefCell::default(),
             type_chain_cache: RefCell::default(),
             key_cache: RefCell::default(),
             slot_cache: RefCell::default(),

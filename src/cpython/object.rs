@@ -59,9 +59,18 @@ impl Py<'_> {
     }
 
     /// Short type name as Python prints `type(x).__name__`: `_asyncio.Task` → `Task`.
-    pub fn short_type_name(&self, obj: Addr) -> Result<String> {
-        let n = self.obj_type_name(obj)?;
-        Ok(n.rsplit('.').next().unwrap_or(&n).to_string())
+    pub fn short_type_name(&self, obj: Addr) -> Result<Rc<str>> {
+        let tp = self.type_of(obj)?;
+        if let Some(n) = self.short_name_cache.borrow().get(&tp) {
+            return Ok(n.clone());
+        }
+        let n = self.type_name(tp)?;
+        let short: Rc<str> = match n.rsplit_once('.') {
+            Some((_, short)) => short.into(),
+            None => n,
+        };
+        self.short_name_cache.borrow_mut().insert(tp, short.clone());
+        Ok(short)
     }
 
     /// The type and its bases, most derived first (bounded; read once per type).

@@ -6,43 +6,44 @@
 //! once as "×N", so a program with thousands of identical workers stays readable and
 //! renders quickly; past `MAX_NODES` the rest is left out with a note.
 
-use crate::model::{Object, Snapshot, Task};
+use crate::model::{EdgeKind, Id, Kind, Object, ObjectState, Snapshot, State, Task};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
 /// (from, to, kind, on a cycle): edges that coalescing makes identical are drawn once.
-type DrawnEdge = (String, String, String, bool);
+type DrawnEdge = (String, String, &'static str, bool);
 
 /// Most nodes drawn; the JSON form always has everything.
 const MAX_NODES: usize = 2000;
 /// Frames shown per task node.
 const MAX_FRAMES: usize = 12;
 
-fn shape(kind: &str) -> &'static str {
+fn shape(kind: Kind) -> &'static str {
     match kind {
-        "task" => "note",
-        "lock" | "semaphore" | "condition" => "box",
-        "event" | "barrier" => "diamond",
-        "queue" => "cylinder",
-        "timer" | "timeout" => "octagon",
-        "gather" | "wait" | "wait_for" | "as_completed" => "trapezium",
-        "shield" => "house",
-        "taskgroup" => "folder",
-        "executor" | "thread" | "concurrent_future" => "component",
-        "loop" => "box3d",
-        "stream" | "socket" => "cds",
-        "subprocess" => "tab",
-        _ => "ellipse",
+        Kind::Task => "note",
+        Kind::Lock | Kind::Semaphore | Kind::Condition => "box",
+        Kind::Event | Kind::Barrier => "diamond",
+        Kind::Queue => "cylinder",
+        Kind::Timer | Kind::Timeout => "octagon",
+        Kind::Gather | Kind::Wait | Kind::WaitFor | Kind::AsCompleted => "trapezium",
+        Kind::Shield => "house",
+        Kind::TaskGroup => "folder",
+        Kind::Executor | Kind::Thread | Kind::ConcurrentFuture => "component",
+        Kind::Loop => "box3d",
+        Kind::Stream | Kind::Socket => "cds",
+        Kind::Subprocess => "tab",
+        Kind::Future | Kind::Object => "ellipse",
     }
 }
 
 fn fill(o: &Object) -> &'static str {
-    match (o.kind.as_str(), o.state.as_deref()) {
-        (_, Some("cancelled")) => "lightgrey",
-        (_, Some("finished")) => "palegreen",
-        ("task", _) => "lightyellow",
-        ("lock" | "semaphore" | "condition" | "event" | "queue" | "barrier", _) => "lightblue",
-        ("timer" | "timeout", _) => "lavender",
+    use Kind::*;
+    match (o.kind, &o.state) {
+        (_, Some(ObjectState::Future(State::Cancelled))) => "lightgrey",
+        (_, Some(ObjectState::Future(State::Finished))) => "palegreen",
+        (Task, _) => "lightyellow",
+        (Lock | Semaphore | Condition | Event | Queue | Barrier, _) => "lightblue",
+        (Timer | Timeout, _) => "lavender",
         _ => "white",
     }
 }
@@ -63,28 +64,22 @@ fn short(path: &str) -> &str {
 }
 
 /// Which drawn node stands for each object id (a group's first member for coalesced tasks).
-fn coalesce(
-    s: &Snapshot,
-    in_cycle: &HashSet<&str>,
-) -> (HashMap<String, String>, HashMap<String, usize>) {
-    let tasks: HashMap<&str, &Task> = s.tasks.iter().map(|t| (t.address.as_str(), t)).collect();
-    let mut out_edges: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+fn coalesce(s: &Snapshot, in_cycle: &HashSet<Id>) -> (HashMap<Id, Id>, HashMap<Id, usize>) {
+    let tasks: HashMap<Id, &Task> = s.tasks.iter().map(|t| (t.address, t)).collect();
+    let mut out_edges: HashMap<Id, Vec<(EdgeKind, Id)>> = HashMap::new();
     for e in &s.edges {
-        out_edges
-            .entry(e.from.as_str())
-            .or_default()
-            .push((e.kind.as_str(), e.to.as_str()));
+        out_edges.entry(e.from).or_default().push((e.kind, e.to));
     }
-    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<Id>> = BTreeMap::new();
     for o in s
         .objects
         .iter()
-        .filter(|o| o.kind == "task" && !in_cycle.contains(o.id.as_str()))
+        .filter(|o| o.kind == Kind::Task && !in_cycle.contains(&o.id))
     {
-        let Some(t) = tasks.get(o.id.as_str()) else {
+        let Some(t) = tasks.get(&o.id) else {
             continue;
         };
-        let mut edges = out_edges.get(o.id.as_str()).cloned().unwrap_or_default();
+        let mut edges = out_edges.get(&o.id).cloned().unwrap_or_default();
         edges.sort();
         let frames: Vec<String> = t
             .frames
@@ -92,15 +87,15 @@ fn coalesce(
             .map(|f| format!("{}:{}:{:?}", f.qualname, f.file, f.line))
             .collect();
         let key = format!("{}|{}|{:?}|{:?}", t.state, t.type_name, frames, edges);
-        groups.entry(key).or_default().push(o.id.as_str());
+        groups.entry(key).or_default().push(o.id);
     }
     let mut rep = HashMap::new();
     let mut size = HashMap::new();
     for members in groups.values().filter(|m| m.len() > 1) {
-        let first = members[0].to_string();
-        size.insert(first.clone(), members.len());
-        for m in members {
-            rep.insert(m.to_string(), first.clone());
+        let first = members[0];
+        size.insert(first, members.len());
+        for &m in members {
+            rep.insert(m, first);
         }
     }
     (rep, size)
@@ -128,28 +123,28 @@ pub fn render(s: &Snapshot) -> String {
         "  node [fontname=\"monospace\", fontsize=10, style=filled];"
     );
     let _ = writeln!(out, "  edge [fontname=\"monospace\", fontsize=9];");
-    let cycle_edges: HashSet<(&str, &str)> = s
+    let cycle_edges: HashSet<(Id, Id)> = s
         .cycles
         .iter()
         .flat_map(|c| {
             c.nodes
                 .iter()
-                .zip(c.nodes.iter().cycle().skip(1))
-                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .copied()
+                .zip(c.nodes.iter().copied().cycle().skip(1))
         })
         .collect();
-    let in_cycle: HashSet<&str> = s
+    let in_cycle: HashSet<Id> = s
         .cycles
         .iter()
-        .flat_map(|c| c.nodes.iter().map(String::as_str))
+        .flat_map(|c| c.nodes.iter().copied())
         .collect();
     let (rep, size) = coalesce(s, &in_cycle);
-    let drawn_id = |id: &str| rep.get(id).cloned().unwrap_or_else(|| id.to_string());
-    let tasks: HashMap<&str, &Task> = s.tasks.iter().map(|t| (t.address.as_str(), t)).collect();
+    let drawn_id = |id: Id| rep.get(&id).copied().unwrap_or(id);
+    let tasks: HashMap<Id, &Task> = s.tasks.iter().map(|t| (t.address, t)).collect();
     let mut drawn = HashSet::new();
     let mut left_out = 0;
     for o in &s.objects {
-        let id = drawn_id(&o.id);
+        let id = drawn_id(o.id);
         if id != o.id {
             continue; // a coalesced member: its group's first task is drawn
         }
@@ -157,14 +152,14 @@ pub fn render(s: &Snapshot) -> String {
             left_out += 1;
             continue;
         }
-        drawn.insert(id.clone());
+        drawn.insert(id);
         let mut label = format!("{}\\l{}\\l", esc(&o.label), o.id);
-        if let Some(t) = tasks.get(o.id.as_str()) {
+        if let Some(t) = tasks.get(&o.id) {
             let count = size
                 .get(&o.id)
                 .map(|n| format!("×{n} "))
                 .unwrap_or_default();
-            label = format!("{count}{} [{}]\\l{}\\l", esc(&o.label), esc(&t.state), o.id);
+            label = format!("{count}{} [{}]\\l{}\\l", esc(&o.label), t.state, o.id);
             for f in t.frames.iter().take(MAX_FRAMES) {
                 let _ = write!(
                     label,
@@ -181,8 +176,8 @@ pub fn render(s: &Snapshot) -> String {
         let _ = writeln!(
             out,
             "  {} [shape={}, fillcolor={}, label=\"{label}\"];",
-            node_id(&id),
-            shape(&o.kind),
+            node_id(&id.to_string()),
+            shape(o.kind),
             fill(o)
         );
     }
@@ -193,28 +188,28 @@ pub fn render(s: &Snapshot) -> String {
         );
     }
     // Edges between drawn nodes, merged when coalescing makes them identical.
+    // Keyed by the ids as written, so the edges come out in the order of their text.
     let mut edges: BTreeMap<DrawnEdge, (usize, Option<String>)> = BTreeMap::new();
     for e in &s.edges {
-        let (from, to) = (drawn_id(&e.from), drawn_id(&e.to));
+        let (from, to) = (drawn_id(e.from), drawn_id(e.to));
         if !drawn.contains(&from) || !drawn.contains(&to) {
             continue;
         }
-        let cyc = cycle_edges.contains(&(e.from.as_str(), e.to.as_str()));
-        let entry = edges
-            .entry((from, to, e.kind.clone(), cyc))
-            .or_insert((0, None));
+        let cyc = cycle_edges.contains(&(e.from, e.to));
+        let key = (from.to_string(), to.to_string(), e.kind.as_str(), cyc);
+        let entry = edges.entry(key).or_insert((0, None));
         entry.0 += 1;
         if entry.1.is_none() {
-            entry.1 = e
-                .site
-                .clone()
-                .map(|s| (if e.inferred { "~" } else { "" }).to_string() + short(&s));
+            entry.1 = e.site.as_ref().map(|s| {
+                let site = format!("{}:{}", short(&s.file), s.line);
+                (if e.inferred { "~" } else { "" }).to_string() + &site
+            });
         }
     }
     for ((from, to, kind, cyc), (count, site)) in edges {
         let inferred = site.as_deref().is_some_and(|s| s.starts_with('~'))
-            || matches!(kind.as_str(), "held-by" | "could-wake");
-        let mut label = kind.clone();
+            || matches!(kind, "held-by" | "could-wake");
+        let mut label = kind.to_string();
         if let Some(site) = site {
             let _ = write!(label, " {}", site.trim_start_matches('~'));
         }

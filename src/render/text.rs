@@ -1,7 +1,7 @@
 //! Human-readable await stacks: one block per task, outermost frame first (like a
 //! Python traceback), then what the innermost frame waits on.
 
-use crate::model::{Awaited, Edge, Frame, Object, Snapshot, Task};
+use crate::model::{Awaited, Edge, EdgeKind, Frame, Id, Kind, Object, Snapshot, Task};
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -10,18 +10,18 @@ const MAX_NAMED: usize = 8;
 
 /// Objects by id and edges by source, so each task's line is found without scanning.
 struct Index<'s> {
-    objects: HashMap<&'s str, &'s Object>,
-    out: HashMap<&'s str, Vec<&'s Edge>>,
+    objects: HashMap<Id, &'s Object>,
+    out: HashMap<Id, Vec<&'s Edge>>,
 }
 
 impl<'s> Index<'s> {
     fn new(s: &'s Snapshot) -> Self {
-        let mut out: HashMap<&str, Vec<&Edge>> = HashMap::new();
+        let mut out: HashMap<Id, Vec<&Edge>> = HashMap::new();
         for e in &s.edges {
-            out.entry(e.from.as_str()).or_default().push(e);
+            out.entry(e.from).or_default().push(e);
         }
         Index {
-            objects: s.objects.iter().map(|o| (o.id.as_str(), o)).collect(),
+            objects: s.objects.iter().map(|o| (o.id, o)).collect(),
             out,
         }
     }
@@ -114,7 +114,7 @@ pub fn render_in_parts(s: &Snapshot, emit: &mut dyn FnMut(&str)) {
             out.push_str("  (no Python frames)\n");
         }
         frames(&mut out, &th.frames);
-        blocked_in_result(&mut out, &index, &format!("{:#x}", th.thread_id));
+        blocked_in_result(&mut out, &index, Id(th.thread_id));
     }
     if !s.warnings.is_empty() {
         out.push_str("\nwarnings:\n");
@@ -132,7 +132,7 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
         let _ = write!(out, ", {n} cancel request{}", if n == 1 { "" } else { "s" });
     }
     out.push(']');
-    if let Some(l) = t.event_loop.as_deref().filter(|_| many_loops) {
+    if let Some(l) = t.event_loop.filter(|_| many_loops) {
         let _ = write!(out, " on loop {l}");
     }
     out.push('\n');
@@ -141,33 +141,33 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
     }
     frames(out, &t.frames);
     if let Some(a) = &t.awaiting {
-        match a.resource.as_deref().and_then(|id| index.objects.get(id)) {
+        match a.resource.and_then(|id| index.objects.get(&id)) {
             Some(r) => {
                 let _ = writeln!(
                     out,
                     "  awaiting {} {}{}",
                     r.label,
                     r.id,
-                    related(index, &r.id)
+                    related(index, r.id)
                 );
             }
             None => {
                 // A future with a role in asyncio's helpers: say which helper it serves.
                 let role = index
                     .objects
-                    .get(a.address.as_str())
-                    .filter(|o| matches!(o.kind.as_str(), "shield" | "wait" | "wait_for"))
+                    .get(&a.address)
+                    .filter(|o| matches!(o.kind, Kind::Shield | Kind::Wait | Kind::WaitFor))
                     .map_or(String::new(), |o| format!("{} ", o.label));
                 let _ = writeln!(
                     out,
                     "  awaiting {role}{}{}",
                     awaited(a),
-                    related(index, &a.address)
+                    related(index, a.address)
                 );
             }
         }
     }
-    blocked_in_result(out, index, &t.address);
+    blocked_in_result(out, index, t.address);
     if let Some(e) = &t.error {
         let _ = writeln!(out, "  (incomplete: {e})");
     }
@@ -175,16 +175,16 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
 
 /// A task or thread blocked in `concurrent.futures.Future.result()`: on what, and who
 /// would complete it.
-fn blocked_in_result(out: &mut String, index: &Index<'_>, id: &str) {
-    let edges = index.out.get(id).map(Vec::as_slice).unwrap_or(&[]);
-    for e in edges.iter().filter(|e| e.kind == "result") {
-        if let Some(o) = index.objects.get(e.to.as_str()) {
+fn blocked_in_result(out: &mut String, index: &Index<'_>, id: Id) {
+    let edges = index.out.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+    for e in edges.iter().filter(|e| e.kind == EdgeKind::Result) {
+        if let Some(o) = index.objects.get(&e.to) {
             let _ = writeln!(
                 out,
                 "  blocked in Future.result() on {} {}{}",
                 o.label,
                 o.id,
-                related(index, &o.id)
+                related(index, o.id)
             );
         }
     }
@@ -213,7 +213,7 @@ fn frames(out: &mut String, fs: &[Frame]) {
 }
 
 /// Up to `MAX_NAMED` labels, then how many more.
-fn names(index: &Index<'_>, ids: &[&str]) -> String {
+fn names(index: &Index<'_>, ids: &[Id]) -> String {
     let mut shown: Vec<String> = ids
         .iter()
         .take(MAX_NAMED)
@@ -231,27 +231,24 @@ fn names(index: &Index<'_>, ids: &[&str]) -> String {
 }
 
 /// What the graph knows about an object: who holds it, what a gather/wait/TaskGroup holds.
-fn related(index: &Index<'_>, id: &str) -> String {
-    let edges = index.out.get(id).map(Vec::as_slice).unwrap_or(&[]);
-    let pick = |f: &dyn Fn(&str) -> bool| -> Vec<&str> {
-        edges
-            .iter()
-            .filter(|e| f(&e.kind))
-            .map(|e| e.to.as_str())
-            .collect()
+fn related(index: &Index<'_>, id: Id) -> String {
+    let edges = index.out.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+    let pick = |f: &dyn Fn(EdgeKind) -> bool| -> Vec<Id> {
+        edges.iter().filter(|e| f(e.kind)).map(|e| e.to).collect()
     };
     let mut parts = Vec::new();
-    let holders = pick(&|k| k == "held-by");
+    let holders = pick(&|k| k == EdgeKind::HeldBy);
     if !holders.is_empty() {
         parts.push(format!("held by {} (inferred)", names(index, &holders)));
     }
     let children = pick(&|k| {
+        use EdgeKind::*;
         matches!(
             k,
-            "gather" | "shield" | "wait" | "wait_for" | "taskgroup" | "executor" | "threadsafe"
+            Gather | Shield | Wait | WaitFor | TaskGroup | Executor | Threadsafe
         )
     });
-    let queued = pick(&|k| k == "scheduled");
+    let queued = pick(&|k| k == EdgeKind::Scheduled);
     if !queued.is_empty() {
         parts.push(format!(
             "→ its coroutine is still queued on {}",

@@ -1,8 +1,7 @@
 //! Wait cycles: strongly connected components of the wait graph (iterative Tarjan), each
 //! named in one line from a task, e.g. `deadlock: Task 'A' → Lock 0x… (held by 'B') → …`.
 
-use super::addr_of;
-use crate::model::{Cycle, Edge, Object};
+use crate::model::{Cycle, Edge, EdgeKind, Kind, Object};
 use crate::target::{Addr, AddrMap};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -14,10 +13,10 @@ const MAX_CYCLES: usize = 100;
 pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
     let all: Vec<&Object> = objects.values().collect();
     let index: AddrMap<usize> = objects.keys().enumerate().map(|(i, a)| (*a, i)).collect();
-    let node_of = |id: &str| addr_of(id).and_then(|a| index.get(&a).copied());
+    let node_of = |id: crate::model::Id| index.get(&id.0).copied();
     let mut adj: Vec<Vec<(usize, usize)>> = vec![Vec::new(); all.len()];
     for (ei, e) in edges.iter().enumerate() {
-        if let (Some(a), Some(b)) = (node_of(&e.from), node_of(&e.to)) {
+        if let (Some(a), Some(b)) = (node_of(e.from), node_of(e.to)) {
             adj[a].push((b, ei));
         }
     }
@@ -44,7 +43,7 @@ pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
                 let mut nodes: Vec<usize> = path[pos..].to_vec();
                 let mut used: Vec<usize> = via[pos..].to_vec();
                 // Name the cycle from a task, the thing a reader looks for.
-                if let Some(first_task) = nodes.iter().position(|&n| all[n].kind == "task") {
+                if let Some(first_task) = nodes.iter().position(|&n| all[n].kind == Kind::Task) {
                     nodes.rotate_left(first_task);
                     used.rotate_left(first_task);
                 }
@@ -62,7 +61,7 @@ pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
 fn describe_cycle(all: &[&Object], nodes: &[usize], via: &[usize], edges: &[Edge]) -> Cycle {
     let name = |i: usize| -> String {
         let o = all[i];
-        if o.kind == "task" {
+        if o.kind == Kind::Task {
             o.label.clone()
         } else {
             format!(
@@ -79,19 +78,19 @@ fn describe_cycle(all: &[&Object], nodes: &[usize], via: &[usize], edges: &[Edge
         let next = all[nodes[(k + 1) % nodes.len()]]
             .label
             .trim_start_matches("Task ");
-        match e.kind.as_str() {
-            "held-by" => s.push_str(&format!(" (held by {next})")),
-            "could-wake" => s.push_str(&format!(" (only {next} could wake it)")),
-            "result" => s.push_str(" (blocked in Future.result())"),
-            "scheduled" => s.push_str(" (its coroutine is queued on the loop)"),
-            "blocked-by" => s.push_str(&format!(" (its thread is blocked by {next})")),
+        match e.kind {
+            EdgeKind::HeldBy => s.push_str(&format!(" (held by {next})")),
+            EdgeKind::CouldWake => s.push_str(&format!(" (only {next} could wake it)")),
+            EdgeKind::Result => s.push_str(" (blocked in Future.result())"),
+            EdgeKind::Scheduled => s.push_str(" (its coroutine is queued on the loop)"),
+            EdgeKind::BlockedBy => s.push_str(&format!(" (its thread is blocked by {next})")),
             _ => {}
         }
         parts.push(s);
     }
     parts.push(name(nodes[0]));
     Cycle {
-        nodes: nodes.iter().map(|&n| all[n].id.clone()).collect(),
+        nodes: nodes.iter().map(|&n| all[n].id).collect(),
         description: format!("deadlock: {}", parts.join(" → ")),
     }
 }
@@ -155,12 +154,12 @@ fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Details;
+    use crate::model::{Details, Id};
 
-    fn obj(addr: Addr, kind: &str, label: &str) -> (Addr, Object) {
+    fn obj(addr: Addr, kind: Kind, label: &str) -> (Addr, Object) {
         let o = Object {
-            id: format!("{addr:#x}"),
-            kind: kind.into(),
+            id: Id(addr),
+            kind,
             label: label.into(),
             state: None,
             details: Details::new(),
@@ -168,11 +167,11 @@ mod tests {
         (addr, o)
     }
 
-    fn edge(from: Addr, to: Addr, kind: &str) -> Edge {
+    fn edge(from: Addr, to: Addr, kind: EdgeKind) -> Edge {
         Edge {
-            from: format!("{from:#x}"),
-            to: format!("{to:#x}"),
-            kind: kind.into(),
+            from: Id(from),
+            to: Id(to),
+            kind,
             site: None,
             inferred: false,
         }
@@ -182,20 +181,20 @@ mod tests {
     fn names_a_cycle_from_its_task_and_ignores_chains() {
         // loop → task → concurrent future → loop, plus a chain hanging off it.
         let objects = BTreeMap::from([
-            obj(0x10, "loop", "event loop [_UnixSelectorEventLoop]"),
-            obj(0x20, "task", "Task 'blocker'"),
-            obj(0x30, "concurrent_future", "concurrent Future [pending]"),
-            obj(0x40, "task", "Task 'main'"),
+            obj(0x10, Kind::Loop, "event loop [_UnixSelectorEventLoop]"),
+            obj(0x20, Kind::Task, "Task 'blocker'"),
+            obj(0x30, Kind::ConcurrentFuture, "concurrent Future [pending]"),
+            obj(0x40, Kind::Task, "Task 'main'"),
         ]);
         let edges = vec![
-            edge(0x40, 0x20, "awaits"),
-            edge(0x10, 0x20, "blocked-by"),
-            edge(0x20, 0x30, "result"),
-            edge(0x30, 0x10, "scheduled"),
+            edge(0x40, 0x20, EdgeKind::Awaits),
+            edge(0x10, 0x20, EdgeKind::BlockedBy),
+            edge(0x20, 0x30, EdgeKind::Result),
+            edge(0x30, 0x10, EdgeKind::Scheduled),
         ];
         let found = cycles(&objects, &edges);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].nodes, ["0x20", "0x30", "0x10"]);
+        assert_eq!(found[0].nodes, [Id(0x20), Id(0x30), Id(0x10)]);
         assert_eq!(
             found[0].description,
             "deadlock: Task 'blocker' (blocked in Future.result()) → concurrent Future 0x30 \
@@ -206,7 +205,10 @@ mod tests {
 
     #[test]
     fn no_cycle_in_a_tree() {
-        let objects = BTreeMap::from([obj(1, "task", "Task 'a'"), obj(2, "task", "Task 'b'")]);
-        assert!(cycles(&objects, &[edge(1, 2, "awaits")]).is_empty());
+        let objects = BTreeMap::from([
+            obj(1, Kind::Task, "Task 'a'"),
+            obj(2, Kind::Task, "Task 'b'"),
+        ]);
+        assert!(cycles(&objects, &[edge(1, 2, EdgeKind::Awaits)]).is_empty());
     }
 }

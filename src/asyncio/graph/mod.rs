@@ -3,13 +3,15 @@
 //! cycles in it.
 
 use super::callbacks::{Link, callbacks, classify as classify_link};
-use super::tasks::{TaskRaw, future_kind, future_state, task_kind, task_name};
+use super::tasks::{future_kind, future_state, task_kind, task_name};
 use super::waits::{self, Clock, Resource, Wait};
 use crate::cpython::Py;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
-use crate::model::{Cycle, Details, Edge, Object, Task};
+use crate::model::{
+    Cycle, Details, Edge, EdgeKind, Frame, Id, Kind, Object, ObjectState, Site, State, Task,
+};
 use crate::target::{Addr, AddrHash};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,22 +30,13 @@ pub struct Graph {
     pub warnings: Vec<String>,
 }
 
-fn hex(a: Addr) -> String {
-    format!("{a:#x}")
-}
-
-/// The address an edge end names (`hex` read back).
-fn addr_of(id: &str) -> Option<Addr> {
-    u64::from_str_radix(id.strip_prefix("0x")?, 16).ok()
-}
-
 struct Builder<'a, 'r> {
     py: &'a Py<'r>,
     clock: Option<Clock>,
     objects: BTreeMap<Addr, Object>,
     edges: Vec<Edge>,
     /// Every edge once, as (from, to, kind): also says which nodes any edge uses.
-    edge_set: HashSet<(Addr, Addr, &'static str), AddrHash>,
+    edge_set: HashSet<(Addr, Addr, EdgeKind), AddrHash>,
     /// Futures whose callbacks are still to be read.
     pending: Vec<Addr>,
     scanned: HashSet<Addr, AddrHash>,
@@ -56,9 +49,9 @@ impl Builder<'_, '_> {
     fn add(
         &mut self,
         addr: Addr,
-        kind: &str,
+        kind: Kind,
         label: String,
-        state: Option<String>,
+        state: Option<ObjectState>,
         details: Details,
     ) {
         if self.objects.len() >= MAX_OBJECTS || self.objects.contains_key(&addr) {
@@ -67,8 +60,8 @@ impl Builder<'_, '_> {
         self.objects.insert(
             addr,
             Object {
-                id: hex(addr),
-                kind: kind.into(),
+                id: Id(addr),
+                kind,
                 label,
                 state,
                 details,
@@ -76,19 +69,12 @@ impl Builder<'_, '_> {
         );
     }
 
-    fn edge(
-        &mut self,
-        from: Addr,
-        to: Addr,
-        kind: &'static str,
-        site: Option<String>,
-        inferred: bool,
-    ) {
+    fn edge(&mut self, from: Addr, to: Addr, kind: EdgeKind, site: Option<Site>, inferred: bool) {
         if self.edge_set.insert((from, to, kind)) {
             self.edges.push(Edge {
-                from: hex(from),
-                to: hex(to),
-                kind: kind.into(),
+                from: Id(from),
+                to: Id(to),
+                kind,
                 site,
                 inferred,
             });
@@ -96,7 +82,7 @@ impl Builder<'_, '_> {
     }
 
     /// The node of an asyncio primitive, described the first time it is seen.
-    fn primitive(&mut self, addr: Addr, kind: &'static str, edge: &'static str) -> Result<()> {
+    fn primitive(&mut self, addr: Addr, kind: Kind, edge: EdgeKind) -> Result<()> {
         if !self.objects.contains_key(&addr) {
             let r = waits::describe(self.py, addr, kind, edge, self.clock)?;
             self.resource(&r);
@@ -105,7 +91,7 @@ impl Builder<'_, '_> {
     }
 
     /// The node of what a chain waits on: (address, kind, how the waiter relates to it).
-    fn wait(&mut self, w: Wait) -> Result<(Addr, &'static str, &'static str)> {
+    fn wait(&mut self, w: Wait) -> Result<(Addr, Kind, EdgeKind)> {
         match w {
             Wait::Primitive { addr, kind, edge } => {
                 self.primitive(addr, kind, edge)?;
@@ -134,7 +120,7 @@ impl Builder<'_, '_> {
     }
 
     /// Add a Future/Task (or any awaited object) as a node; queue futures for a callback scan.
-    fn future(&mut self, obj: Addr, kind_hint: Option<&str>) {
+    fn future(&mut self, obj: Addr, kind_hint: Option<Kind>) {
         if self.objects.contains_key(&obj) {
             return;
         }
@@ -144,14 +130,14 @@ impl Builder<'_, '_> {
         let state = c_layout.and_then(|c| future_state(py, obj, c).ok());
         let is_task = task_kind(py, obj).ok().flatten().is_some();
         let kind = if is_task {
-            "task"
-        } else if type_name == "_GatheringFuture" {
-            "gather"
+            Kind::Task
+        } else if &*type_name == "_GatheringFuture" {
+            Kind::Gather
         } else {
             kind_hint.unwrap_or(if c_layout.is_some() {
-                "future"
+                Kind::Future
             } else {
-                "object"
+                Kind::Object
             })
         };
         let mut details = Details::new();
@@ -161,7 +147,7 @@ impl Builder<'_, '_> {
                 .and_then(|c| task_name(py, obj, c).ok().flatten())
                 .unwrap_or_default();
             format!("Task '{name}'")
-        } else if kind == "gather" {
+        } else if kind == Kind::Gather {
             let children = py
                 .attr(obj, "_children")
                 .ok()
@@ -175,14 +161,14 @@ impl Builder<'_, '_> {
                         .ok()
                         .flatten()
                         .and_then(|k| future_state(py, c, k).ok())
-                        .is_some_and(|s| s != "pending")
+                        .is_some_and(|s| s != State::Pending)
                 })
                 .count();
             details.insert("children", json!(children.len()));
             details.insert("done", json!(done));
             for &c in &children {
                 self.future(c, None);
-                self.edge(obj, c, "gather", None, false);
+                self.edge(obj, c, EdgeKind::Gather, None, false);
             }
             format!("gather [{done}/{} done]", children.len())
         } else {
@@ -190,7 +176,7 @@ impl Builder<'_, '_> {
             details.insert("callbacks", json!(n));
             type_name.to_string()
         };
-        self.add(obj, kind, label, state, details);
+        self.add(obj, kind, label, state.map(ObjectState::Future), details);
         if c_layout.is_some() {
             self.pending.push(obj);
         }
@@ -222,50 +208,50 @@ impl Builder<'_, '_> {
                     Link::Wakeup(task) => {
                         if self.waiter_of.get(&f) != Some(&task) && self.objects.contains_key(&task)
                         {
-                            self.edge(task, f, "awaits", None, false);
+                            self.edge(task, f, EdgeKind::Awaits, None, false);
                         }
                     }
                     Link::Gather(outer) => {
-                        self.future(outer, Some("gather"));
-                        self.edge(outer, f, "gather", None, false);
+                        self.future(outer, Some(Kind::Gather));
+                        self.edge(outer, f, EdgeKind::Gather, None, false);
                     }
                     Link::Shield(outer) => {
-                        self.future(outer, Some("shield"));
-                        self.retag(outer, "shield", "shield");
-                        self.edge(outer, f, "shield", None, false);
+                        self.future(outer, Some(Kind::Shield));
+                        self.retag(outer, Kind::Shield, "shield");
+                        self.edge(outer, f, EdgeKind::Shield, None, false);
                     }
                     Link::Wait(waiter) => {
-                        self.future(waiter, Some("wait"));
-                        self.retag(waiter, "wait", "asyncio.wait");
-                        self.edge(waiter, f, "wait", None, false);
+                        self.future(waiter, Some(Kind::Wait));
+                        self.retag(waiter, Kind::Wait, "asyncio.wait");
+                        self.edge(waiter, f, EdgeKind::Wait, None, false);
                     }
                     Link::WaitFor(waiter) => {
-                        self.future(waiter, Some("wait_for"));
-                        self.retag(waiter, "wait_for", "wait_for");
-                        self.edge(waiter, f, "wait_for", None, false);
+                        self.future(waiter, Some(Kind::WaitFor));
+                        self.retag(waiter, Kind::WaitFor, "wait_for");
+                        self.edge(waiter, f, EdgeKind::WaitFor, None, false);
                     }
                     Link::TaskGroup(group) => {
-                        let _ = self.primitive(group, "taskgroup", "taskgroup");
-                        self.edge(group, f, "taskgroup", None, false);
+                        let _ = self.primitive(group, Kind::TaskGroup, EdgeKind::TaskGroup);
+                        self.edge(group, f, EdgeKind::TaskGroup, None, false);
                     }
                     Link::Executor(source) => {
                         self.executor(source);
-                        self.edge(f, source, "executor", None, false);
+                        self.edge(f, source, EdgeKind::Executor, None, false);
                     }
                     Link::AsCompleted(x) => {
                         // ≤3.12 names the results queue itself; 3.13+ its iterator, whose
                         // `_done` queue is what the consumer awaits.
                         let queue = match waits::resource_kind(self.py, x) {
-                            Ok(Some("queue")) => Some(x),
+                            Ok(Some(Kind::Queue)) => Some(x),
                             _ => self.py.attr(x, "_done").ok().flatten(),
                         };
                         let q = queue.unwrap_or(x);
-                        if let Ok(Some("queue")) = waits::resource_kind(self.py, q) {
-                            let _ = self.primitive(q, "queue", "get");
+                        if let Ok(Some(Kind::Queue)) = waits::resource_kind(self.py, q) {
+                            let _ = self.primitive(q, Kind::Queue, EdgeKind::Get);
                         } else {
-                            self.future(q, Some("as_completed"));
+                            self.future(q, Some(Kind::AsCompleted));
                         }
-                        self.edge(q, f, "as_completed", None, false);
+                        self.edge(q, f, EdgeKind::AsCompleted, None, false);
                     }
                     Link::Other(_) => {}
                 }
@@ -274,9 +260,13 @@ impl Builder<'_, '_> {
     }
 
     /// A plain future that turns out to be a gather/shield/wait helper gets that kind.
-    fn retag(&mut self, obj: Addr, kind: &str, label: &str) {
-        if let Some(o) = self.objects.get_mut(&obj).filter(|o| o.kind == "future") {
-            o.kind = kind.into();
+    fn retag(&mut self, obj: Addr, kind: Kind, label: &str) {
+        if let Some(o) = self
+            .objects
+            .get_mut(&obj)
+            .filter(|o| o.kind == Kind::Future)
+        {
+            o.kind = kind;
             o.label = label.into();
         }
     }
@@ -294,11 +284,12 @@ impl Builder<'_, '_> {
             .flatten()
             .and_then(|s| py.str(s).ok());
         d.insert("state", json!(state));
+        let label = format!("executor job [{}]", state.as_deref().unwrap_or("?"));
         self.add(
             source,
-            "executor",
-            format!("executor job [{}]", state.as_deref().unwrap_or("?")),
-            state,
+            Kind::Executor,
+            label,
+            state.map(ObjectState::Job),
             d,
         );
     }
@@ -310,7 +301,6 @@ impl Builder<'_, '_> {
 pub fn build(
     py: &Py<'_>,
     tasks: &mut [Task],
-    raws: &[TaskRaw],
     threads: &[ThreadStack],
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
@@ -325,20 +315,22 @@ pub fn build(
         pending: Vec::new(),
         scanned: HashSet::default(),
         warnings: Vec::new(),
-        waiter_of: raws
+        waiter_of: tasks
             .iter()
-            .filter_map(|r| r.waiter.map(|w| (w, r.addr)))
+            .filter_map(|t| t.waiter.map(|w| (w, t.address.0)))
             .collect(),
     };
-    for (t, raw) in tasks.iter().zip(raws) {
+    for t in tasks.iter() {
         // The task's frames are in `tasks[]`; the node does not copy them.
         let mut details = Details::new();
         details.insert("type", json!(t.type_name));
         let label = format!("Task '{}'", t.name.as_deref().unwrap_or("?"));
-        b.add(raw.addr, "task", label, Some(t.state.clone()), details);
-        b.pending.push(raw.addr);
+        let state = Some(ObjectState::Future(t.state));
+        b.add(t.address.0, Kind::Task, label, state, details);
+        b.pending.push(t.address.0);
     }
-    for (t, raw) in tasks.iter_mut().zip(raws) {
+    for t in tasks.iter_mut() {
+        let me = t.address.0;
         // The await site: the innermost frame of the program itself (asyncio's own frames
         // say less), else the innermost frame.
         let site = t
@@ -347,63 +339,57 @@ pub fn build(
             .rev()
             .find(|f| !f.file.contains("/asyncio/"))
             .or(t.frames.last())
-            .map(|f| format!("{}:{}", f.file, f.line.unwrap_or(0)));
-        let Some(w) = raw.waiter else { continue };
-        let frames: Vec<(Addr, Addr, &str, &str)> = raw
-            .frames
-            .iter()
-            .zip(&t.frames)
-            .map(|((f, c), fi)| (*f, *c, &*fi.function, &*fi.file))
-            .collect();
-        let wait = waits::classify(py, &frames, clock)
+            .map(Site::of);
+        let Some(w) = t.waiter else { continue };
+        let wait = waits::classify(py, &t.frames, clock)
             .and_then(|found| found.map(|found| b.wait(found)).transpose());
         match wait {
-            Ok(Some((addr, "stream" | "socket" | "subprocess", edge))) => {
+            Ok(Some((addr, Kind::Stream | Kind::Socket | Kind::Subprocess, edge))) => {
                 // The outside world completes the future the task awaits: task → future → fd.
                 b.future(w, None);
-                b.edge(raw.addr, w, "awaits", site, false);
+                b.edge(me, w, EdgeKind::Awaits, site, false);
                 b.edge(w, addr, edge, None, false);
                 if let Some(a) = t.awaiting.as_mut() {
-                    a.resource = Some(hex(addr));
+                    a.resource = Some(Id(addr));
                 }
             }
             Ok(Some((addr, kind, edge))) => {
-                b.edge(raw.addr, addr, edge, site, false);
+                b.edge(me, addr, edge, site, false);
                 if let Some(a) = t.awaiting.as_mut() {
-                    a.resource = Some(hex(addr));
+                    a.resource = Some(Id(addr));
                 }
                 // The waiter future itself is plumbing: it becomes a node only if something
                 // else links to it, and its callbacks (the task's wakeup) say nothing new.
                 b.scanned.insert(w);
-                if kind == "taskgroup" {
+                if kind == Kind::TaskGroup {
                     link_taskgroup(&mut b, addr);
                 }
             }
             Ok(None) => {
                 b.future(w, None);
-                b.edge(raw.addr, w, "awaits", site, false);
+                b.edge(me, w, EdgeKind::Awaits, site, false);
             }
             Err(e) => {
                 b.warnings
-                    .push(format!("task {:#x}: cannot type its wait: {e}", raw.addr));
+                    .push(format!("task {me:#x}: cannot type its wait: {e}"));
                 b.future(w, None);
-                b.edge(raw.addr, w, "awaits", site, false);
+                b.edge(me, w, EdgeKind::Awaits, site, false);
             }
         }
-        watched_set(&mut b, &frames);
+        watched_set(&mut b, &t.frames);
         // Executor bridges hang off the waiter future's callbacks.
         b.pending.push(w);
     }
     b.scan_callbacks();
-    for (t, raw) in tasks.iter().zip(raws) {
+    for t in tasks.iter() {
         if t.running_on_thread.is_none() {
-            holders(&mut b, raw, t);
+            holders(&mut b, t);
         }
     }
-    wakers(&mut b, tasks, raws);
+    wakers(&mut b, tasks);
     find_workers(&mut b, threads);
-    threadsafe::link(&mut b, tasks, raws, threads, names, loops);
-    drop_unlinked_waiters(&mut b, raws);
+    threadsafe::link(&mut b, tasks, threads, names, loops);
+    drop_unlinked_waiters(&mut b, tasks);
     if py.at_least(3, 14) {
         cross_check_awaited_by(&mut b);
     }
@@ -418,13 +404,14 @@ pub fn build(
 
 /// `asyncio.wait`: its `_wait` frame holds the watched set `fs` and the `waiter` future.
 /// Bare futures in the set are linked from here (tasks also through their callbacks).
-fn watched_set(b: &mut Builder<'_, '_>, frames: &[(Addr, Addr, &str, &str)]) {
+fn watched_set(b: &mut Builder<'_, '_>, frames: &[Frame]) {
     let py = b.py;
-    for (frame, code, function, file) in frames {
-        if *function != "_wait" || !file.contains("/asyncio/") {
+    for f in frames {
+        if &*f.function != "_wait" || !f.file.contains("/asyncio/") {
             continue;
         }
-        let local = |name: &str| py.frame_local(*frame, *code, name).ok().flatten();
+        let (frame, code) = f.at;
+        let local = |name: &str| py.frame_local(frame, code, name).ok().flatten();
         let (Some(fs), Some(waiter)) = (local("fs"), local("waiter")) else {
             continue;
         };
@@ -433,12 +420,12 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[(Addr, Addr, &str, &str)]) {
         } else {
             py.set_items(fs)
         };
-        b.future(waiter, Some("wait"));
-        b.retag(waiter, "wait", "asyncio.wait");
+        b.future(waiter, Some(Kind::Wait));
+        b.retag(waiter, Kind::Wait, "asyncio.wait");
         let items = items.unwrap_or_default();
         for &f in &items {
             b.future(f, None);
-            b.edge(waiter, f, "wait", None, false);
+            b.edge(waiter, f, EdgeKind::Wait, None, false);
         }
         // FIRST_COMPLETED / FIRST_EXCEPTION / ALL_COMPLETED, and how far it got.
         let return_when = local("return_when").and_then(|r| py.str(r).ok());
@@ -448,11 +435,11 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[(Addr, Addr, &str, &str)]) {
             .filter(|f| {
                 b.objects
                     .get(f)
-                    .and_then(|o| o.state.as_deref())
-                    .is_some_and(|s| s != "pending")
+                    .and_then(|o| o.state.as_ref())
+                    .is_some_and(ObjectState::is_done)
             })
             .count();
-        if let Some(o) = b.objects.get_mut(&waiter).filter(|o| o.kind == "wait") {
+        if let Some(o) = b.objects.get_mut(&waiter).filter(|o| o.kind == Kind::Wait) {
             o.details.insert("return_when", json!(return_when));
             o.details.insert("watched", json!(items.len()));
             o.details.insert("done", json!(done));
@@ -473,21 +460,21 @@ fn link_taskgroup(b: &mut Builder<'_, '_>, group: Addr) {
     if let Some(set) = py.attr(group, "_tasks").ok().flatten() {
         for child in py.set_items(set).unwrap_or_default() {
             b.future(child, None);
-            b.edge(group, child, "taskgroup", None, false);
+            b.edge(group, child, EdgeKind::TaskGroup, None, false);
         }
     }
 }
 
 /// A waiter future that only stands between a task and a typed resource is dropped again
 /// unless an edge uses it.
-fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, raws: &[TaskRaw]) {
+fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, tasks: &[Task]) {
     let used: HashSet<Addr, AddrHash> = b
         .edge_set
         .iter()
         .flat_map(|&(from, to, _)| [from, to])
         .collect();
-    for w in raws.iter().filter_map(|r| r.waiter) {
-        if !used.contains(&w) && b.objects.get(&w).is_some_and(|o| o.kind == "future") {
+    for w in tasks.iter().filter_map(|t| t.waiter) {
+        if !used.contains(&w) && b.objects.get(&w).is_some_and(|o| o.kind == Kind::Future) {
             b.objects.remove(&w);
         }
     }
@@ -495,17 +482,11 @@ fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, raws: &[TaskRaw]) {
 
 /// A task suspended inside `async with lock:` keeps `lock.__aexit__` on its frame's value
 /// stack: that makes it the (inferred) holder. The same finds `asyncio.timeout` scopes.
-fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
+fn holders(b: &mut Builder<'_, '_>, t: &Task) {
     let py = b.py;
-    let chain: Vec<(Addr, Addr, &str, &str)> = raw
-        .frames
-        .iter()
-        .zip(&t.frames)
-        .map(|((f, c), fi)| (*f, *c, &*fi.function, &*fi.file))
-        .collect();
-    let released = waits::released(py, &chain);
-    for (k, ((frame, code), fi)) in raw.frames.iter().zip(&t.frames).enumerate() {
-        let Ok(stack) = py.frame_value_stack(*frame, *code) else {
+    let released = waits::released(py, &t.frames);
+    for (k, fi) in t.frames.iter().enumerate() {
+        let Ok(stack) = py.frame_value_stack(fi.at.0, fi.at.1) else {
             continue;
         };
         let mut exits = aexits(py, &stack);
@@ -518,26 +499,25 @@ fn holders(b: &mut Builder<'_, '_>, raw: &TaskRaw, t: &Task) {
             exits.pop();
         }
         for (qualname, receiver) in exits.into_iter().filter(|(_, r)| !released.contains(r)) {
-            let site = Some(format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
+            let site = Some(Site::of(fi));
             match waits::resource_kind(py, receiver) {
-                Ok(Some(kind @ ("lock" | "semaphore" | "condition"))) => {
-                    let described = b.primitive(receiver, kind, "acquire");
+                Ok(Some(kind @ (Kind::Lock | Kind::Semaphore | Kind::Condition))) => {
+                    let described = b.primitive(receiver, kind, EdgeKind::Acquire);
                     if described.is_ok() {
-                        b.edge(receiver, raw.addr, "held-by", site, true);
+                        b.edge(receiver, t.address.0, EdgeKind::HeldBy, site, true);
                     }
                 }
                 _ if qualname.ends_with("Timeout.__aexit__") => {
                     let handle = py.attr(receiver, "_timeout_handler").ok().flatten();
                     let handle = handle.filter(|&h| !py.is_none(h).unwrap_or(true));
-                    if let Some((h, r)) = handle
-                        .and_then(|h| waits::timer(py, h, b.clock, "timeout").ok().map(|r| (h, r)))
-                    {
+                    let timer = |h| waits::timer(py, h, b.clock, EdgeKind::Timeout).ok();
+                    if let Some((h, r)) = handle.and_then(|h| timer(h).map(|r| (h, r))) {
                         b.resource(&r);
                         if let Some(o) = b.objects.get_mut(&h) {
-                            o.kind = "timeout".into();
+                            o.kind = Kind::Timeout;
                             o.label = o.label.replacen("timer", "timeout", 1);
                         }
-                        b.edge(raw.addr, h, "timeout", site, false);
+                        b.edge(t.address.0, h, EdgeKind::Timeout, site, false);
                     }
                 }
                 _ => {}
@@ -557,9 +537,7 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
     };
     let mut index: HashMap<Addr, Vec<Addr>> = HashMap::new();
     for e in &b.edges {
-        if let (Some(from), Some(to)) = (addr_of(&e.from), addr_of(&e.to)) {
-            index.entry(from).or_default().push(to);
-        }
+        index.entry(e.from.0).or_default().push(e.to.0);
     }
     let mut reach = Reach::new(&index);
     let label = |b: &Builder<'_, '_>, a: Addr| {
@@ -570,7 +548,7 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
     let tasks: Vec<Addr> = b
         .objects
         .iter()
-        .filter(|(_, o)| o.kind == "task")
+        .filter(|(_, o)| o.kind == Kind::Task)
         .map(|(a, _)| *a)
         .collect();
     let mut notes = Vec::new();
@@ -671,26 +649,24 @@ impl<'g> Reach<'g> {
 ///
 /// Linear: every suspended frame's locals are read once and indexed by the waited-on
 /// object they hold; each object then looks up only the frames that hold it.
-fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
+fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task]) {
     let py = b.py;
     // Each waited-on resource once (thousands of tasks may wait on one Event), with the
     // waking methods and the tasks waiting on it.
     let mut waited: BTreeMap<Addr, (Vec<&'static str>, HashSet<Addr>)> = BTreeMap::new();
     for e in &b.edges {
-        let (Some(from), Some(to)) = (addr_of(&e.from), addr_of(&e.to)) else {
+        let (from, to) = (e.from.0, e.to.0);
+        let Some(kind) = b.objects.get(&to).map(|o| o.kind) else {
             continue;
         };
-        let Some(kind) = b.objects.get(&to).map(|o| o.kind.as_str()) else {
-            continue;
-        };
-        let methods: &[&'static str] = match (kind, e.kind.as_str()) {
-            ("event", _) => &["set"],
-            ("queue", "get") => &["put", "put_nowait"],
-            ("queue", "put") => &["get", "get_nowait"],
-            ("queue", "join") => &["task_done"],
-            ("condition", _) => &["notify", "notify_all"],
-            ("semaphore", _) => &["release"],
-            ("barrier", _) => &["wait"],
+        let methods: &[&'static str] = match (kind, e.kind) {
+            (Kind::Event, _) => &["set"],
+            (Kind::Queue, EdgeKind::Get) => &["put", "put_nowait"],
+            (Kind::Queue, EdgeKind::Put) => &["get", "get_nowait"],
+            (Kind::Queue, EdgeKind::Join) => &["task_done"],
+            (Kind::Condition, _) => &["notify", "notify_all"],
+            (Kind::Semaphore, _) => &["release"],
+            (Kind::Barrier, _) => &["wait"],
             _ => continue,
         };
         let entry = waited.entry(to).or_default();
@@ -706,16 +682,16 @@ fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
     }
     // Resource → (task index, frame index, slots holding it), in task and frame order.
     let mut holding: HashMap<Addr, Vec<(usize, usize, Vec<usize>)>> = HashMap::new();
-    for (ti, (t, raw)) in tasks.iter().zip(raws).enumerate() {
+    for (ti, t) in tasks.iter().enumerate() {
         if t.running_on_thread.is_some() {
             continue;
         }
-        for (fi, (frame, code)) in raw.frames.iter().enumerate() {
-            for (slot, v) in py.frame_locals(*frame, *code).unwrap_or_default() {
+        for (fi, f) in t.frames.iter().enumerate() {
+            for (slot, v) in py.frame_locals(f.at.0, f.at.1).unwrap_or_default() {
                 let Some((_, waiting)) = waited.get(&v) else {
                     continue;
                 };
-                if waiting.contains(&raw.addr) {
+                if waiting.contains(&t.address.0) {
                     continue;
                 }
                 let list = holding.entry(v).or_default();
@@ -732,14 +708,19 @@ fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task], raws: &[TaskRaw]) {
             if woken_by == Some(*ti) {
                 continue;
             }
-            let (frame, code) = raws[*ti].frames[*fi];
+            let f = &tasks[*ti].frames[*fi];
             if py
-                .code_ahead_calls(frame, code, slots, &methods)
+                .code_ahead_calls(f.at.0, f.at.1, slots, &methods)
                 .unwrap_or(false)
             {
-                let f = &tasks[*ti].frames[*fi];
-                let site = Some(format!("{}:{}", f.file, f.line.unwrap_or(0)));
-                b.edge(resource, raws[*ti].addr, "could-wake", site, true);
+                let site = Some(Site::of(f));
+                b.edge(
+                    resource,
+                    tasks[*ti].address.0,
+                    EdgeKind::CouldWake,
+                    site,
+                    true,
+                );
                 woken_by = Some(*ti);
             }
         }
@@ -772,7 +753,7 @@ fn find_workers(b: &mut Builder<'_, '_>, threads: &[ThreadStack]) {
     let jobs: Vec<Addr> = b
         .objects
         .iter()
-        .filter(|(_, o)| o.kind == "executor")
+        .filter(|(_, o)| o.kind == Kind::Executor)
         .map(|(a, _)| *a)
         .collect();
     if jobs.is_empty() {

@@ -7,10 +7,9 @@
 //! task → concurrent future → loop → the same task.
 
 use super::Builder;
-use crate::asyncio::tasks::TaskRaw;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
-use crate::model::{Details, Task};
+use crate::model::{Details, EdgeKind, Kind, Site, Task};
 use crate::target::Addr;
 use serde_json::json;
 use std::collections::HashMap;
@@ -23,7 +22,6 @@ const MAX_READY: usize = 10_000;
 pub(super) fn link(
     b: &mut Builder<'_, '_>,
     tasks: &[Task],
-    raws: &[TaskRaw],
     threads: &[ThreadStack],
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
@@ -31,8 +29,7 @@ pub(super) fn link(
     let py = b.py;
     let running: HashMap<u64, Addr> = tasks
         .iter()
-        .zip(raws)
-        .filter_map(|(t, r)| t.running_on_thread.map(|tid| (tid, r.addr)))
+        .filter_map(|t| t.running_on_thread.map(|tid| (tid, t.address.0)))
         .collect();
     // The node that stands for a thread: the task running on it, else the thread itself.
     let blocker = |b: &mut Builder<'_, '_>, tid: u64| -> Addr {
@@ -42,7 +39,7 @@ pub(super) fn link(
         let name = names.get(&tid).map_or("?", String::as_str);
         b.add(
             tid,
-            "thread",
+            Kind::Thread,
             format!("Thread '{name}'"),
             None,
             Details::new(),
@@ -63,14 +60,15 @@ pub(super) fn link(
         let Some(cf) = py.frame_local(*frame, *code, "self").ok().flatten() else {
             continue;
         };
-        let site = frames
-            .get(k + 1)
-            .map(|(_, _, fi)| format!("{}:{}", fi.file, fi.line.unwrap_or(0)));
+        let site = frames.get(k + 1).map(|(_, _, fi)| Site {
+            file: fi.file.clone(),
+            line: fi.line.unwrap_or(0),
+        });
         let from = blocker(b, *tid);
         concurrent_future(b, cf);
-        b.edge(from, cf, "result", site, false);
+        b.edge(from, cf, EdgeKind::Result, site, false);
         blocked_threads.push(*tid);
-        queued.extend(completer(b, cf, tasks, raws, loops));
+        queued.extend(completer(b, cf, tasks, loops));
     }
     // A loop something is queued on is blocked while its thread runs a task, or waits.
     for lp in queued {
@@ -79,7 +77,7 @@ pub(super) fn link(
         };
         if running.contains_key(tid) || blocked_threads.contains(tid) {
             let by = blocker(b, *tid);
-            b.edge(lp, by, "blocked-by", None, false);
+            b.edge(lp, by, EdgeKind::BlockedBy, None, false);
         }
     }
 }
@@ -98,7 +96,7 @@ fn concurrent_future(b: &mut Builder<'_, '_>, cf: Addr) {
         "concurrent Future [{}]",
         state.as_deref().unwrap_or("?").to_lowercase()
     );
-    b.add(cf, "concurrent_future", label, None, d);
+    b.add(cf, Kind::ConcurrentFuture, label, None, d);
 }
 
 /// What completes `cf`: the task (or future) `_chain_future` ties it to, or the coroutine
@@ -107,7 +105,6 @@ fn completer(
     b: &mut Builder<'_, '_>,
     cf: Addr,
     tasks: &[Task],
-    raws: &[TaskRaw],
     loops: &HashMap<Addr, Option<u64>>,
 ) -> Option<Addr> {
     let py = b.py;
@@ -128,20 +125,20 @@ fn completer(
             continue;
         };
         b.future(source, None);
-        b.edge(cf, source, "threadsafe", None, false);
+        b.edge(cf, source, EdgeKind::Threadsafe, None, false);
         // A task that is neither suspended nor running waits for its loop to step it.
-        let (t, raw) = tasks.iter().zip(raws).find(|(_, r)| r.addr == source)?;
-        let lp = raw.event_loop?;
+        let t = tasks.iter().find(|t| t.address.0 == source)?;
+        let lp = t.event_loop?.0;
         if t.awaiting.is_some() || t.running_on_thread.is_some() {
             return None;
         }
         loop_node(b, lp, loops);
-        b.edge(source, lp, "scheduled", None, false);
+        b.edge(source, lp, EdgeKind::Scheduled, None, false);
         return Some(lp);
     }
     let lp = loops.keys().copied().find(|&lp| queued_on(b, lp, cf))?;
     loop_node(b, lp, loops);
-    b.edge(cf, lp, "scheduled", None, false);
+    b.edge(cf, lp, EdgeKind::Scheduled, None, false);
     Some(lp)
 }
 
@@ -168,5 +165,5 @@ fn loop_node(b: &mut Builder<'_, '_>, lp: Addr, loops: &HashMap<Addr, Option<u64
     let mut d = Details::new();
     d.insert("type", json!(type_name));
     d.insert("thread", json!(loops.get(&lp).copied().flatten()));
-    b.add(lp, "loop", format!("event loop [{type_name}]"), None, d);
+    b.add(lp, Kind::Loop, format!("event loop [{type_name}]"), None, d);
 }

@@ -7,7 +7,6 @@
 use super::{Addr, AddrMap, Memory};
 use crate::error::{Error, Result};
 use std::cell::{Cell, RefCell};
-use std::collections::hash_map::Entry;
 
 const PAGE: u64 = 4096;
 /// Bytes fetched around a missed page when they are all readable (16 pages).
@@ -30,9 +29,10 @@ pub struct Stats {
 /// Cached, bounded, typed reads of target memory (little-endian x86_64 LP64).
 pub struct Reader<'m> {
     mem: &'m dyn Memory,
+    /// Chunks read whole (`Some`), and chunks that could not be (`None`): their pages are
+    /// fetched one by one into `pages`.
+    chunks: RefCell<AddrMap<Option<Box<[u8]>>>>,
     pages: RefCell<AddrMap<Option<Box<[u8]>>>>,
-    /// Chunks that could not be read whole: their pages are fetched one by one.
-    bad_chunks: RefCell<AddrMap<()>>,
     /// False when the back end's reads are as cheap as the cache's (a mapped core).
     caching: bool,
     cached: Cell<usize>,
@@ -43,8 +43,8 @@ impl<'m> Reader<'m> {
     pub fn new(mem: &'m dyn Memory) -> Self {
         Reader {
             mem,
+            chunks: RefCell::default(),
             pages: RefCell::default(),
-            bad_chunks: RefCell::default(),
             caching: mem.worth_caching(),
             cached: Cell::new(0),
             stats: Cell::default(),
@@ -89,12 +89,22 @@ impl<'m> Reader<'m> {
         }
         let mut pos = addr;
         while pos < end {
+            // The rest of this chunk, from the cache when the chunk was read whole.
+            let chunk = pos & !(CHUNK - 1);
+            let within = (pos - chunk) as usize;
+            let take = ((CHUNK - within as u64).min(end - pos)) as usize;
+            let dst = &mut buf[(pos - addr) as usize..][..take];
+            if self.copy_from_chunk(chunk, within, dst) {
+                pos += take as u64;
+                continue;
+            }
+            // Else the rest of this page: from its own cache entry, or exactly the bytes
+            // asked for when the whole page is unreadable.
             let page = pos & !(PAGE - 1);
             let within = (pos - page) as usize;
-            let take = ((PAGE as usize) - within).min((end - pos) as usize);
+            let take = ((PAGE - within as u64).min(end - pos)) as usize;
             let dst = &mut buf[(pos - addr) as usize..][..take];
-            if !self.copy_from_page(page, within, dst)? {
-                // Whole page unreadable: try exactly the bytes asked for.
+            if !self.copy_from_page(page, within, dst) {
                 self.backend(pos, dst).map_err(|_| unreadable())?;
             }
             pos += take as u64;
@@ -102,49 +112,58 @@ impl<'m> Reader<'m> {
         Ok(())
     }
 
-    /// Returns Ok(false) when the page is known or found to be unreadable.
-    fn copy_from_page(&self, page: u64, within: usize, dst: &mut [u8]) -> Result<bool> {
-        if !self.pages.borrow().contains_key(&page) {
-            self.fetch(page);
+    /// Serve `dst` from a chunk read whole, reading the chunk the first time (a heap's
+    /// objects are dense: the neighbours are usually read next, and every read is a round
+    /// trip through a debugger or a system call). False when the chunk is not whole, or
+    /// the cache is full.
+    fn copy_from_chunk(&self, chunk: Addr, within: usize, dst: &mut [u8]) -> bool {
+        if let Some(known) = self.chunks.borrow().get(&chunk) {
+            return match known {
+                Some(bytes) => {
+                    dst.copy_from_slice(&bytes[within..within + dst.len()]);
+                    true
+                }
+                None => false,
+            };
         }
-        Ok(match self.pages.borrow().get(&page) {
-            Some(Some(bytes)) => {
-                dst.copy_from_slice(&bytes[within..within + dst.len()]);
-                true
-            }
-            _ => false,
-        })
+        if self.cached.get() >= CACHE_CAP {
+            return false;
+        }
+        let mut bytes = vec![0u8; CHUNK as usize].into_boxed_slice();
+        let whole = self.backend(chunk, &mut bytes).is_ok();
+        if whole {
+            dst.copy_from_slice(&bytes[within..within + dst.len()]);
+            self.cached.set(self.cached.get() + CHUNK as usize);
+        }
+        self.chunks
+            .borrow_mut()
+            .insert(chunk, whole.then_some(bytes));
+        whole
     }
 
-    /// Bring `page` into the cache: with the pages around it in one read where that works
-    /// (a heap's objects are dense: the neighbours are usually read next, and every read is
-    /// a round trip through a debugger or a system call), else alone. Past the cap, nothing.
-    fn fetch(&self, page: u64) {
-        if self.cached.get() >= CACHE_CAP {
-            return;
-        }
-        let chunk = page & !(CHUNK - 1);
-        if !self.bad_chunks.borrow().contains_key(&chunk) {
-            let mut bytes = vec![0u8; CHUNK as usize];
-            if self.backend(chunk, &mut bytes).is_ok() {
-                let mut pages = self.pages.borrow_mut();
-                for (i, p) in bytes.chunks_exact(PAGE as usize).enumerate() {
-                    let at = chunk + i as u64 * PAGE;
-                    if let Entry::Vacant(slot) = pages.entry(at) {
-                        slot.insert(Some(p.into()));
-                        self.cached.set(self.cached.get() + PAGE as usize);
-                    }
+    /// Serve `dst` from one page of a chunk that could not be read whole. False when the
+    /// page is unreadable or the cache is full.
+    fn copy_from_page(&self, page: Addr, within: usize, dst: &mut [u8]) -> bool {
+        if let Some(known) = self.pages.borrow().get(&page) {
+            return match known {
+                Some(bytes) => {
+                    dst.copy_from_slice(&bytes[within..within + dst.len()]);
+                    true
                 }
-                return;
-            }
-            self.bad_chunks.borrow_mut().insert(chunk, ());
+                None => false,
+            };
+        }
+        if self.cached.get() >= CACHE_CAP {
+            return false;
         }
         let mut bytes = vec![0u8; PAGE as usize].into_boxed_slice();
         let ok = self.backend(page, &mut bytes).is_ok();
         if ok {
+            dst.copy_from_slice(&bytes[within..within + dst.len()]);
             self.cached.set(self.cached.get() + PAGE as usize);
         }
         self.pages.borrow_mut().insert(page, ok.then_some(bytes));
+        ok
     }
 
     pub fn bytes(&self, addr: Addr, len: usize) -> Result<Vec<u8>> {

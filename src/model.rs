@@ -262,7 +262,7 @@ pub struct Object {
 /// An object's facts by name, serialized as a JSON object with sorted keys. A few entries
 /// in a vector: a map per node would cost more than the node (100,000 tasks, 100,000 Events).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Details(Vec<(&'static str, serde_json::Value)>);
+pub struct Details(Vec<(&'static str, Fact)>);
 
 impl Details {
     pub fn new() -> Self {
@@ -270,14 +270,15 @@ impl Details {
     }
 
     /// Set `key` (replacing its value if it is there).
-    pub fn insert(&mut self, key: &'static str, value: serde_json::Value) {
+    pub fn insert(&mut self, key: &'static str, value: impl Into<Fact>) {
+        let value = value.into();
         match self.0.binary_search_by(|(k, _)| (*k).cmp(key)) {
             Ok(i) => self.0[i].1 = value,
             Err(i) => self.0.insert(i, (key, value)),
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
+    pub fn get(&self, key: &str) -> Option<&Fact> {
         self.0
             .binary_search_by(|(k, _)| (*k).cmp(key))
             .ok()
@@ -288,6 +289,100 @@ impl Details {
 impl Serialize for Details {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// One fact about an object: a scalar, some text (shared: every task of a class names the
+/// same type), or another object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(Rc<str>),
+    Object(Id),
+}
+
+impl Fact {
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Fact::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Fact::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Fact {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Fact::Null => s.serialize_unit(),
+            Fact::Bool(b) => s.serialize_bool(*b),
+            Fact::Int(i) => s.serialize_i64(*i),
+            // As serde_json writes a float: not finite is null.
+            Fact::Float(f) if f.is_finite() => s.serialize_f64(*f),
+            Fact::Float(_) => s.serialize_unit(),
+            Fact::Text(t) => s.serialize_str(t),
+            Fact::Object(id) => id.serialize(s),
+        }
+    }
+}
+
+impl From<bool> for Fact {
+    fn from(v: bool) -> Fact {
+        Fact::Bool(v)
+    }
+}
+impl From<i64> for Fact {
+    fn from(v: i64) -> Fact {
+        Fact::Int(v)
+    }
+}
+impl From<u64> for Fact {
+    fn from(v: u64) -> Fact {
+        i64::try_from(v).map_or(Fact::Float(v as f64), Fact::Int)
+    }
+}
+impl From<usize> for Fact {
+    fn from(v: usize) -> Fact {
+        Fact::from(v as u64)
+    }
+}
+impl From<f64> for Fact {
+    fn from(v: f64) -> Fact {
+        Fact::Float(v)
+    }
+}
+impl From<Rc<str>> for Fact {
+    fn from(v: Rc<str>) -> Fact {
+        Fact::Text(v)
+    }
+}
+impl From<String> for Fact {
+    fn from(v: String) -> Fact {
+        Fact::Text(v.into())
+    }
+}
+impl From<&str> for Fact {
+    fn from(v: &str) -> Fact {
+        Fact::Text(v.into())
+    }
+}
+impl From<Id> for Fact {
+    fn from(v: Id) -> Fact {
+        Fact::Object(v)
+    }
+}
+impl<T: Into<Fact>> From<Option<T>> for Fact {
+    fn from(v: Option<T>) -> Fact {
+        v.map_or(Fact::Null, Into::into)
     }
 }
 

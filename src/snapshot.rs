@@ -88,6 +88,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
                 reg.tasks.len()
             ));
         }
+        tasks_out.reserve(reg.tasks.len().min(MAX_TASKS));
         for &t in reg.tasks.iter().take(MAX_TASKS) {
             match decode_one(&py, t, &stacks) {
                 Ok(Some(task)) if task.state == State::Pending => tasks_out.push(task),

@@ -4,9 +4,8 @@
 use super::uvloop;
 use crate::cpython::Py;
 use crate::error::Result;
-use crate::model::{Details, EdgeKind, Frame, Kind};
+use crate::model::{Details, EdgeKind, Fact, Frame, Id, Kind};
 use crate::target::Addr;
-use serde_json::{Value, json};
 
 /// asyncio classes whose `self` in a waiting frame names the resource, and their kind.
 const RESOURCES: &[(&str, Kind)] = &[
@@ -90,14 +89,16 @@ pub fn classify(py: &Py<'_>, frames: &[Frame], clock: Option<Clock>) -> Result<O
         let mut r = timer(py, h, clock, EdgeKind::Sleep)?;
         // The delay as the program passed it (int or float), for "sleep(3600)".
         if let Some(delay) = py.frame_local(*frame, *code, "delay")? {
+            // Written as JSON writes it, e.g. 3600 or 0.5 (and 1.0 for a float one).
             let v = match py.int(delay) {
-                Ok(i) => Some(json!(i)),
-                Err(_) => py.float(delay).ok().map(|f| json!(f)),
+                Ok(i) => Some((Fact::Int(i), i.to_string())),
+                Err(_) => (py.float(delay).ok())
+                    .map(|f| (Fact::Float(f), serde_json::Value::from(f).to_string())),
             };
-            if let Some(v) = v {
+            if let Some((v, text)) = v {
                 r.label = r
                     .label
-                    .replacen("timer [", &format!("timer [sleep({v}), "), 1);
+                    .replacen("timer [", &format!("timer [sleep({text}), "), 1);
                 r.details.insert("delay", v);
             }
         }
@@ -146,12 +147,12 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 .transpose()?
                 .flatten());
             let mut d = Details::new();
-            d.insert("fd", json!(fd));
+            d.insert("fd", fd);
             let buffered = py
                 .attr(reader, "_buffer")?
                 .map(|b| py.len_of(b))
                 .transpose()?;
-            d.insert("buffered", json!(buffered));
+            d.insert("buffered", buffered);
             let watched = transport
                 .map(|t| selector_events(py, t, fd))
                 .transpose()?
@@ -171,7 +172,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
             };
             let fd = int(local("fd")?);
             let mut d = Details::new();
-            d.insert("fd", json!(fd));
+            d.insert("fd", fd);
             let watched = match local("self")? {
                 Some(lp) => selector_events_of_loop(py, lp, fd)?,
                 None => None,
@@ -191,7 +192,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 return Ok(None);
             }
             let mut d = Details::new();
-            d.insert("pid", json!(int(py.attr(me, "_pid")?)));
+            d.insert("pid", int(py.attr(me, "_pid")?));
             let label = format!(
                 "subprocess [pid {}]",
                 int(py.attr(me, "_pid")?).map_or("?".into(), |p| p.to_string())
@@ -214,7 +215,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 3 => "watched for reading and writing",
                 _ => "not watched",
             };
-            d.insert("selector_events", json!(events));
+            d.insert("selector_events", events);
             format!(
                 "{kind} [fd {}, {how}]",
                 fd.map_or("?".into(), |f| f.to_string())
@@ -223,7 +224,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
         None => format!(
             "{kind} [fd {}]",
             d.get("fd")
-                .and_then(Value::as_i64)
+                .and_then(Fact::as_int)
                 .map_or("?".into(), |f| f.to_string())
         ),
     };
@@ -316,8 +317,8 @@ pub fn describe(
         Kind::Lock => {
             let locked = flag(py, obj, "_locked")?;
             let waiters = count(py, obj, "_waiters")?;
-            d.insert("locked", json!(locked));
-            d.insert("waiters", json!(waiters));
+            d.insert("locked", locked);
+            d.insert("waiters", waiters);
             format!(
                 "{type_name} [{}, {waiters} waiting]",
                 if locked { "locked" } else { "unlocked" }
@@ -326,8 +327,8 @@ pub fn describe(
         Kind::Event => {
             let set = flag(py, obj, "_value")?;
             let waiters = count(py, obj, "_waiters")?;
-            d.insert("set", json!(set));
-            d.insert("waiters", json!(waiters));
+            d.insert("set", set);
+            d.insert("waiters", waiters);
             format!(
                 "{type_name} [{}, {waiters} waiting]",
                 if set { "set" } else { "not set" }
@@ -336,8 +337,8 @@ pub fn describe(
         Kind::Semaphore => {
             let value = int_attr(py, obj, "_value")?;
             let waiters = count(py, obj, "_waiters")?;
-            d.insert("value", json!(value));
-            d.insert("waiters", json!(waiters));
+            d.insert("value", value);
+            d.insert("waiters", waiters);
             format!(
                 "{type_name} [value {}, {waiters} waiting]",
                 value.map_or("?".into(), |v| v.to_string())
@@ -346,8 +347,8 @@ pub fn describe(
         Kind::Condition => {
             let waiters = count(py, obj, "_waiters")?;
             let lock = py.attr(obj, "_lock")?;
-            d.insert("waiters", json!(waiters));
-            d.insert("lock", json!(lock.map(|l| format!("{l:#x}"))));
+            d.insert("waiters", waiters);
+            d.insert("lock", lock.map(Id));
             format!("{type_name} [{waiters} waiting]")
         }
         Kind::Queue => {
@@ -358,13 +359,13 @@ pub fn describe(
             let maxsize = int_attr(py, obj, "_maxsize")?.unwrap_or(0);
             let getters = count(py, obj, "_getters")?;
             let putters = count(py, obj, "_putters")?;
-            d.insert("size", json!(size));
-            d.insert("maxsize", json!(maxsize));
-            d.insert("getters", json!(getters));
-            d.insert("putters", json!(putters));
+            d.insert("size", size);
+            d.insert("maxsize", maxsize);
+            d.insert("getters", getters);
+            d.insert("putters", putters);
             // Items taken but not yet marked task_done(): what join() waits for.
             let unfinished = int_attr(py, obj, "_unfinished_tasks")?;
-            d.insert("unfinished", json!(unfinished));
+            d.insert("unfinished", unfinished);
             let cap = if maxsize > 0 {
                 format!("/{maxsize}")
             } else {
@@ -382,8 +383,8 @@ pub fn describe(
         Kind::Barrier => {
             let parties = int_attr(py, obj, "_parties")?;
             let waiting = int_attr(py, obj, "_count")?;
-            d.insert("parties", json!(parties));
-            d.insert("waiting", json!(waiting));
+            d.insert("parties", parties);
+            d.insert("waiting", waiting);
             format!(
                 "{type_name} [{}/{} waiting]",
                 waiting.unwrap_or(0),
@@ -398,8 +399,8 @@ pub fn describe(
             let parent = py
                 .attr(obj, "_parent_task")?
                 .filter(|&p| !py.is_none(p).unwrap_or(true));
-            d.insert("tasks", json!(tasks));
-            d.insert("parent", json!(parent.map(|p| format!("{p:#x}"))));
+            d.insert("tasks", tasks);
+            d.insert("parent", parent.map(Id));
             format!("TaskGroup [{tasks} tasks]")
         }
         _ => type_name.to_string(),
@@ -440,19 +441,19 @@ pub fn timer(py: &Py<'_>, handle: Addr, clock: Option<Clock>, edge: EdgeKind) ->
             }
         }
     };
-    d.insert("when", json!(when));
-    d.insert("cancelled", json!(cancelled));
+    d.insert("when", when);
+    d.insert("cancelled", cancelled);
     let label = match (when, clock) {
         (Some(w), Some(c)) => {
             let left = w - c.now;
-            d.insert("remaining", json!(left));
+            d.insert("remaining", left);
             d.insert(
                 "clock",
-                json!(if c.live {
+                if c.live {
                     "live monotonic clock"
                 } else {
                     "the loop's last select()"
-                }),
+                },
             );
             if c.live {
                 format!("timer [fires in {left:.1}s]")
@@ -462,7 +463,7 @@ pub fn timer(py: &Py<'_>, handle: Addr, clock: Option<Clock>, edge: EdgeKind) ->
         }
         (Some(w), None) => format!("timer [at loop time {w:.1}; now unknown]"),
         (None, _) => {
-            d.insert("unreadable", json!(unreadable));
+            d.insert("unreadable", unreadable);
             format!(
                 "timer [{}: deadline not readable]",
                 py.short_type_name(handle)?

@@ -10,10 +10,9 @@ use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
 use crate::model::{
-    Cycle, Details, Edge, EdgeKind, Frame, Id, Kind, Object, ObjectState, Site, State, Task,
+    Cycle, Details, Edge, EdgeKind, Fact, Frame, Id, Kind, Object, ObjectState, Site, State, Task,
 };
 use crate::target::{Addr, AddrHash};
-use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod cycles;
@@ -110,7 +109,7 @@ impl Builder<'_, '_> {
         }
         // Once per node (the check above): no search of the warnings so far, which a
         // server with 100,000 unreadable timers would make quadratic.
-        if let Some(why) = r.details.get("unreadable").and_then(Value::as_str) {
+        if let Some(why) = r.details.get("unreadable").and_then(Fact::as_text) {
             self.warnings.push(format!(
                 "{} {:#x}: {why} (best effort under this event loop)",
                 r.kind, r.addr
@@ -141,7 +140,7 @@ impl Builder<'_, '_> {
             })
         };
         let mut details = Details::new();
-        details.insert("type", json!(type_name));
+        details.insert("type", type_name.clone());
         let label = if is_task {
             let name = c_layout
                 .and_then(|c| task_name(py, obj, c).ok().flatten())
@@ -164,8 +163,8 @@ impl Builder<'_, '_> {
                         .is_some_and(|s| s != State::Pending)
                 })
                 .count();
-            details.insert("children", json!(children.len()));
-            details.insert("done", json!(done));
+            details.insert("children", children.len());
+            details.insert("done", done);
             for &c in &children {
                 self.future(c, None);
                 self.edge(obj, c, EdgeKind::Gather, None, false);
@@ -173,7 +172,7 @@ impl Builder<'_, '_> {
             format!("gather [{done}/{} done]", children.len())
         } else {
             let n = callbacks(py, obj).map(|c| c.len()).unwrap_or(0);
-            details.insert("callbacks", json!(n));
+            details.insert("callbacks", n);
             type_name.to_string()
         };
         self.add(obj, kind, label, state.map(ObjectState::Future), details);
@@ -283,7 +282,7 @@ impl Builder<'_, '_> {
             .ok()
             .flatten()
             .and_then(|s| py.str(s).ok());
-        d.insert("state", json!(state));
+        d.insert("state", state.clone());
         let label = format!("executor job [{}]", state.as_deref().unwrap_or("?"));
         self.add(
             source,
@@ -323,7 +322,7 @@ pub fn build(
     for t in tasks.iter() {
         // The task's frames are in `tasks[]`; the node does not copy them.
         let mut details = Details::new();
-        details.insert("type", json!(t.type_name));
+        details.insert("type", t.type_name.clone());
         let label = format!("Task '{}'", t.name.as_deref().unwrap_or("?"));
         let state = Some(ObjectState::Future(t.state));
         b.add(t.address.0, Kind::Task, label, state, details);
@@ -440,10 +439,10 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[Frame]) {
             })
             .count();
         if let Some(o) = b.objects.get_mut(&waiter).filter(|o| o.kind == Kind::Wait) {
-            o.details.insert("return_when", json!(return_when));
-            o.details.insert("watched", json!(items.len()));
-            o.details.insert("done", json!(done));
-            o.details.insert("timeout", json!(timeout));
+            o.details.insert("return_when", return_when.clone());
+            o.details.insert("watched", items.len());
+            o.details.insert("done", done);
+            o.details.insert("timeout", timeout);
             o.label = format!(
                 "asyncio.wait [{}, {done}/{} done{}]",
                 return_when.as_deref().unwrap_or("?"),
@@ -774,7 +773,7 @@ fn find_workers(b: &mut Builder<'_, '_>, threads: &[ThreadStack]) {
             if jobs.contains(&fut) {
                 let thread = *tid;
                 if let Some(o) = b.objects.get_mut(&fut) {
-                    o.details.insert("thread", json!(thread));
+                    o.details.insert("thread", thread);
                     o.label = format!("{} on thread {thread:#x}", o.label);
                 }
             }

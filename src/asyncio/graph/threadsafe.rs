@@ -11,7 +11,6 @@ use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::model::{Details, EdgeKind, Kind, Site, Task};
 use crate::target::Addr;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// Most queued callbacks read from one loop's `_ready` deque.
@@ -91,7 +90,7 @@ fn concurrent_future(b: &mut Builder<'_, '_>, cf: Addr) {
         .flatten()
         .and_then(|s| py.str(s).ok());
     let mut d = Details::new();
-    d.insert("state", json!(state));
+    d.insert("state", state.clone());
     let label = format!(
         "concurrent Future [{}]",
         state.as_deref().unwrap_or("?").to_lowercase()
@@ -163,7 +162,7 @@ fn loop_node(b: &mut Builder<'_, '_>, lp: Addr, loops: &HashMap<Addr, Option<u64
     let py = b.py;
     let type_name = py.short_type_name(lp).unwrap_or_else(|_| "?".into());
     let mut d = Details::new();
-    d.insert("type", json!(type_name));
-    d.insert("thread", json!(loops.get(&lp).copied().flatten()));
+    d.insert("type", type_name.clone());
+    d.insert("thread", loops.get(&lp).copied().flatten());
     b.add(lp, Kind::Loop, format!("event loop [{type_name}]"), None, d);
 }

@@ -278,6 +278,11 @@ impl Details {
         }
     }
 
+    /// Give back the room kept for more facts (the graph holds 100,000s of these).
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+
     pub fn get(&self, key: &str) -> Option<&Fact> {
         self.0
             .binary_search_by(|(k, _)| (*k).cmp(key))

@@ -2,17 +2,22 @@
 //! named in one line from a task, e.g. `deadlock: Task 'A' → Lock 0x… (held by 'B') → …`.
 
 use crate::model::{Cycle, Edge, EdgeKind, Kind, Object};
-use crate::target::{Addr, AddrMap};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::target::AddrMap;
+use std::collections::{HashMap, HashSet};
 
 /// Most cycles we report.
 const MAX_CYCLES: usize = 100;
 
 /// Cycles of the edge graph (Tarjan's strongly connected components, iteratively; one
 /// cycle named per component).
-pub fn cycles(objects: &BTreeMap<Addr, Object>, edges: &[Edge]) -> Vec<Cycle> {
-    let all: Vec<&Object> = objects.values().collect();
-    let index: AddrMap<usize> = objects.keys().enumerate().map(|(i, a)| (*a, i)).collect();
+/// `objects` are in address order (the search starts from the smallest).
+pub fn cycles(objects: &[Object], edges: &[Edge]) -> Vec<Cycle> {
+    let all: Vec<&Object> = objects.iter().collect();
+    let index: AddrMap<usize> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id.0, i))
+        .collect();
     let node_of = |id: crate::model::Id| index.get(&id.0).copied();
     let mut adj: Vec<Vec<(usize, usize)>> = vec![Vec::new(); all.len()];
     for (ei, e) in edges.iter().enumerate() {
@@ -155,16 +160,16 @@ fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::model::{Details, Id};
+    use crate::target::Addr;
 
-    fn obj(addr: Addr, kind: Kind, label: &str) -> (Addr, Object) {
-        let o = Object {
+    fn obj(addr: Addr, kind: Kind, label: &str) -> Object {
+        Object {
             id: Id(addr),
             kind,
             label: label.into(),
             state: None,
             details: Details::new(),
-        };
-        (addr, o)
+        }
     }
 
     fn edge(from: Addr, to: Addr, kind: EdgeKind) -> Edge {
@@ -180,7 +185,7 @@ mod tests {
     #[test]
     fn names_a_cycle_from_its_task_and_ignores_chains() {
         // loop → task → concurrent future → loop, plus a chain hanging off it.
-        let objects = BTreeMap::from([
+        let objects = Vec::from([
             obj(0x10, Kind::Loop, "event loop [_UnixSelectorEventLoop]"),
             obj(0x20, Kind::Task, "Task 'blocker'"),
             obj(0x30, Kind::ConcurrentFuture, "concurrent Future [pending]"),
@@ -205,7 +210,7 @@ mod tests {
 
     #[test]
     fn no_cycle_in_a_tree() {
-        let objects = BTreeMap::from([
+        let objects = Vec::from([
             obj(1, Kind::Task, "Task 'a'"),
             obj(2, Kind::Task, "Task 'b'"),
         ]);

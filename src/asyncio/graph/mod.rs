@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::{
     Cycle, Details, Edge, EdgeKind, Fact, Frame, Id, Kind, Object, ObjectState, Site, State, Task,
 };
-use crate::target::{Addr, AddrHash};
+use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod cycles;
@@ -29,10 +29,65 @@ pub struct Graph {
     pub warnings: Vec<String>,
 }
 
+/// The graph's objects, by address: a vector and an index into it (at 100,000 objects a
+/// B-tree node per object costs more than the object). In address order once `sorted`.
+#[derive(Default)]
+struct Nodes {
+    list: Vec<Object>,
+    index: AddrMap<usize>,
+}
+
+impl Nodes {
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn contains_key(&self, addr: &Addr) -> bool {
+        self.index.contains_key(addr)
+    }
+
+    fn get(&self, addr: &Addr) -> Option<&Object> {
+        self.index.get(addr).map(|&i| &self.list[i])
+    }
+
+    fn get_mut(&mut self, addr: &Addr) -> Option<&mut Object> {
+        self.index.get(addr).map(|&i| &mut self.list[i])
+    }
+
+    fn insert(&mut self, o: Object) {
+        self.index.insert(o.id.0, self.list.len());
+        self.list.push(o);
+    }
+
+    fn remove(&mut self, addr: &Addr) {
+        if let Some(i) = self.index.remove(addr) {
+            self.list.swap_remove(i);
+            if let Some(moved) = self.list.get(i) {
+                self.index.insert(moved.id.0, i);
+            }
+        }
+    }
+
+    /// Addresses of the objects of one kind, in address order.
+    fn of_kind(&self, kind: Kind) -> Vec<Addr> {
+        let mut out: Vec<Addr> = (self.list.iter())
+            .filter(|o| o.kind == kind)
+            .map(|o| o.id.0)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn sorted(mut self) -> Vec<Object> {
+        self.list.sort_unstable_by_key(|o| o.id);
+        self.list
+    }
+}
+
 struct Builder<'a, 'r> {
     py: &'a Py<'r>,
     clock: Option<Clock>,
-    objects: BTreeMap<Addr, Object>,
+    objects: Nodes,
     edges: Vec<Edge>,
     /// Every edge once, as (from, to, kind): also says which nodes any edge uses.
     edge_set: HashSet<(Addr, Addr, EdgeKind), AddrHash>,
@@ -51,21 +106,19 @@ impl Builder<'_, '_> {
         kind: Kind,
         label: String,
         state: Option<ObjectState>,
-        details: Details,
+        mut details: Details,
     ) {
         if self.objects.len() >= MAX_OBJECTS || self.objects.contains_key(&addr) {
             return;
         }
-        self.objects.insert(
-            addr,
-            Object {
-                id: Id(addr),
-                kind,
-                label,
-                state,
-                details,
-            },
-        );
+        details.shrink_to_fit();
+        self.objects.insert(Object {
+            id: Id(addr),
+            kind,
+            label,
+            state,
+            details,
+        });
     }
 
     fn edge(&mut self, from: Addr, to: Addr, kind: EdgeKind, site: Option<Site>, inferred: bool) {
@@ -84,7 +137,7 @@ impl Builder<'_, '_> {
     fn primitive(&mut self, addr: Addr, kind: Kind, edge: EdgeKind) -> Result<()> {
         if !self.objects.contains_key(&addr) {
             let r = waits::describe(self.py, addr, kind, edge, self.clock)?;
-            self.resource(&r);
+            self.resource(r);
         }
         Ok(())
     }
@@ -97,13 +150,14 @@ impl Builder<'_, '_> {
                 Ok((addr, kind, edge))
             }
             Wait::Described(r) => {
-                self.resource(&r);
-                Ok((r.addr, r.kind, r.edge))
+                let found = (r.addr, r.kind, r.edge);
+                self.resource(r);
+                Ok(found)
             }
         }
     }
 
-    fn resource(&mut self, r: &Resource) {
+    fn resource(&mut self, r: Resource) {
         if self.objects.contains_key(&r.addr) {
             return;
         }
@@ -115,7 +169,7 @@ impl Builder<'_, '_> {
                 r.kind, r.addr
             ));
         }
-        self.add(r.addr, r.kind, r.label.clone(), None, r.details.clone());
+        self.add(r.addr, r.kind, r.label, None, r.details);
     }
 
     /// Add a Future/Task (or any awaited object) as a node; queue futures for a callback scan.
@@ -308,7 +362,7 @@ pub fn build(
     let mut b = Builder {
         py,
         clock,
-        objects: BTreeMap::new(),
+        objects: Nodes::default(),
         edges: Vec::new(),
         edge_set: HashSet::default(),
         pending: Vec::new(),
@@ -392,9 +446,10 @@ pub fn build(
     if py.at_least(3, 14) {
         cross_check_awaited_by(&mut b);
     }
-    let cycles = cycles(&b.objects, &b.edges);
+    let objects = b.objects.sorted();
+    let cycles = cycles(&objects, &b.edges);
     Graph {
-        objects: b.objects.into_values().collect(),
+        objects,
         edges: b.edges,
         cycles,
         warnings: b.warnings,
@@ -511,7 +566,7 @@ fn holders(b: &mut Builder<'_, '_>, t: &Task) {
                     let handle = handle.filter(|&h| !py.is_none(h).unwrap_or(true));
                     let timer = |h| waits::timer(py, h, b.clock, EdgeKind::Timeout).ok();
                     if let Some((h, r)) = handle.and_then(|h| timer(h).map(|r| (h, r))) {
-                        b.resource(&r);
+                        b.resource(r);
                         if let Some(o) = b.objects.get_mut(&h) {
                             o.kind = Kind::Timeout;
                             o.label = o.label.replacen("timer", "timeout", 1);
@@ -544,12 +599,7 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
             .get(&a)
             .map_or(format!("{a:#x}"), |o| format!("{} {a:#x}", o.label))
     };
-    let tasks: Vec<Addr> = b
-        .objects
-        .iter()
-        .filter(|(_, o)| o.kind == Kind::Task)
-        .map(|(a, _)| *a)
-        .collect();
+    let tasks = b.objects.of_kind(Kind::Task);
     let mut notes = Vec::new();
     for t in tasks {
         let Ok(first) = py.mem.ptr(t + by) else {
@@ -749,12 +799,7 @@ fn aexits(py: &Py<'_>, stack: &[Addr]) -> Vec<(String, Addr)> {
 
 /// Executor jobs: the worker thread whose `_WorkItem.run` frame runs that future.
 fn find_workers(b: &mut Builder<'_, '_>, threads: &[ThreadStack]) {
-    let jobs: Vec<Addr> = b
-        .objects
-        .iter()
-        .filter(|(_, o)| o.kind == Kind::Executor)
-        .map(|(a, _)| *a)
-        .collect();
+    let jobs = b.objects.of_kind(Kind::Executor);
     if jobs.is_empty() {
         return;
     }

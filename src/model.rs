@@ -90,6 +90,7 @@ vocabulary! {
         ConcurrentFuture = "concurrent_future",
         Loop = "loop",
         Thread = "thread",
+        Callback = "callback",
         Object = "object",
     }
 }
@@ -429,6 +430,18 @@ pub struct Edge {
     pub inferred: bool,
 }
 
+vocabulary! {
+    /// How sure a cycle's claim is. `deadlock`: nothing inside can proceed and nothing
+    /// outside can break it. `likely deadlock`: nothing found can break it, but something
+    /// that could still run was not shown unable to. `not a deadlock`: something outside
+    /// can still break it (a sleeping task, a timer, a thread...).
+    Grade {
+        Deadlock = "deadlock",
+        Likely = "likely deadlock",
+        NotDeadlock = "not a deadlock",
+    }
+}
+
 /// A cycle of waits, e.g. two tasks each holding the Lock the other wants.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cycle {
@@ -436,6 +449,21 @@ pub struct Cycle {
     pub nodes: Vec<Id>,
     /// One line, e.g. "deadlock: Task 'A' → Lock 0x… (held by 'B') → Task 'B' → ...".
     pub description: String,
+    pub grade: Grade,
+    /// The edges around the cycle, `nodes[i]` to the next, each with every waker found
+    /// of the object it leaves (for `could-wake` edges).
+    pub steps: Vec<Step>,
+    /// Not a deadlock: what can break the cycle. Likely: what can still run and was not
+    /// shown unable to break it.
+    pub breakers: Vec<String>,
+}
+
+/// One edge of a cycle.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub kind: EdgeKind,
+    /// For a `could-wake` edge: every waker of the object (in the cycle or not).
+    pub wakers: Vec<Id>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -189,7 +189,9 @@ impl Py<'_> {
                     receiver: self.mem.ptr(obj + o.im_self()?)?,
                 }
             }
-            "builtin_function_or_method" => {
+            // `builtin_method`: a method of a C class that needs its defining class
+            // (PyCMethodObject, 3.9+), laid out as a builtin_function_or_method.
+            "builtin_function_or_method" | "builtin_method" => {
                 let def = self.mem.ptr(obj + o.m_ml()?)?;
                 let name = self.mem.c_string(self.mem.ptr(def + o.ml_name()?)?, 256)?;
                 Callable::Builtin {

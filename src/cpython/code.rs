@@ -19,7 +19,7 @@ pub struct CodeInfo {
     pub firstlineno: i32,
     table: Vec<u8>,
     /// Bytecode (≤3.10), needed to see whether a suspended frame sits on a YIELD_FROM.
-    pub bytecode: Vec<u8>,
+    pub bytecode: Rc<[u8]>,
     /// Address of the first instruction (3.11+ `co_code_adaptive`).
     pub instructions: Addr,
     /// Names of the fast locals in slot order (`co_varnames` ≤3.10, `co_localsplusnames` 3.11+).
@@ -74,10 +74,11 @@ impl Py<'_> {
             Some(q) => Some(self.str(self.mem.ptr(addr + q)?)?.into()),
             None => None,
         };
-        let bytecode = if self.at_least(3, 11) {
-            Vec::new()
+        let bytecode: Rc<[u8]> = if self.at_least(3, 11) {
+            Rc::from([])
         } else {
             self.bytes_obj(self.mem.ptr(addr + o.co_code()?)?, MAX_TABLE)?
+                .into()
         };
         let names = |field: Result<u64>| -> Result<Vec<String>> {
             self.tuple(self.mem.ptr(addr + field?)?)?

@@ -18,6 +18,19 @@ pub struct FrameInfo {
     pub line: Option<i32>,
 }
 
+/// `LOAD_GLOBAL`, `LOAD_ATTR` and `LOAD_METHOD` before 3.11 (their numbers vary after).
+const LOAD_GLOBAL_310: u8 = 116;
+const LOAD_ATTR_310: u8 = 106;
+const LOAD_METHOD_310: u8 = 160;
+
+/// The instructions of a suspended frame from `start` (the one after the current), and the
+/// `co_names` indices of the methods looked for.
+struct Ahead {
+    bytes: Rc<[u8]>,
+    start: usize,
+    wanted: Vec<usize>,
+}
+
 impl Py<'_> {
     /// The code object a frame executes, or `None` for a 3.13+ frame running something else.
     pub fn frame_code(&self, frame: Addr) -> Result<Option<Addr>> {
@@ -144,6 +157,33 @@ impl Py<'_> {
         Ok(out)
     }
 
+    /// The code still to run in a suspended frame, and the `co_names` indices of
+    /// `methods` (none: nothing to find).
+    fn code_ahead(&self, frame: Addr, code: Addr, methods: &[&str]) -> Result<Option<Ahead>> {
+        let c = self.code(code)?;
+        let wanted: Vec<usize> = methods
+            .iter()
+            .filter_map(|a| c.names.iter().position(|n| n == a))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let lasti = self.frame_lasti(frame, code)?.max(0) as usize;
+        let (bytes, start): (Rc<[u8]>, usize) = if self.at_least(3, 11) {
+            (self.instructions(code, c.instructions)?, lasti * 2 + 2)
+        } else if self.at_least(3, 10) {
+            // 3.10 counts lasti in code units, older versions in bytes.
+            (c.bytecode.clone(), lasti * 2 + 2)
+        } else {
+            (c.bytecode.clone(), lasti + 2)
+        };
+        Ok(Some(Ahead {
+            bytes,
+            start,
+            wanted,
+        }))
+    }
+
     /// Does the code still to run in this suspended frame call one of these methods on
     /// the object held in local or cell `slots` (`ev.set()`, `q.put(...)`)? Scans the
     /// instructions after the current one. 3.11+ specialises attribute loads into opcodes
@@ -157,33 +197,21 @@ impl Py<'_> {
         slots: &[usize],
         methods: &[&str],
     ) -> Result<bool> {
-        /// `LOAD_ATTR` and `LOAD_METHOD` before 3.11.
-        const LOAD_ATTR_310: u8 = 106;
-        const LOAD_METHOD_310: u8 = 160;
-        let c = self.code(code)?;
-        let wanted: Vec<usize> = methods
-            .iter()
-            .filter_map(|a| c.names.iter().position(|n| n == a))
-            .collect();
-        if wanted.is_empty() {
+        let Some(Ahead {
+            bytes,
+            start,
+            wanted,
+        }) = self.code_ahead(frame, code, methods)?
+        else {
             return Ok(false);
-        }
-        let lasti = self.frame_lasti(frame, code)?.max(0) as usize;
+        };
+        let ahead = bytes.get(start..).unwrap_or(&[]);
         if !self.at_least(3, 11) {
-            // 3.10 counts lasti in code units, older versions in bytes.
-            let start = if self.at_least(3, 10) {
-                lasti * 2 + 2
-            } else {
-                lasti + 2
-            };
-            let ahead = c.bytecode.get(start..).unwrap_or(&[]);
             return Ok(ahead.chunks_exact(2).any(|unit| {
                 (unit[0] == LOAD_ATTR_310 || unit[0] == LOAD_METHOD_310)
                     && wanted.contains(&(unit[1] as usize))
             }));
         }
-        let bytes = self.instructions(code, c.instructions)?;
-        let ahead = bytes.get(lasti * 2 + 2..).unwrap_or(&[]);
         // 3.12+ LOAD_ATTR keeps the name index in the oparg's upper bits.
         let name_of = |arg: usize| {
             if self.at_least(3, 12) { arg >> 1 } else { arg }
@@ -197,6 +225,43 @@ impl Py<'_> {
                     && attr[0] != 0
                     && wanted.contains(&name_of(attr[1] as usize))
             }))
+    }
+
+    /// Does the code still to run in this suspended frame name one of the globals
+    /// `names` (indices into `co_names`) and one of these methods? Looser than
+    /// [`Self::code_ahead_calls`] (it does not pair the two), which errs towards finding a
+    /// waker: the safe side for a deadlock claim.
+    pub fn code_ahead_names(
+        &self,
+        frame: Addr,
+        code: Addr,
+        names: &[usize],
+        methods: &[&str],
+    ) -> Result<bool> {
+        let Some(Ahead {
+            bytes,
+            start,
+            wanted,
+        }) = self.code_ahead(frame, code, methods)?
+        else {
+            return Ok(false);
+        };
+        let ahead = bytes.get(start..).unwrap_or(&[]);
+        // ≤3.10: LOAD_GLOBAL, and LOAD_ATTR or LOAD_METHOD, with the name index as argument.
+        // 3.11+ opcodes vary by version and specialisation; the name index is the argument
+        // or (LOAD_GLOBAL, 3.12+ LOAD_ATTR) its upper bits.
+        let old = !self.at_least(3, 11);
+        let has = |ops: &[u8], of: &[usize]| {
+            (ahead.chunks_exact(2)).any(|u| {
+                let arg = u[1] as usize;
+                if old {
+                    ops.contains(&u[0]) && of.contains(&arg)
+                } else {
+                    u[0] != 0 && (of.contains(&arg) || of.contains(&(arg >> 1)))
+                }
+            })
+        };
+        Ok(has(&[LOAD_GLOBAL_310], names) && has(&[LOAD_ATTR_310, LOAD_METHOD_310], &wanted))
     }
 
     /// A 3.11+ code object's instructions (`co_code_adaptive`, at `at`), read once per code

@@ -6,12 +6,23 @@
 //! once as "×N", so a program with thousands of identical workers stays readable and
 //! renders quickly; past `MAX_NODES` the rest is left out with a note.
 
-use crate::model::{EdgeKind, Id, Kind, Object, ObjectState, Snapshot, State, Task};
+use crate::model::{EdgeKind, Grade, Id, Kind, Object, ObjectState, Snapshot, State, Task};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
-/// (from, to, kind, on a cycle): edges that coalescing makes identical are drawn once.
-type DrawnEdge = (String, String, &'static str, bool);
+/// (from, to, kind, the grade of the cycle it is on): edges that coalescing makes identical
+/// are drawn once.
+type DrawnEdge = (String, String, &'static str, Option<Grade>);
+
+/// The colour of a cycle's edges: red for a deadlock, orange when it is likely one, blue
+/// for a cycle that something outside breaks.
+fn cycle_colour(g: Grade) -> &'static str {
+    match g {
+        Grade::Deadlock => "red",
+        Grade::Likely => "darkorange",
+        Grade::NotDeadlock => "royalblue",
+    }
+}
 
 /// Most nodes drawn; the JSON form always has everything.
 const MAX_NODES: usize = 2000;
@@ -32,6 +43,7 @@ fn shape(kind: Kind) -> &'static str {
         Kind::Loop => "box3d",
         Kind::Stream | Kind::Socket => "cds",
         Kind::Subprocess => "tab",
+        Kind::Callback => "rarrow",
         Kind::Future | Kind::Object => "ellipse",
     }
 }
@@ -104,7 +116,7 @@ fn coalesce(s: &Snapshot, in_cycle: &HashSet<Id>) -> (HashMap<Id, Id>, HashMap<I
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::new();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
-    let title = format!(
+    let mut title = format!(
         "Python {} — {} task{}, {} wait cycle{}",
         s.python,
         s.tasks.len(),
@@ -112,6 +124,15 @@ pub fn render(s: &Snapshot) -> String {
         s.cycles.len(),
         plural(s.cycles.len())
     );
+    let graded: Vec<String> = Grade::ALL
+        .iter()
+        .map(|g| (g, s.cycles.iter().filter(|c| c.grade == *g).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(g, n)| format!("{n} {g} ({})", cycle_colour(*g)))
+        .collect();
+    if !graded.is_empty() {
+        let _ = write!(title, ": {}", graded.join(", "));
+    }
     let _ = writeln!(out, "digraph awaitwhat {{");
     let _ = writeln!(
         out,
@@ -123,16 +144,17 @@ pub fn render(s: &Snapshot) -> String {
         "  node [fontname=\"monospace\", fontsize=10, style=filled];"
     );
     let _ = writeln!(out, "  edge [fontname=\"monospace\", fontsize=9];");
-    let cycle_edges: HashSet<(Id, Id)> = s
-        .cycles
-        .iter()
-        .flat_map(|c| {
-            c.nodes
-                .iter()
-                .copied()
-                .zip(c.nodes.iter().copied().cycle().skip(1))
-        })
-        .collect();
+    let mut cycle_edges: HashMap<(Id, Id), Grade> = HashMap::new();
+    for c in &s.cycles {
+        for pair in c
+            .nodes
+            .iter()
+            .copied()
+            .zip(c.nodes.iter().copied().cycle().skip(1))
+        {
+            cycle_edges.entry(pair).or_insert(c.grade);
+        }
+    }
     let in_cycle: HashSet<Id> = s
         .cycles
         .iter()
@@ -195,7 +217,7 @@ pub fn render(s: &Snapshot) -> String {
         if !drawn.contains(&from) || !drawn.contains(&to) {
             continue;
         }
-        let cyc = cycle_edges.contains(&(e.from, e.to));
+        let cyc = cycle_edges.get(&(e.from, e.to)).copied();
         let key = (from.to_string(), to.to_string(), e.kind.as_str(), cyc);
         let entry = edges.entry(key).or_insert((0, None));
         entry.0 += 1;
@@ -220,8 +242,9 @@ pub fn render(s: &Snapshot) -> String {
         if inferred {
             attrs.push("style=dashed".into());
         }
-        if cyc {
-            attrs.push("color=red, penwidth=2, fontcolor=red".into());
+        if let Some(g) = cyc {
+            let c = cycle_colour(g);
+            attrs.push(format!("color={c}, penwidth=2, fontcolor={c}"));
         }
         let _ = writeln!(
             out,

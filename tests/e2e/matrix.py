@@ -579,7 +579,12 @@ OBJECT_KINDS = {
     "taskgroup", "lock", "event", "semaphore", "condition", "queue",
     "barrier", "timer", "executor", "as_completed", "object",
     "stream", "socket", "subprocess", "thread", "concurrent_future", "loop",
+    "callback",
 }  # as listed in src/model.rs and docs/json.md
+CYCLE_GRADES = {"deadlock", "likely deadlock", "not a deadlock"}
+# The first words of a cycle's line, by grade: only a proven deadlock says "deadlock:".
+GRADE_PREFIX = {"deadlock": "deadlock: ", "likely deadlock": "likely deadlock: ",
+                "not a deadlock": "wait cycle, not a deadlock: "}
 EDGE_KINDS = {
     "acquire", "wait", "get", "put", "sleep", "awaits", "gather", "shield",
     "wait_for", "taskgroup", "executor", "held-by", "could-wake", "timeout",
@@ -658,6 +663,29 @@ def compare_graph(oracle, dump):
         if not c.get("nodes") or bad:
             errs.append("cycle %r names unknown objects %s" % (
                 c.get("description"), bad))
+        grade = c.get("grade")
+        if grade not in CYCLE_GRADES:
+            errs.append("cycle %r has unknown grade %r" % (
+                c.get("description"), grade))
+        elif not str(c.get("description")).startswith(GRADE_PREFIX[grade]):
+            errs.append("cycle graded %r is described %r" % (
+                grade, c.get("description")))
+        steps = c.get("steps")
+        if not isinstance(steps, list) or len(steps) != len(c.get("nodes") or []):
+            errs.append("cycle %r: %r steps for %d nodes" % (
+                c.get("description"), steps, len(c.get("nodes") or [])))
+        else:
+            for k, st in enumerate(steps):
+                frm = (c["nodes"] or [])[k]
+                nxt = c["nodes"][(k + 1) % len(c["nodes"])]
+                if (_addr(frm), _addr(nxt), st.get("kind")) not in edges:
+                    errs.append("cycle %r: step %d %s -%s-> %s is no edge" % (
+                        c.get("description"), k, frm, st.get("kind"), nxt))
+                for w in st.get("wakers") or []:
+                    if (_addr(frm), _addr(w), "could-wake") not in edges:
+                        errs.append("cycle %r: waker %s of %s has no "
+                                    "could-wake edge" % (
+                                        c.get("description"), w, frm))
 
     def obj(addr, kind, what):
         o = objs.get(_addr(addr))
@@ -837,15 +865,24 @@ def compare_graph(oracle, dump):
                             "but no edge path leads there" % (
                                 who(c["task"]), who(aw)))
 
-    # ---- cycles
+    # ---- cycles and their grades: "deadlock" only where the scenario is one
     expect = g.get("expect_cycle") or []
+    grade = g.get("expect_grade")
     described = ["%s [tasks %s]" % (c.get("description"), sorted(
         _cycle_names(c, objs))) for c in dump["cycles"]]
+    for c in dump["cycles"]:
+        if c.get("grade") == "deadlock" and grade != "deadlock":
+            errs.append("cycle claimed a deadlock, which the scenario is not "
+                        "(%s): %s" % (grade or "no cycle", c.get("description")))
     if expect:
-        if not any(set(expect) <= _cycle_names(c, objs)
-                   for c in dump["cycles"]):
+        mine = [c for c in dump["cycles"]
+                if set(expect) <= _cycle_names(c, objs)]
+        if not mine:
             errs.append("expected a cycle through tasks %s; decoded cycles: %s"
                         % (expect, described or "none"))
+        elif not any(c.get("grade") == grade for c in mine):
+            errs.append("cycle through tasks %s: grade expected %r, got %s"
+                        % (expect, grade, [c.get("description") for c in mine]))
     elif dump["cycles"]:
         errs.append("no cycle expected, decoded %d: %s" % (
             len(described), "; ".join(described)))
@@ -1100,6 +1137,13 @@ def expected_graph(scenario, v, oracle):
                              links={"wait": 3}, wait_sets=1),
         "timeout": dict(resources=1, timers=3),
         "sleep": dict(gathers=1, timers=3, waits=1),
+        "deadlock_unproven": dict(gathers=1, resources=2, timers=1, waits=1),
+        "wake_sleeper": dict(gathers=1, resources=2, timers=1, waits=1),
+        "wake_timer": dict(gathers=1, resources=2, waits=1),
+        "wake_thread": dict(gathers=1, resources=2, waits=1),
+        "wake_callback": dict(gathers=1, resources=2, waits=1),
+        "wake_executor": dict(gathers=1, resources=2, waits=2, executors=1,
+                              links={"executor": 1}),
     }.get(scenario)
     if counts is None:
         return None
@@ -1119,6 +1163,14 @@ def expected_graph(scenario, v, oracle):
         "queue_join": [("Queue", [], ["worker"]), ("Event", [], None)],
         "uvloop_loop": [("Lock", ["holder"], None), ("Event", [], None),
                         ("Queue", [], None)],
+        "deadlock_unproven": [("Lock", ["A"], None), ("Event", [], ["B"])],
+        "wake_sleeper": [("Lock", ["A"], None), ("Event", [], ["B", "C"])],
+        "wake_timer": [("Lock", ["A"], None), ("Event", [], ["B", "other"])],
+        "wake_thread": [("Lock", ["A"], None), ("Event", [], ["B", "other"])],
+        "wake_callback": [("Lock", ["A"], None),
+                          ("Event", [], ["B", "other"])],
+        "wake_executor": [("Lock", ["A"], None),
+                          ("Event", [], ["B", "other"])],
     }.get(scenario)
     if holders is None and counts.get("resources"):
         holders = [("Event", [], None)] * counts["resources"]
@@ -1133,8 +1185,15 @@ def graph_sanity(scenario, v, oracle):
         return [] if scenario == "no_asyncio" else ["oracle has no graph"]
     errs = []
     cycle = g.get("expect_cycle")
-    if bool(cycle) != scenario.startswith("deadlock_"):
+    if bool(cycle) != scenario.startswith(("deadlock_", "wake_")):
         errs.append("expect_cycle %r in scenario %s" % (cycle, scenario))
+    # deadlock_*: deadlocked for real (proven, or not provable: "likely");
+    # wake_*: a cycle that something outside breaks (it recovers by itself).
+    grade = g.get("expect_grade")
+    if cycle and grade not in (("deadlock", "likely deadlock")
+                               if scenario.startswith("deadlock_")
+                               else ("not a deadlock",)):
+        errs.append("expect_grade %r in scenario %s" % (grade, scenario))
     names = {t["address"]: t["name"] for t in oracle["tasks"]}
     for r in g.get("resources", []):
         f, n = r["facts"], len(r["waiting"])
@@ -1184,7 +1243,8 @@ def graph_sanity(scenario, v, oracle):
     got = [(r["type"],
             sorted(names.get(h) or h for h in (r["holders"] or [])),
             None if r["wakers"] is None else
-            sorted(names.get(w) or w for w in r["wakers"]))
+            # a waker that is no task (a thread, a timer) is counted as "other"
+            sorted(names.get(w) or "other" for w in r["wakers"]))
            for r in g.get("resources", [])]
     want = [(t, sorted(h), w) for t, h, w in holders]
     if got != want:
@@ -1278,6 +1338,15 @@ def oracle_sanity(scenario, version, oracle, pid):
                 got[0][1] not in ("select", "poll"):
             errs.append("threads (name, innermost function): expected "
                         "[('loop-thread', 'select' or 'poll')], got %s" % got)
+    elif scenario in ("wake_thread", "wake_executor"):
+        # The thread that will wake the event, asleep in its own function.
+        want = "wake_later" if scenario == "wake_thread" else "job"
+        got = [(t.get("name"), (t.get("frames") or [{}])[-1].get("function"))
+               for t in threads]
+        if len(got) != 1 or got[0][1] != want or (
+                scenario == "wake_thread" and got[0][0] != "waker"):
+            errs.append("threads (name, innermost function): expected one "
+                        "in %r, got %s" % (want, got))
     elif scenario == "io_waits":
         # ≤3.11's child watcher waits for the subprocess in a thread of its own.
         others = [t.get("name") for t in threads if "waitpid" not in (t.get("name") or "")]

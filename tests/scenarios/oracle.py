@@ -219,6 +219,21 @@ def _resource_kind(obj):
     return None
 
 
+def wake_delay():
+    """Seconds until a scenario's outside waker fires: an hour, or
+    $AW_WAKE_DELAY when a test proves that the program recovers by itself."""
+    delay = float(os.environ.get("AW_WAKE_DELAY", "3600"))
+    return int(delay) if delay.is_integer() else delay
+
+
+def recovered():
+    """Called by a scenario once everything it waited for has happened: under
+    $AW_WAKE_DELAY, say so and exit 0 (the proof that it was no deadlock)."""
+    if os.environ.get("AW_WAKE_DELAY"):
+        print("RECOVERED", flush=True)
+        os._exit(0)
+
+
 def resource(obj, holder=UNKNOWN, holders=UNKNOWN, wakers=None):
     """Register an asyncio primitive (Lock, Event, Semaphore,
     BoundedSemaphore, Condition, Queue and subclasses, Barrier) for the graph
@@ -229,7 +244,8 @@ def resource(obj, holder=UNKNOWN, holders=UNKNOWN, wakers=None):
     held-by edge from it to any task is then wrong).  Left out: not known,
     not checked.  wakers=[TASK, ...]: tasks that could still wake its
     waiters (expected "could-wake" edges).  A TASK may be a task object or
-    the name given to oracle.named()."""
+    the name given to oracle.named(); a waker may also be a thread, a timer
+    handle or a future (see _waker_id)."""
     if _resource_kind(obj) is None:
         raise TypeError("oracle.resource: %s is no asyncio primitive"
                         % type(obj).__name__)
@@ -343,6 +359,19 @@ def _task_ref(ref):
             raise KeyError("no task named %r via oracle.named()" % ref)
         return _by_name[ref]
     return ref
+
+
+def _waker_id(ref):
+    """The graph id of a waker: a task (or its name), a thread (its ident, the
+    id of a thread node), a loop's TimerHandle or Handle, a future; a
+    zero-argument function stands for what it returns at oracle time (a
+    thread that only exists once the loop has run a while)."""
+    import threading
+    if isinstance(ref, types.FunctionType):
+        ref = ref()
+    if isinstance(ref, threading.Thread):
+        return hex(ref.ident)
+    return hex(id(_task_ref(ref)))
 
 
 def _is_task(obj):
@@ -595,7 +624,7 @@ def compute_graph(loop, tasks, running_task=None):
                     problems.append("lock %s: locked=%s but holders %s" % (
                         entry["address"], obj._locked, entry["holders"]))
             if wakers is not None:
-                entry["wakers"] = sorted(hex(id(_task_ref(w))) for w in wakers)
+                entry["wakers"] = sorted(_waker_id(w) for w in wakers)
         except KeyError as e:
             problems.append(str(e))
         resources.append(entry)
@@ -762,7 +791,9 @@ def compute_graph(loop, tasks, running_task=None):
     for g in groups:
         g["waiting"].sort()
 
-    expect = getattr(sys.modules.get("__main__"), "EXPECT_CYCLE", None) or []
+    main_module = sys.modules.get("__main__")
+    expect = getattr(main_module, "EXPECT_CYCLE", None) or []
+    grade = getattr(main_module, "EXPECT_GRADE", "deadlock") if expect else None
     key = lambda d: json.dumps(d, sort_keys=True)  # noqa: E731
     data = {
         "waits": sorted(waits, key=key),
@@ -777,6 +808,7 @@ def compute_graph(loop, tasks, running_task=None):
         "call_graph": call_graph,
         "threadsafe": sorted(threadsafe_waits, key=key),
         "expect_cycle": list(expect),
+        "expect_grade": grade,
     }
     return data, problems
 

@@ -1,17 +1,28 @@
 //! Wait cycles: strongly connected components of the wait graph (iterative Tarjan), each
-//! named in one line from a task, e.g. `deadlock: Task 'A' → Lock 0x… (held by 'B') → …`.
+//! named in one line from a task and graded: a deadlock only when nothing outside the cycle
+//! can still break it (see [`Grade`]).
 
-use crate::model::{Cycle, Edge, EdgeKind, Kind, Object};
+use super::wakers::Runner;
+use crate::model::{Cycle, Edge, EdgeKind, Fact, Grade, Kind, Object, Step};
 use crate::target::AddrMap;
 use std::collections::{HashMap, HashSet};
 
 /// Most cycles we report.
 const MAX_CYCLES: usize = 100;
+/// Most breakers named in one cycle's line.
+const MAX_NAMED: usize = 4;
+
+/// What can still run besides the graph's nodes: threads and loop callbacks that wake
+/// nothing we can see, and what could not be read.
+pub struct Outside<'a> {
+    pub runners: &'a [Runner],
+    pub unread: &'a [String],
+}
 
 /// Cycles of the edge graph (Tarjan's strongly connected components, iteratively; one
-/// cycle named per component).
-/// `objects` are in address order (the search starts from the smallest).
-pub fn cycles(objects: &[Object], edges: &[Edge]) -> Vec<Cycle> {
+/// cycle named per component). `objects` are in address order (the search starts from
+/// the smallest).
+pub fn cycles(objects: &[Object], edges: &[Edge], outside: &Outside<'_>) -> Vec<Cycle> {
     let all: Vec<&Object> = objects.iter().collect();
     let index: AddrMap<usize> = objects
         .iter()
@@ -26,6 +37,10 @@ pub fn cycles(objects: &[Object], edges: &[Edge]) -> Vec<Cycle> {
         }
     }
     let sccs = tarjan(&adj);
+    if sccs.is_empty() {
+        return Vec::new();
+    }
+    let stuck = stuck(&all, &adj);
     let mut out = Vec::new();
     for comp in sccs {
         if out.len() >= MAX_CYCLES {
@@ -52,7 +67,14 @@ pub fn cycles(objects: &[Object], edges: &[Edge]) -> Vec<Cycle> {
                     nodes.rotate_left(first_task);
                     used.rotate_left(first_task);
                 }
-                out.push(describe_cycle(&all, &nodes, &used, edges));
+                let g = Graded {
+                    all: &all,
+                    adj: &adj,
+                    edges,
+                    stuck: &stuck,
+                    outside,
+                };
+                out.push(g.cycle(&nodes, &used));
                 break;
             }
             seen.insert(next, path.len());
@@ -63,10 +85,152 @@ pub fn cycles(objects: &[Object], edges: &[Edge]) -> Vec<Cycle> {
     out
 }
 
-fn describe_cycle(all: &[&Object], nodes: &[usize], via: &[usize], edges: &[Edge]) -> Cycle {
-    let name = |i: usize| -> String {
-        let o = all[i];
-        if o.kind == Kind::Task {
+/// Can a node still make progress by itself, whatever the rest of the graph does?
+fn live_by_itself(o: &Object) -> bool {
+    match o.kind {
+        // Deadlines, the outside world, other threads' work, and code we cannot see.
+        Kind::Timer
+        | Kind::Timeout
+        | Kind::WaitFor
+        | Kind::Socket
+        | Kind::Stream
+        | Kind::Subprocess
+        | Kind::Executor
+        | Kind::Callback
+        | Kind::Object => true,
+        Kind::Wait => o.details.get("timeout").is_some_and(|t| *t != Fact::Null),
+        _ => false,
+    }
+}
+
+/// Which nodes can never proceed: the greatest set in which every node waits on something
+/// (every edge is a wait of its `from` end) and on nothing outside the set. A node with
+/// no known way forward (no edges: anyone could complete a bare future) is not in it.
+/// Linear: each node leaves the set once, and tells the nodes that wait on it once.
+fn stuck(all: &[&Object], adj: &[Vec<(usize, usize)>]) -> Vec<bool> {
+    let n = all.len();
+    let mut back: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (a, out) in adj.iter().enumerate() {
+        for &(b, _) in out {
+            back[b].push(a);
+        }
+    }
+    let mut stuck: Vec<bool> = (0..n)
+        .map(|i| !adj[i].is_empty() && !live_by_itself(all[i]))
+        .collect();
+    let mut todo: Vec<usize> = (0..n).filter(|&i| !stuck[i]).collect();
+    while let Some(free) = todo.pop() {
+        for &w in &back[free] {
+            if stuck[w] {
+                stuck[w] = false;
+                todo.push(w);
+            }
+        }
+    }
+    stuck
+}
+
+struct Graded<'g, 'o> {
+    all: &'g [&'g Object],
+    adj: &'g [Vec<(usize, usize)>],
+    edges: &'g [Edge],
+    stuck: &'g [bool],
+    outside: &'g Outside<'o>,
+}
+
+impl Graded<'_, '_> {
+    fn cycle(&self, nodes: &[usize], via: &[usize]) -> Cycle {
+        let all = self.all;
+        let inside: HashSet<usize> = nodes.iter().copied().collect();
+        let steps: Vec<Step> = via
+            .iter()
+            .zip(nodes)
+            .map(|(&ei, &from)| Step {
+                kind: self.edges[ei].kind,
+                wakers: if self.edges[ei].kind == EdgeKind::CouldWake {
+                    self.wakers(from).into_iter().map(|w| all[w].id).collect()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect();
+        let woken = steps.iter().any(|s| s.kind == EdgeKind::CouldWake);
+        let (grade, breakers) = if !nodes.iter().all(|&n| self.stuck[n]) {
+            // Something a node of the cycle waits on can still move.
+            let mut found = Vec::new();
+            for &n in nodes {
+                for &(d, _) in &self.adj[n] {
+                    if !inside.contains(&d) && !self.stuck[d] && !found.contains(&d) {
+                        found.push(d);
+                    }
+                }
+            }
+            (
+                Grade::NotDeadlock,
+                found.iter().map(|&d| self.breaker(d)).collect(),
+            )
+        } else if !woken {
+            // Locks held and tasks awaited: only the cycle's own members could move it.
+            (Grade::Deadlock, Vec::new())
+        } else {
+            // An Event, a Queue...: anything that can still run might wake it.
+            let mut could: Vec<String> = (0..all.len())
+                .filter(|&i| all[i].kind == Kind::Task && !self.stuck[i])
+                .map(|i| self.breaker(i))
+                .collect();
+            could.extend(self.outside.runners.iter().map(|r| r.what.clone()));
+            could.extend(self.outside.unread.iter().cloned());
+            if could.is_empty() {
+                (Grade::Deadlock, Vec::new())
+            } else {
+                (Grade::Likely, could)
+            }
+        };
+        let description = self.describe(nodes, via, &steps, grade, &breakers, &inside);
+        Cycle {
+            nodes: nodes.iter().map(|&n| all[n].id).collect(),
+            description,
+            grade,
+            steps,
+            breakers,
+        }
+    }
+
+    /// Every node a could-wake edge from `from` leads to.
+    fn wakers(&self, from: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self.adj[from]
+            .iter()
+            .filter(|(_, ei)| self.edges[*ei].kind == EdgeKind::CouldWake)
+            .map(|(w, _)| *w)
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// A node that can still move, and what it waits on: "Task 'C' (timer [sleep(3600),
+    /// fires in 3599.9s])".
+    fn breaker(&self, i: usize) -> String {
+        let o = self.all[i];
+        let name = self.name(i);
+        let on: Vec<String> = self.adj[i]
+            .iter()
+            .filter(|(d, _)| !self.stuck[*d])
+            .map(|(d, _)| self.all[*d].label.clone())
+            .take(1)
+            .collect();
+        match (o.kind, on.first()) {
+            (Kind::Task, Some(on)) => format!("{name} (waiting on {on})"),
+            (Kind::Task, None) => format!("{name} (can run)"),
+            _ => name,
+        }
+    }
+
+    fn name(&self, i: usize) -> String {
+        let o = self.all[i];
+        if matches!(
+            o.kind,
+            Kind::Task | Kind::Thread | Kind::Timer | Kind::Callback
+        ) {
             o.label.clone()
         } else {
             format!(
@@ -75,28 +239,87 @@ fn describe_cycle(all: &[&Object], nodes: &[usize], via: &[usize], edges: &[Edge
                 o.id
             )
         }
-    };
-    let mut parts = Vec::new();
-    for (k, &n) in nodes.iter().enumerate() {
-        let mut s = name(n);
-        let e = &edges[via[k]];
-        let next = all[nodes[(k + 1) % nodes.len()]]
-            .label
-            .trim_start_matches("Task ");
-        match e.kind {
-            EdgeKind::HeldBy => s.push_str(&format!(" (held by {next})")),
-            EdgeKind::CouldWake => s.push_str(&format!(" (only {next} could wake it)")),
-            EdgeKind::Result => s.push_str(" (blocked in Future.result())"),
-            EdgeKind::Scheduled => s.push_str(" (its coroutine is queued on the loop)"),
-            EdgeKind::BlockedBy => s.push_str(&format!(" (its thread is blocked by {next})")),
-            _ => {}
-        }
-        parts.push(s);
     }
-    parts.push(name(nodes[0]));
-    Cycle {
-        nodes: nodes.iter().map(|&n| all[n].id).collect(),
-        description: format!("deadlock: {}", parts.join(" → ")),
+
+    fn describe(
+        &self,
+        nodes: &[usize],
+        via: &[usize],
+        steps: &[Step],
+        grade: Grade,
+        breakers: &[String],
+        inside: &HashSet<usize>,
+    ) -> String {
+        let all = self.all;
+        let who = |i: usize| {
+            let o = all[i];
+            let l = &o.label;
+            if o.kind == Kind::Task {
+                l.trim_start_matches("Task ").to_string()
+            } else {
+                l.clone()
+            }
+        };
+        let mut parts = Vec::new();
+        for (k, &n) in nodes.iter().enumerate() {
+            let mut s = if all[n].kind == Kind::Task {
+                all[n].label.clone()
+            } else {
+                self.name(n)
+            };
+            let next = who(nodes[(k + 1) % nodes.len()]);
+            match steps[k].kind {
+                EdgeKind::HeldBy => s.push_str(&format!(" (held by {next})")),
+                EdgeKind::CouldWake => {
+                    let next_id = self.edges[via[k]].to;
+                    let others: Vec<String> = (self.wakers(n).into_iter())
+                        .filter(|&w| all[w].id != next_id)
+                        .map(|w| {
+                            if inside.contains(&w) {
+                                who(w)
+                            } else {
+                                self.name(w)
+                            }
+                        })
+                        .collect();
+                    if others.is_empty() && grade == Grade::Deadlock {
+                        s.push_str(&format!(" (only {next} could wake it)"));
+                    } else if others.is_empty() {
+                        s.push_str(&format!(" ({next} could wake it)"));
+                    } else {
+                        s.push_str(&format!(
+                            " ({next} could wake it; so could {})",
+                            others.join(", ")
+                        ));
+                    }
+                }
+                EdgeKind::Result => s.push_str(" (blocked in Future.result())"),
+                EdgeKind::Scheduled => s.push_str(" (its coroutine is queued on the loop)"),
+                EdgeKind::BlockedBy => s.push_str(&format!(" (its thread is blocked by {next})")),
+                _ => {}
+            }
+            parts.push(s);
+        }
+        parts.push(all[nodes[0]].label.clone());
+        let path = parts.join(" → ");
+        let named = |list: &[String]| {
+            let mut shown: Vec<String> = list.iter().take(MAX_NAMED).cloned().collect();
+            if list.len() > MAX_NAMED {
+                shown.push(format!("{} more", list.len() - MAX_NAMED));
+            }
+            shown.join(", ")
+        };
+        match grade {
+            Grade::Deadlock => format!("deadlock: {path}"),
+            Grade::Likely => format!(
+                "likely deadlock: {path}; not ruled out, as it can still run: {}",
+                named(breakers)
+            ),
+            Grade::NotDeadlock => format!(
+                "wait cycle, not a deadlock: {path}; it can be broken by {}",
+                named(breakers)
+            ),
+        }
     }
 }
 
@@ -197,7 +420,11 @@ mod tests {
             edge(0x20, 0x30, EdgeKind::Result),
             edge(0x30, 0x10, EdgeKind::Scheduled),
         ];
-        let found = cycles(&objects, &edges);
+        let none = Outside {
+            runners: &[],
+            unread: &[],
+        };
+        let found = cycles(&objects, &edges, &none);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].nodes, [Id(0x20), Id(0x30), Id(0x10)]);
         assert_eq!(
@@ -214,6 +441,80 @@ mod tests {
             obj(1, Kind::Task, "Task 'a'"),
             obj(2, Kind::Task, "Task 'b'"),
         ]);
-        assert!(cycles(&objects, &[edge(1, 2, EdgeKind::Awaits)]).is_empty());
+        let none = Outside {
+            runners: &[],
+            unread: &[],
+        };
+        assert!(cycles(&objects, &[edge(1, 2, EdgeKind::Awaits)], &none).is_empty());
+    }
+
+    /// A holds the lock and waits on the event; B waits on the lock and could set the
+    /// event; C could set it too, and waits on `c_waits`.
+    fn lock_event(c_waits: Kind) -> (Vec<Object>, Vec<Edge>) {
+        let objects = vec![
+            obj(0x10, Kind::Task, "Task 'A'"),
+            obj(0x20, Kind::Task, "Task 'B'"),
+            obj(0x30, Kind::Task, "Task 'C'"),
+            obj(0x40, Kind::Lock, "Lock [locked, 1 waiting]"),
+            obj(0x50, Kind::Event, "Event [not set, 1 waiting]"),
+            obj(0x60, c_waits, "what C waits on"),
+        ];
+        let edges = vec![
+            edge(0x10, 0x50, EdgeKind::Wait),
+            edge(0x50, 0x20, EdgeKind::CouldWake),
+            edge(0x50, 0x30, EdgeKind::CouldWake),
+            edge(0x20, 0x40, EdgeKind::Acquire),
+            edge(0x40, 0x10, EdgeKind::HeldBy),
+            edge(0x30, 0x60, EdgeKind::Sleep),
+        ];
+        (objects, edges)
+    }
+
+    #[test]
+    fn a_waker_that_can_still_run_breaks_the_cycle() {
+        let none = Outside {
+            runners: &[],
+            unread: &[],
+        };
+        // C sleeps: its timer fires, then it sets the event.
+        let (objects, edges) = lock_event(Kind::Timer);
+        let found = cycles(&objects, &edges, &none);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].grade, Grade::NotDeadlock);
+        assert_eq!(found[0].breakers, ["Task 'C' (waiting on what C waits on)"]);
+        assert_eq!(found[0].steps[1].wakers, [Id(0x20), Id(0x30)]);
+        assert!(
+            found[0]
+                .description
+                .starts_with("wait cycle, not a deadlock: ")
+        );
+        assert!(!found[0].description.contains("only"));
+    }
+
+    #[test]
+    fn a_waker_stuck_on_the_cycle_does_not() {
+        let none = Outside {
+            runners: &[],
+            unread: &[],
+        };
+        // C waits on the same lock: it can never set the event.
+        let (objects, mut edges) = lock_event(Kind::Timer);
+        edges.pop();
+        edges.push(edge(0x30, 0x40, EdgeKind::Acquire));
+        let found = cycles(&objects, &edges, &none);
+        assert_eq!(found[0].grade, Grade::Deadlock);
+        assert!(found[0].description.starts_with("deadlock: "));
+        // Something else that can still run leaves it unproven.
+        let runner = [Runner {
+            what: "Thread 'x'".into(),
+        }];
+        let some = Outside {
+            runners: &runner,
+            unread: &[],
+        };
+        let found = cycles(&objects, &edges, &some);
+        assert_eq!(found[0].grade, Grade::Likely);
+        assert_eq!(found[0].breakers, ["Thread 'x'"]);
+        assert!(found[0].description.starts_with("likely deadlock: "));
     }
 }

@@ -13,10 +13,11 @@ use crate::model::{
     Cycle, Details, Edge, EdgeKind, Fact, Frame, Id, Kind, Object, ObjectState, Site, State, Task,
 };
 use crate::target::{Addr, AddrHash, AddrMap};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 mod cycles;
 mod threadsafe;
+mod wakers;
 use cycles::cycles;
 
 /// Most objects we put in one graph (tasks included); past it we stop and warn.
@@ -97,6 +98,14 @@ struct Builder<'a, 'r> {
     warnings: Vec<String>,
     /// Waiter future of each task → the task.
     waiter_of: HashMap<Addr, Addr>,
+    /// `sys.modules` of each interpreter (module globals can hold what tasks wait on).
+    modules: Vec<Addr>,
+    /// (future, callback) for the done-callbacks that are not asyncio's own links.
+    done_callbacks: Vec<(Addr, Addr)>,
+    /// Threads and loop callbacks that can still run code and wake nothing we can see.
+    runners: Vec<wakers::Runner>,
+    /// What could not be read, that could still run code.
+    unread: Vec<String>,
 }
 
 impl Builder<'_, '_> {
@@ -306,7 +315,7 @@ impl Builder<'_, '_> {
                         }
                         self.edge(q, f, EdgeKind::AsCompleted, None, false);
                     }
-                    Link::Other(_) => {}
+                    Link::Other(_) => self.done_callbacks.push((f, cb)),
                 }
             }
         }
@@ -358,6 +367,7 @@ pub fn build(
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
     clock: Option<Clock>,
+    modules: Vec<Addr>,
 ) -> Graph {
     let mut b = Builder {
         py,
@@ -372,6 +382,10 @@ pub fn build(
             .iter()
             .filter_map(|t| t.waiter.map(|w| (w, t.address.0)))
             .collect(),
+        modules,
+        done_callbacks: Vec::new(),
+        runners: Vec::new(),
+        unread: Vec::new(),
     };
     for t in tasks.iter() {
         // The task's frames are in `tasks[]`; the node does not copy them.
@@ -439,7 +453,7 @@ pub fn build(
             holders(&mut b, t);
         }
     }
-    wakers(&mut b, tasks);
+    wakers::wakers(&mut b, tasks, threads, names, loops);
     find_workers(&mut b, threads);
     threadsafe::link(&mut b, tasks, threads, names, loops);
     drop_unlinked_waiters(&mut b, tasks);
@@ -447,7 +461,11 @@ pub fn build(
         cross_check_awaited_by(&mut b);
     }
     let objects = b.objects.sorted();
-    let cycles = cycles(&objects, &b.edges);
+    let outside = cycles::Outside {
+        runners: &b.runners,
+        unread: &b.unread,
+    };
+    let cycles = cycles(&objects, &b.edges, &outside);
     Graph {
         objects,
         edges: b.edges,
@@ -688,91 +706,6 @@ impl<'g> Reach<'g> {
             }
         }
         seen
-    }
-}
-
-/// Who could still wake the waiters of an Event, Queue, Condition, Semaphore or Barrier:
-/// another suspended task that holds the object in a local variable and whose code still
-/// to run calls the waking method on it. Inferred, so drawn dashed; it is what lets a
-/// cycle through an Event or a Queue be named.
-///
-/// Linear: every suspended frame's locals are read once and indexed by the waited-on
-/// object they hold; each object then looks up only the frames that hold it.
-fn wakers(b: &mut Builder<'_, '_>, tasks: &[Task]) {
-    let py = b.py;
-    // Each waited-on resource once (thousands of tasks may wait on one Event), with the
-    // waking methods and the tasks waiting on it.
-    let mut waited: BTreeMap<Addr, (Vec<&'static str>, HashSet<Addr>)> = BTreeMap::new();
-    for e in &b.edges {
-        let (from, to) = (e.from.0, e.to.0);
-        let Some(kind) = b.objects.get(&to).map(|o| o.kind) else {
-            continue;
-        };
-        let methods: &[&'static str] = match (kind, e.kind) {
-            (Kind::Event, _) => &["set"],
-            (Kind::Queue, EdgeKind::Get) => &["put", "put_nowait"],
-            (Kind::Queue, EdgeKind::Put) => &["get", "get_nowait"],
-            (Kind::Queue, EdgeKind::Join) => &["task_done"],
-            (Kind::Condition, _) => &["notify", "notify_all"],
-            (Kind::Semaphore, _) => &["release"],
-            (Kind::Barrier, _) => &["wait"],
-            _ => continue,
-        };
-        let entry = waited.entry(to).or_default();
-        for m in methods {
-            if !entry.0.contains(m) {
-                entry.0.push(m);
-            }
-        }
-        entry.1.insert(from);
-    }
-    if waited.is_empty() {
-        return;
-    }
-    // Resource → (task index, frame index, slots holding it), in task and frame order.
-    let mut holding: HashMap<Addr, Vec<(usize, usize, Vec<usize>)>> = HashMap::new();
-    for (ti, t) in tasks.iter().enumerate() {
-        if t.running_on_thread.is_some() {
-            continue;
-        }
-        for (fi, f) in t.frames.iter().enumerate() {
-            for (slot, v) in py.frame_locals(f.at.0, f.at.1).unwrap_or_default() {
-                let Some((_, waiting)) = waited.get(&v) else {
-                    continue;
-                };
-                if waiting.contains(&t.address.0) {
-                    continue;
-                }
-                let list = holding.entry(v).or_default();
-                match list.last_mut() {
-                    Some((t, f, slots)) if (*t, *f) == (ti, fi) => slots.push(slot),
-                    _ => list.push((ti, fi, vec![slot])),
-                }
-            }
-        }
-    }
-    for (resource, (methods, _)) in waited {
-        let mut woken_by: Option<usize> = None;
-        for (ti, fi, slots) in holding.get(&resource).into_iter().flatten() {
-            if woken_by == Some(*ti) {
-                continue;
-            }
-            let f = &tasks[*ti].frames[*fi];
-            if py
-                .code_ahead_calls(f.at.0, f.at.1, slots, &methods)
-                .unwrap_or(false)
-            {
-                let site = Some(Site::of(f));
-                b.edge(
-                    resource,
-                    tasks[*ti].address.0,
-                    EdgeKind::CouldWake,
-                    site,
-                    true,
-                );
-                woken_by = Some(*ti);
-            }
-        }
     }
 }
 

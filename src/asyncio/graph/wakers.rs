@@ -1,0 +1,490 @@
+//! Who could wake the waiters of an Event, Queue, Condition, Semaphore or Barrier: every
+//! task and thread whose code still to run calls the waking method on it (held in a local,
+//! a closure cell or a module global), every callback queued or timed on an event loop, and
+//! every done-callback of a pending future that calls it. Each is a `could-wake` edge
+//! (inferred, drawn dashed). What could run but was not found to wake anything, and what
+//! could not be read, is kept for the cycles' grades: a cycle through such an object is a
+//! deadlock only when nothing else could still run.
+//!
+//! Linear: every suspended frame's locals are read once and indexed by the waited-on
+//! object they hold; each object then looks up only the frames that hold it.
+
+use super::Builder;
+use crate::asyncio::waits;
+use crate::cpython::Py;
+use crate::cpython::callable::Callable;
+use crate::cpython::thread::ThreadStack;
+use crate::model::{EdgeKind, Frame, Kind, Site, Task};
+use crate::target::{Addr, AddrHash, AddrMap};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+/// Most callbacks read from one loop's ready queue or timer heap.
+const MAX_HANDLES: usize = 100_000;
+
+/// The methods that wake a waiter, by what it waits on and how.
+fn waking_methods(kind: Kind, edge: EdgeKind) -> &'static [&'static str] {
+    match (kind, edge) {
+        (Kind::Event, _) => &["set"],
+        (Kind::Queue, EdgeKind::Get) => &["put", "put_nowait"],
+        (Kind::Queue, EdgeKind::Put) => &["get", "get_nowait"],
+        (Kind::Queue, EdgeKind::Join) => &["task_done"],
+        (Kind::Condition, _) => &["notify", "notify_all"],
+        (Kind::Semaphore, _) => &["release"],
+        (Kind::Barrier, _) => &["wait"],
+        _ => &[],
+    }
+}
+
+/// Something that can still run code: a thread or a loop callback that was not found to
+/// wake anything, or could not be read. Named when a cycle's grade depends on it.
+pub struct Runner {
+    pub what: String,
+}
+
+/// The waited-on objects: the waking methods of each, and who waits on it.
+struct Waited {
+    methods: AddrMap<Vec<&'static str>>,
+    waiting: HashSet<(Addr, Addr), AddrHash>,
+}
+
+pub(super) fn wakers(
+    b: &mut Builder<'_, '_>,
+    tasks: &[Task],
+    threads: &[ThreadStack],
+    names: &HashMap<u64, String>,
+    loops: &HashMap<Addr, Option<u64>>,
+) {
+    let mut waited = Waited {
+        methods: AddrMap::default(),
+        waiting: HashSet::default(),
+    };
+    for e in &b.edges {
+        let Some(kind) = b.objects.get(&e.to.0).map(|o| o.kind) else {
+            continue;
+        };
+        let methods = waking_methods(kind, e.kind);
+        if methods.is_empty() {
+            continue;
+        }
+        let entry = waited.methods.entry(e.to.0).or_default();
+        for m in methods {
+            if !entry.contains(m) {
+                entry.push(m);
+            }
+        }
+        waited.waiting.insert((e.to.0, e.from.0));
+    }
+    if waited.methods.is_empty() {
+        return;
+    }
+    let mut globals = Globals::new(b.py, b.modules.clone());
+    for t in tasks.iter().filter(|t| t.running_on_thread.is_none()) {
+        frames_wake(b, &waited, &mut globals, t.address.0, &t.frames);
+        if let Some(e) = &t.error {
+            let label = b.objects.get(&t.address.0).map(|o| o.label.clone());
+            b.unread.push(format!(
+                "{} (its chain is incomplete: {e})",
+                label.unwrap_or_else(|| format!("task {:#x}", t.address.0))
+            ));
+        }
+    }
+    let running: HashMap<u64, Addr> = tasks
+        .iter()
+        .filter_map(|t| t.running_on_thread.map(|tid| (tid, t.address.0)))
+        .collect();
+    for (tid, stack) in threads {
+        threads_wake(b, &waited, &mut globals, *tid, stack, names, &running);
+    }
+    let futures: Vec<(Addr, Addr)> = std::mem::take(&mut b.done_callbacks);
+    for (fut, cb) in futures {
+        if let Some((resource, method)) = callback_wakes(b.py, &waited, cb, &[fut]) {
+            let _ = method;
+            b.edge(resource, fut, EdgeKind::CouldWake, None, true);
+        }
+    }
+    let mut lps: Vec<Addr> = loops.keys().copied().collect();
+    lps.sort_unstable();
+    for lp in lps {
+        loop_callbacks(b, &waited, lp);
+    }
+}
+
+/// Module globals by the file that defines them, read once (`sys.modules` of each
+/// interpreter), and the waited-on objects each code object's global names hold.
+struct Globals<'a, 'r> {
+    py: &'a Py<'r>,
+    modules: Vec<Addr>,
+    by_file: Option<HashMap<Rc<str>, Addr>>,
+    held: AddrMap<Rc<[(usize, Addr)]>>,
+}
+
+impl<'a, 'r> Globals<'a, 'r> {
+    fn new(py: &'a Py<'r>, modules: Vec<Addr>) -> Self {
+        Globals {
+            py,
+            modules,
+            by_file: None,
+            held: AddrMap::default(),
+        }
+    }
+
+    fn dict_of(&mut self, file: &str) -> Option<Addr> {
+        let py = self.py;
+        let modules = &self.modules;
+        let by_file = self.by_file.get_or_insert_with(|| {
+            let mut out = HashMap::new();
+            for &sys_modules in modules {
+                for (_, m) in py.dict_items(sys_modules).unwrap_or_default() {
+                    if py.obj_type_name(m).map_or(true, |n| &*n != "module") {
+                        continue;
+                    }
+                    let Ok(d) = py.off().md_dict().and_then(|o| py.mem.ptr(m + o)) else {
+                        continue;
+                    };
+                    let path = py.dict_get(d, "__file__").ok().flatten();
+                    if let Some(path) = path.and_then(|p| py.str(p).ok()) {
+                        out.insert(Rc::from(path), d);
+                    }
+                }
+            }
+            out
+        });
+        by_file.get(file).copied()
+    }
+
+    /// (index in `co_names`, object) for each global the code names that is waited on.
+    fn held(&mut self, waited: &Waited, f: &Frame) -> Rc<[(usize, Addr)]> {
+        let (_, code) = f.at;
+        if let Some(h) = self.held.get(&code) {
+            return h.clone();
+        }
+        let mut out = Vec::new();
+        if let (Some(d), Ok(c)) = (self.dict_of(&f.file), self.py.code(code)) {
+            for (i, name) in c.names.iter().enumerate() {
+                if let Ok(Some(v)) = self.py.dict_get(d, name)
+                    && waited.methods.contains_key(&v)
+                {
+                    out.push((i, v));
+                }
+            }
+        }
+        let out: Rc<[(usize, Addr)]> = out.into();
+        self.held.insert(code, out.clone());
+        out
+    }
+}
+
+/// The objects one suspended frame could wake: those it holds in a local, cell or global
+/// and whose waking method its code still to run names. `me` is the task or thread.
+fn frame_wakes(
+    py: &Py<'_>,
+    waited: &Waited,
+    globals: &mut Globals<'_, '_>,
+    me: Addr,
+    f: &Frame,
+) -> Vec<Addr> {
+    let (frame, code) = f.at;
+    let mut out: Vec<Addr> = Vec::new();
+    let mut slots: AddrMap<Vec<usize>> = AddrMap::default();
+    for (slot, v) in py.frame_locals(frame, code).unwrap_or_default() {
+        if waited.methods.contains_key(&v) && !waited.waiting.contains(&(v, me)) {
+            slots.entry(v).or_default().push(slot);
+        }
+    }
+    let mut held: Vec<(Addr, Vec<usize>)> = slots.into_iter().collect();
+    held.sort_unstable();
+    for (v, slots) in held {
+        let methods = &waited.methods[&v];
+        if py
+            .code_ahead_calls(frame, code, &slots, methods)
+            .unwrap_or(false)
+        {
+            out.push(v);
+        }
+    }
+    for &(name, v) in globals.held(waited, f).iter() {
+        if out.contains(&v) || waited.waiting.contains(&(v, me)) {
+            continue;
+        }
+        let methods = &waited.methods[&v];
+        if py
+            .code_ahead_names(frame, code, &[name], methods)
+            .unwrap_or(false)
+        {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Could-wake edges from what a task's (or thread's) frames could wake to `me`.
+fn frames_wake(
+    b: &mut Builder<'_, '_>,
+    waited: &Waited,
+    globals: &mut Globals<'_, '_>,
+    me: Addr,
+    frames: &[Frame],
+) -> bool {
+    let mut found = false;
+    for f in frames {
+        for resource in frame_wakes(b.py, waited, globals, me, f) {
+            b.edge(resource, me, EdgeKind::CouldWake, Some(Site::of(f)), true);
+            found = true;
+        }
+    }
+    found
+}
+
+/// A thread that runs no task of ours: a waker if its frames could wake a waited-on
+/// object (`loop.call_soon_threadsafe(event.set)` names `set` on the event too), else a
+/// runner unless it only idles (an executor worker waiting for work, a loop in select).
+fn threads_wake(
+    b: &mut Builder<'_, '_>,
+    waited: &Waited,
+    globals: &mut Globals<'_, '_>,
+    tid: u64,
+    stack: &[(Addr, Addr, crate::cpython::frame::FrameInfo)],
+    names: &HashMap<u64, String>,
+    running: &HashMap<u64, Addr>,
+) {
+    // Outermost first, as frames of the model; a running task's frames are its own.
+    let frames: Vec<Frame> = stack
+        .iter()
+        .rev()
+        .map(|(f, c, fi)| crate::asyncio::tasks::frame((*f, *c), fi.clone()))
+        .collect();
+    let me = running.get(&tid).copied().unwrap_or(tid);
+    let found: Vec<(Addr, Site)> = frames
+        .iter()
+        .flat_map(|f| {
+            frame_wakes(b.py, waited, globals, me, f)
+                .into_iter()
+                .map(|r| (r, Site::of(f)))
+        })
+        .collect();
+    let name = names.get(&tid).map_or("?", String::as_str);
+    if !found.is_empty() && !running.contains_key(&tid) {
+        b.add(
+            tid,
+            Kind::Thread,
+            format!("Thread '{name}'"),
+            None,
+            Default::default(),
+        );
+    }
+    for (resource, site) in &found {
+        b.edge(*resource, me, EdgeKind::CouldWake, Some(site.clone()), true);
+    }
+    if found.is_empty() && !running.contains_key(&tid) && !idle(&frames) {
+        b.runners.push(Runner {
+            what: format!("Thread '{name}' ({:#x})", tid),
+        });
+    }
+}
+
+/// A thread with nothing of its own to run: no Python frames, an event loop waiting in
+/// its selector (its callbacks are read apart), or an executor worker waiting for work.
+fn idle(frames: &[Frame]) -> bool {
+    let Some(inner) = frames.last() else {
+        return true;
+    };
+    let runs_loop = frames
+        .iter()
+        .any(|f| &*f.function == "_run_once" && f.file.ends_with("base_events.py"));
+    let in_select = matches!(
+        &*inner.function,
+        "select" | "poll" | "_poll" | "run_forever"
+    );
+    let worker_waits = frames
+        .iter()
+        .any(|f| &*f.function == "_worker" && f.file.ends_with("concurrent/futures/thread.py"))
+        && !frames.iter().any(|f| &*f.function == "run");
+    (runs_loop && in_select) || worker_waits
+}
+
+/// Does calling `cb(*args)` wake a waited-on object? A bound waking method of it, a
+/// `functools.partial` of one, or a function that holds it (closure cell or argument) and
+/// names the method. Returns the object and the method.
+fn callback_wakes(
+    py: &Py<'_>,
+    waited: &Waited,
+    cb: Addr,
+    args: &[Addr],
+) -> Option<(Addr, &'static str)> {
+    let wakes_with = |c: &Callable, args: &[Addr]| -> Option<(Addr, &'static str)> {
+        match c {
+            Callable::Method { qualname, receiver } => {
+                let method = qualname.rsplit('.').next()?;
+                let methods = waited.methods.get(receiver)?;
+                let m = methods.iter().find(|m| **m == method)?;
+                Some((*receiver, *m))
+            }
+            Callable::Function { func, .. } => {
+                let code = py.mem.ptr(func + py.off().func_code().ok()?).ok()?;
+                let c = py.code(code).ok()?;
+                let mut held: Vec<Addr> = args.to_vec();
+                for name in &c.free_names {
+                    if let Ok(Some(v)) = py.closure_var(*func, name) {
+                        held.push(v);
+                    }
+                }
+                held.iter().find_map(|v| {
+                    let methods = waited.methods.get(v)?;
+                    let m = methods.iter().find(|m| c.names.iter().any(|n| n == *m))?;
+                    Some((*v, *m))
+                })
+            }
+            _ => None,
+        }
+    };
+    match py.callable(cb).ok()? {
+        Callable::Partial { func, args: bound } => {
+            let mut all = bound;
+            all.extend_from_slice(args);
+            wakes_with(&func, &all)
+        }
+        other => wakes_with(&other, args),
+    }
+}
+
+/// Callbacks queued (`_ready`) or timed (`_scheduled`) on a loop: a waker when it wakes a
+/// waited-on object directly or through a future it completes (whose done-callbacks do);
+/// a runner when it is the program's own code that wakes nothing we can see.
+fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
+    let py = b.py;
+    let read = |name: &str| -> Option<Vec<Addr>> {
+        let q = py.attr(lp, name).ok()??;
+        if name == "_ready" {
+            py.deque(q).ok()
+        } else {
+            py.list(q).ok()
+        }
+    };
+    let (Some(ready), Some(timers)) = (read("_ready"), read("_scheduled")) else {
+        b.unread.push(format!(
+            "the callbacks and timers of event loop {lp:#x} ({}), which could not be read",
+            py.short_type_name(lp).as_deref().unwrap_or("?")
+        ));
+        return;
+    };
+    for (h, timed) in ready
+        .iter()
+        .map(|&h| (h, false))
+        .chain(timers.iter().map(|&h| (h, true)))
+        .take(MAX_HANDLES)
+    {
+        if py
+            .field(h, "_cancelled")
+            .ok()
+            .flatten()
+            .is_some_and(|c| py.truthy(c).unwrap_or(false))
+        {
+            continue;
+        }
+        let Some(cb) = py.field(h, "_callback").ok().flatten() else {
+            continue;
+        };
+        let args = py
+            .field(h, "_args")
+            .ok()
+            .flatten()
+            .and_then(|a| py.tuple(a).ok())
+            .unwrap_or_default();
+        let mut woken = callback_wakes(py, waited, cb, &args).map(|(r, _)| r);
+        let callable = py.callable(cb).ok();
+        // A callback that completes a future runs that future's done-callbacks.
+        if woken.is_none()
+            && let Some(
+                Callable::Builtin { name, receiver }
+                | Callable::Method {
+                    qualname: name,
+                    receiver,
+                },
+            ) = &callable
+            && ["set_result", "set_exception", "cancel"]
+                .iter()
+                .any(|m| name == m || name.ends_with(&format!(".{m}")))
+        {
+            woken = crate::asyncio::callbacks::callbacks(py, *receiver)
+                .unwrap_or_default()
+                .into_iter()
+                .find_map(|c| callback_wakes(py, waited, c, &[*receiver]).map(|(r, _)| r));
+        }
+        if let Some(resource) = woken {
+            let node = if timed {
+                match waits::timer(py, h, b.clock, EdgeKind::CouldWake) {
+                    Ok(r) => {
+                        b.resource(r);
+                        h
+                    }
+                    Err(_) => continue,
+                }
+            } else {
+                b.add(
+                    h,
+                    Kind::Callback,
+                    "callback queued on the loop".into(),
+                    None,
+                    Default::default(),
+                );
+                h
+            };
+            b.edge(resource, node, EdgeKind::CouldWake, None, true);
+            continue;
+        }
+        if !internal(&callable) {
+            b.runners.push(Runner {
+                what: format!(
+                    "{} {h:#x} on event loop {lp:#x}",
+                    if timed {
+                        "a timer"
+                    } else {
+                        "a queued callback"
+                    }
+                ),
+            });
+        }
+    }
+}
+
+/// asyncio's own callbacks, which only step tasks or complete their futures: a task's
+/// step or wakeup, a sleep's or timeout's future.
+fn internal(c: &Option<Callable>) -> bool {
+    let ends = |q: &str, names: &[&str]| {
+        names
+            .iter()
+            .any(|n| q == *n || q.ends_with(&format!(".{n}")))
+    };
+    match c {
+        Some(Callable::Builtin { name, .. }) => {
+            matches!(name.as_str(), "task_wakeup" | "task_step")
+        }
+        Some(Callable::Method { qualname, .. }) => ends(
+            qualname,
+            &[
+                "Task.__step",
+                "Task._Task__step",
+                "Task.__wakeup",
+                "Task._Task__wakeup",
+                "Timeout._on_timeout",
+            ],
+        ),
+        Some(Callable::Function { qualname, .. }) => ends(
+            qualname,
+            &[
+                "_set_result_unless_cancelled",
+                "_release_waiter",
+                "_on_timeout",
+            ],
+        ),
+        Some(Callable::Partial { func, .. }) => internal(&Some((**func).clone())),
+        Some(Callable::Other { type_name, .. }) => {
+            matches!(
+                type_name.as_str(),
+                "TaskStepMethWrapper" | "TaskWakeupMethWrapper"
+            )
+        }
+        None => false,
+    }
+}

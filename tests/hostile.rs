@@ -85,7 +85,13 @@ fn corrupted_memory_never_panics_or_hangs() {
         ("3.12.1", "deadlock_threadsafe", 50),
         ("3.9.18", "two_loops", 50),
         ("3.13.0", "two_loops", 50),
+        ("3.12.1", "wake_callback", 50),
     ];
+    // Another stretch of seeds, to search further by hand: AW_HOSTILE_SEEDS_FROM=N.
+    let first: u64 = std::env::var("AW_HOSTILE_SEEDS_FROM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let (mut light_total, mut light_refused_total) = (0, 0);
     for (version, scenario, seeds) in cases {
         let s = common::start(version, scenario);
@@ -97,7 +103,7 @@ fn corrupted_memory_never_panics_or_hangs() {
             ..Default::default()
         };
         let (mut answered, mut refused, mut light_refused) = (0, 0, 0);
-        for seed in 0..seeds {
+        for seed in first..first + seeds {
             for per_mille in [1, 10, 100] {
                 let mem = Corrupt {
                     inner: &core,

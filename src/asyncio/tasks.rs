@@ -5,6 +5,7 @@ use crate::cpython::Py;
 use crate::cpython::frame::FrameInfo;
 use crate::cpython::thread::ThreadStack;
 use crate::error::{Error, Result};
+use crate::layout::Off;
 use crate::model::{self, Id, State};
 use crate::target::Addr;
 use std::collections::BTreeSet;
@@ -296,7 +297,7 @@ fn task_field(
     py: &Py<'_>,
     task: Addr,
     c_layout: bool,
-    c_offset: Result<u64>,
+    c_offset: Result<Off>,
     attr: &str,
 ) -> Result<Addr> {
     if c_layout {

@@ -80,7 +80,7 @@ impl Py<'_> {
             self.bytes_obj(self.mem.ptr(addr + o.co_code()?)?, MAX_TABLE)?
                 .into()
         };
-        let names = |field: Result<u64>| -> Result<Vec<String>> {
+        let names = |field: Result<crate::layout::Off>| -> Result<Vec<String>> {
             self.tuple(self.mem.ptr(addr + field?)?)?
                 .into_iter()
                 .map(|n| self.str(n))

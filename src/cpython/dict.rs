@@ -48,7 +48,7 @@ impl Py<'_> {
                 Entries {
                     at,
                     count,
-                    size: o.dict_entry_size()?,
+                    size: o.dict_entry_size()?.0,
                     key: 8,
                     value: 16,
                 }
@@ -56,7 +56,7 @@ impl Py<'_> {
                 Entries {
                     at,
                     count,
-                    size: o.dict_unicode_entry_size()?,
+                    size: o.dict_unicode_entry_size()?.0,
                     key: 0,
                     value: 8,
                 }
@@ -79,7 +79,7 @@ impl Py<'_> {
             Ok(Entries {
                 at: indices + size * width,
                 count,
-                size: o.dict_entry_size()?,
+                size: o.dict_entry_size()?.0,
                 key: 8,
                 value: 16,
             })
@@ -90,7 +90,7 @@ impl Py<'_> {
     fn split_value_slot(&self, values: Addr, i: u64) -> Result<Addr> {
         // ≤3.10 `ma_values` is a plain `PyObject **` array.
         let header = if self.at_least(3, 11) {
-            self.off().dict_values_values()?
+            self.off().dict_values_values()?.0
         } else {
             0
         };
@@ -276,7 +276,7 @@ impl Py<'_> {
             });
         }
         let table = self.mem.ptr(set + o.set_table()?)?;
-        let size = o.set_entry_size()?;
+        let size = o.set_entry_size()?.0;
         let raw = self.mem.bytes(table, ((mask + 1) * size) as usize)?;
         Ok(raw
             .chunks_exact(size as usize)

@@ -45,7 +45,7 @@ impl Py<'_> {
         let o = self.off();
         if self.at_least(3, 11) {
             let state = self.mem.i8(g + o.gi_frame_state()?)?;
-            Ok((state < o.frame_cleared()? as i8).then_some(g + o.gi_iframe()?))
+            Ok((state < o.frame_cleared()?.0 as i8).then_some(g + o.gi_iframe()?))
         } else {
             Ok(Some(self.mem.ptr(g + o.gi_frame()?)?).filter(|&f| f != 0))
         }
@@ -72,7 +72,7 @@ impl Py<'_> {
                     return Ok(None);
                 }
             } else {
-                if state != o.frame_suspended()? as i8 {
+                if state != o.frame_suspended()?.0 as i8 {
                     return Ok(None);
                 }
                 let next = self
@@ -122,7 +122,7 @@ impl Py<'_> {
                 return Ok(None);
             }
             if self.at_least(3, 10) {
-                if self.mem.i8(frame + o.f_state()?)? != o.frame_suspended()? as i8 {
+                if self.mem.i8(frame + o.f_state()?)? != o.frame_suspended()?.0 as i8 {
                     return Ok(None);
                 }
                 let depth = self.mem.i32(frame + o.f_stackdepth()?)?;
@@ -154,10 +154,10 @@ impl Py<'_> {
     pub fn gen_running(&self, g: Addr) -> Result<bool> {
         let o = self.off();
         if self.at_least(3, 11) {
-            Ok(self.mem.i8(g + o.gi_frame_state()?)? == o.frame_executing()? as i8)
+            Ok(self.mem.i8(g + o.gi_frame_state()?)? == o.frame_executing()?.0 as i8)
         } else if self.at_least(3, 10) {
             match self.gen_frame(g)? {
-                Some(f) => Ok(self.mem.i8(f + o.f_state()?)? == o.frame_executing()? as i8),
+                Some(f) => Ok(self.mem.i8(f + o.f_state()?)? == o.frame_executing()?.0 as i8),
                 None => Ok(false),
             }
         } else {

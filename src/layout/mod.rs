@@ -80,6 +80,37 @@ impl Source {
     }
 }
 
+/// A field's offset (or a struct's size), as the layout gives it. Added to an address it
+/// never overflows: a sum past the end of the address space is 0, which no read accepts,
+/// so a corrupted pointer costs a read error, never a panic or a wrap to a real address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Off(pub u64);
+
+impl std::ops::Add<Off> for u64 {
+    type Output = u64;
+    #[inline]
+    fn add(self, o: Off) -> u64 {
+        self.checked_add(o.0).unwrap_or(0)
+    }
+}
+
+impl std::ops::Add<Off> for &u64 {
+    type Output = u64;
+    #[inline]
+    fn add(self, o: Off) -> u64 {
+        *self + o
+    }
+}
+
+/// From a field's address back to its struct (intrusive lists): 0 below zero.
+impl std::ops::Sub<Off> for u64 {
+    type Output = u64;
+    #[inline]
+    fn sub(self, o: Off) -> u64 {
+        self.checked_sub(o.0).unwrap_or(0)
+    }
+}
+
 macro_rules! fields {
     ($( $(#[$doc:meta])* $field:ident : $ty:literal $path:literal ),* $(,)?) => {
         /// Offsets (or sizes) of the fields the decoder reads; `None` when unknown.
@@ -98,8 +129,8 @@ macro_rules! fields {
                 $( if let Some(v) = self.$field { m.insert(concat!($ty, ".", $path).to_string(), v); } )*
                 m
             }
-            $( #[inline] pub fn $field(&self) -> Result<u64> {
-                self.$field.ok_or(Error::MissingField { field: concat!($ty, ".", $path), version: String::new() })
+            $( #[inline] pub fn $field(&self) -> Result<Off> {
+                self.$field.map(Off).ok_or(Error::MissingField { field: concat!($ty, ".", $path), version: String::new() })
             } )*
         }
     };
@@ -339,7 +370,7 @@ pub struct Layout {
 
 impl Layout {
     /// Like `Offsets` accessors, but the error names the version.
-    pub fn need(&self, r: Result<u64>) -> Result<u64> {
+    pub fn need(&self, r: Result<Off>) -> Result<Off> {
         r.map_err(|e| match e {
             Error::MissingField { field, .. } => Error::MissingField {
                 field,

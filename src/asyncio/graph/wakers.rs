@@ -296,10 +296,13 @@ fn idle(frames: &[Frame]) -> bool {
         &*inner.function,
         "select" | "poll" | "_poll" | "run_forever"
     );
-    let worker_waits = frames
-        .iter()
-        .any(|f| &*f.function == "_worker" && f.file.ends_with("concurrent/futures/thread.py"))
-        && !frames.iter().any(|f| &*f.function == "run");
+    // An executor worker between jobs: in `_worker`, not inside a `_WorkItem.run`.
+    let in_executor = |name: &str| {
+        frames
+            .iter()
+            .any(|f| &*f.function == name && f.file.ends_with("concurrent/futures/thread.py"))
+    };
+    let worker_waits = in_executor("_worker") && !in_executor("run");
     (runs_loop && in_select) || worker_waits
 }
 

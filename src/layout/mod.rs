@@ -107,7 +107,7 @@ impl std::ops::Sub<Off> for u64 {
     type Output = u64;
     #[inline]
     fn sub(self, o: Off) -> u64 {
-        self.checked_sub(o.0).unwrap_or(0)
+        self.saturating_sub(o.0)
     }
 }
 

@@ -670,6 +670,9 @@ def compare_graph(oracle, dump):
         elif not str(c.get("description")).startswith(GRADE_PREFIX[grade]):
             errs.append("cycle graded %r is described %r" % (
                 grade, c.get("description")))
+        if grade in ("likely deadlock", "not a deadlock") and not c.get("breakers"):
+            errs.append("cycle graded %r names nothing that breaks it or was "
+                        "not ruled out: %s" % (grade, c.get("description")))
         steps = c.get("steps")
         if not isinstance(steps, list) or len(steps) != len(c.get("nodes") or []):
             errs.append("cycle %r: %r steps for %d nodes" % (
@@ -1144,6 +1147,11 @@ def expected_graph(scenario, v, oracle):
         "wake_callback": dict(gathers=1, resources=2, waits=1),
         "wake_executor": dict(gathers=1, resources=2, waits=2, executors=1,
                               links={"executor": 1}),
+        # wait_for: ≤3.11 a task of its own for the inner wait, 3.12+ a timeout
+        "wake_timeout": (dict(gathers=1, resources=2, timers=1, waits=1)
+                         if v >= (3, 12) else
+                         dict(gathers=1, resources=2, waits=2,
+                              links={"wait_for": 1})),
     }.get(scenario)
     if counts is None:
         return None
@@ -1171,6 +1179,7 @@ def expected_graph(scenario, v, oracle):
                           ("Event", [], ["B", "other"])],
         "wake_executor": [("Lock", ["A"], None),
                           ("Event", [], ["B", "other"])],
+        "wake_timeout": [("Lock", ["A"], None), ("Event", [], ["B"])],
     }.get(scenario)
     if holders is None and counts.get("resources"):
         holders = [("Event", [], None)] * counts["resources"]

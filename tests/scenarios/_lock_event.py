@@ -27,9 +27,9 @@ async def b(lock, event):
         event.set()
 
 
-def start(loop, event, wakers):
+def start(loop, event, wakers, a=a):
     """Register the Lock (held by 'A') and `event` (woken by 'B' and `wakers`) with the
-    oracle and start A and B; returns the two tasks."""
+    oracle and start A (`a`, this module's unless given) and B; returns the two tasks."""
     lock = oracle.resource(asyncio.Lock(), holder="A")
     oracle.resource(event, holder=None, wakers=["B"] + list(wakers))
     STATE.extend([lock, event])

@@ -157,18 +157,27 @@ impl Graded<'_, '_> {
         let woken = steps.iter().any(|s| s.kind == EdgeKind::CouldWake);
         let (grade, breakers) = if !nodes.iter().all(|&n| self.stuck[n]) {
             // Something a node of the cycle waits on can still move.
-            let mut found = Vec::new();
+            let mut found: Vec<(usize, usize)> = Vec::new();
             for &n in nodes {
                 for &(d, _) in &self.adj[n] {
-                    if !inside.contains(&d) && !self.stuck[d] && !found.contains(&d) {
-                        found.push(d);
+                    if !inside.contains(&d) && !self.stuck[d] && !found.iter().any(|f| f.1 == d) {
+                        found.push((n, d));
                     }
                 }
             }
-            (
-                Grade::NotDeadlock,
-                found.iter().map(|&d| self.breaker(d)).collect(),
-            )
+            let say = |&(n, d): &(usize, usize)| match all[d].kind {
+                // A member's own deadline: it gives up, and lets go of what it holds.
+                Kind::Timeout | Kind::WaitFor => {
+                    format!("{} giving up at {}", all[n].label, all[d].label)
+                }
+                _ => self.breaker(d),
+            };
+            let mut breakers: Vec<String> = found.iter().map(say).collect();
+            // A member that moves by itself: the deadline of a `wait_for` in the cycle.
+            for &n in nodes.iter().filter(|&&n| live_by_itself(all[n])) {
+                breakers.push(format!("the deadline of {}", self.name(n)));
+            }
+            (Grade::NotDeadlock, breakers)
         } else if !woken {
             // Locks held and tasks awaited: only the cycle's own members could move it.
             (Grade::Deadlock, Vec::new())

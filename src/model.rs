@@ -253,11 +253,78 @@ pub struct Object {
     pub id: Id,
     pub kind: Kind,
     /// Short human description, e.g. "Lock [locked, 2 waiters]".
-    pub label: String,
+    pub label: Label,
     /// For futures and tasks; an executor job's `concurrent.futures` state as it is kept.
     pub state: Option<ObjectState>,
     /// Kind-specific facts (deadline, waiters, size...).
     pub details: Details,
+}
+
+/// A node's short description in parts, so that sentences can name it by its head or its
+/// name without taking text apart: `head 'name' [facts]tail`, e.g. `Lock [locked, 2
+/// waiting]`, `executor job [RUNNING] on thread 0x7f…`, `Task 'A'`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Label {
+    /// What it is: a type name, "timer", "Task"...
+    pub head: Rc<str>,
+    /// Its own name, shown quoted: a task's or a thread's.
+    pub name: Option<Rc<str>>,
+    /// The facts that matter, shown in brackets (none: no brackets).
+    pub facts: String,
+    /// Said after the facts: " on thread 0x…".
+    pub tail: String,
+}
+
+impl Label {
+    pub fn new(head: impl Into<Rc<str>>) -> Label {
+        Label {
+            head: head.into(),
+            ..Label::default()
+        }
+    }
+
+    pub fn with(head: impl Into<Rc<str>>, facts: String) -> Label {
+        Label {
+            head: head.into(),
+            facts,
+            ..Label::default()
+        }
+    }
+
+    pub fn named(head: impl Into<Rc<str>>, name: impl Into<Rc<str>>) -> Label {
+        Label {
+            head: head.into(),
+            name: Some(name.into()),
+            ..Label::default()
+        }
+    }
+
+    /// How a sentence names the node: `'A'` for a named one, else `head 0x…`.
+    pub fn who(&self, id: Id) -> String {
+        match &self.name {
+            Some(n) => format!("'{n}'"),
+            None => format!("{} {id}", self.head),
+        }
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.head)?;
+        if let Some(n) = &self.name {
+            write!(f, " '{n}'")?;
+        }
+        if !self.facts.is_empty() {
+            write!(f, " [{}]", self.facts)?;
+        }
+        f.write_str(&self.tail)
+    }
+}
+
+impl Serialize for Label {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// An object's facts by name, serialized as a JSON object with sorted keys. A few entries

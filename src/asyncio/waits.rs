@@ -4,7 +4,7 @@
 use super::uvloop;
 use crate::cpython::Py;
 use crate::error::Result;
-use crate::model::{Details, EdgeKind, Fact, Frame, Id, Kind};
+use crate::model::{Details, EdgeKind, Fact, Frame, Id, Kind, Label};
 use crate::target::Addr;
 
 /// asyncio classes whose `self` in a waiting frame names the resource, and their kind.
@@ -34,7 +34,7 @@ pub struct Clock {
 pub struct Resource {
     pub addr: Addr,
     pub kind: Kind,
-    pub label: String,
+    pub label: Label,
     pub details: Details,
     /// How the waiting task relates to it (acquire, wait, get, put, sleep, ...).
     pub edge: EdgeKind,
@@ -96,9 +96,7 @@ pub fn classify(py: &Py<'_>, frames: &[Frame], clock: Option<Clock>) -> Result<O
                     .map(|f| (Fact::Float(f), serde_json::Value::from(f).to_string())),
             };
             if let Some((v, text)) = v {
-                r.label = r
-                    .label
-                    .replacen("timer [", &format!("timer [sleep({text}), "), 1);
+                r.label.facts = format!("sleep({text}), {}", r.label.facts);
                 r.details.insert("delay", v);
             }
         }
@@ -193,9 +191,12 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
             }
             let mut d = Details::new();
             d.insert("pid", int(py.attr(me, "_pid")?));
-            let label = format!(
-                "subprocess [pid {}]",
-                int(py.attr(me, "_pid")?).map_or("?".into(), |p| p.to_string())
+            let label = Label::with(
+                "subprocess",
+                format!(
+                    "pid {}",
+                    int(py.attr(me, "_pid")?).map_or("?".into(), |p| p.to_string())
+                ),
             );
             return Ok(Some(Resource {
                 addr: me,
@@ -216,16 +217,19 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 _ => "not watched",
             };
             d.insert("selector_events", events);
-            format!(
-                "{kind} [fd {}, {how}]",
-                fd.map_or("?".into(), |f| f.to_string())
+            Label::with(
+                kind.as_str(),
+                format!("fd {}, {how}", fd.map_or("?".into(), |f| f.to_string())),
             )
         }
-        None => format!(
-            "{kind} [fd {}]",
-            d.get("fd")
-                .and_then(Fact::as_int)
-                .map_or("?".into(), |f| f.to_string())
+        None => Label::with(
+            kind.as_str(),
+            format!(
+                "fd {}",
+                d.get("fd")
+                    .and_then(Fact::as_int)
+                    .map_or("?".into(), |f| f.to_string())
+            ),
         ),
     };
     Ok(Some(Resource {
@@ -313,14 +317,14 @@ pub fn describe(
     let _ = clock;
     let type_name = py.short_type_name(obj)?;
     let mut d = Details::new();
-    let label = match kind {
+    let facts = match kind {
         Kind::Lock => {
             let locked = flag(py, obj, "_locked")?;
             let waiters = count(py, obj, "_waiters")?;
             d.insert("locked", locked);
             d.insert("waiters", waiters);
             format!(
-                "{type_name} [{}, {waiters} waiting]",
+                "{}, {waiters} waiting",
                 if locked { "locked" } else { "unlocked" }
             )
         }
@@ -329,10 +333,7 @@ pub fn describe(
             let waiters = count(py, obj, "_waiters")?;
             d.insert("set", set);
             d.insert("waiters", waiters);
-            format!(
-                "{type_name} [{}, {waiters} waiting]",
-                if set { "set" } else { "not set" }
-            )
+            format!("{}, {waiters} waiting", if set { "set" } else { "not set" })
         }
         Kind::Semaphore => {
             let value = int_attr(py, obj, "_value")?;
@@ -340,7 +341,7 @@ pub fn describe(
             d.insert("value", value);
             d.insert("waiters", waiters);
             format!(
-                "{type_name} [value {}, {waiters} waiting]",
+                "value {}, {waiters} waiting",
                 value.map_or("?".into(), |v| v.to_string())
             )
         }
@@ -349,7 +350,7 @@ pub fn describe(
             let lock = py.attr(obj, "_lock")?;
             d.insert("waiters", waiters);
             d.insert("lock", lock.map(Id));
-            format!("{type_name} [{waiters} waiting]")
+            format!("{waiters} waiting")
         }
         Kind::Queue => {
             let size = match py.attr(obj, "_queue")? {
@@ -376,20 +377,14 @@ pub fn describe(
             } else {
                 String::new()
             };
-            format!(
-                "{type_name} [{size}{cap} items, {getters} getters, {putters} putters{joining}]"
-            )
+            format!("{size}{cap} items, {getters} getters, {putters} putters{joining}")
         }
         Kind::Barrier => {
             let parties = int_attr(py, obj, "_parties")?;
             let waiting = int_attr(py, obj, "_count")?;
             d.insert("parties", parties);
             d.insert("waiting", waiting);
-            format!(
-                "{type_name} [{}/{} waiting]",
-                waiting.unwrap_or(0),
-                parties.unwrap_or(0)
-            )
+            format!("{}/{} waiting", waiting.unwrap_or(0), parties.unwrap_or(0))
         }
         Kind::TaskGroup => {
             let tasks = match py.attr(obj, "_tasks")? {
@@ -401,10 +396,18 @@ pub fn describe(
                 .filter(|&p| !py.is_none(p).unwrap_or(true));
             d.insert("tasks", tasks);
             d.insert("parent", parent.map(Id));
-            format!("TaskGroup [{tasks} tasks]")
+            format!("{tasks} tasks")
         }
-        _ => type_name.to_string(),
+        _ => String::new(),
     };
+    // A TaskGroup is named by its class whatever the subclass; the rest by their own.
+    let head = if kind == Kind::TaskGroup {
+        "TaskGroup".into()
+    } else {
+        type_name
+    };
+    let label = Label::with(head, facts);
+
     Ok(Resource {
         addr: obj,
         kind,
@@ -456,20 +459,18 @@ pub fn timer(py: &Py<'_>, handle: Addr, clock: Option<Clock>, edge: EdgeKind) ->
                 },
             );
             if c.live {
-                format!("timer [fires in {left:.1}s]")
+                format!("fires in {left:.1}s")
             } else {
-                format!("timer [fires ≤{left:.1}s after the loop's last wake-up]")
+                format!("fires ≤{left:.1}s after the loop's last wake-up")
             }
         }
-        (Some(w), None) => format!("timer [at loop time {w:.1}; now unknown]"),
+        (Some(w), None) => format!("at loop time {w:.1}; now unknown"),
         (None, _) => {
             d.insert("unreadable", unreadable);
-            format!(
-                "timer [{}: deadline not readable]",
-                py.short_type_name(handle)?
-            )
+            format!("{}: deadline not readable", py.short_type_name(handle)?)
         }
     };
+    let label = Label::with("timer", label);
     Ok(Resource {
         addr: handle,
         kind: Kind::Timer,

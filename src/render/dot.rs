@@ -175,13 +175,18 @@ pub fn render(s: &Snapshot) -> String {
             continue;
         }
         drawn.insert(id);
-        let mut label = format!("{}\\l{}\\l", esc(&o.label), o.id);
+        let mut label = format!("{}\\l{}\\l", esc(&o.label.to_string()), o.id);
         if let Some(t) = tasks.get(&o.id) {
             let count = size
                 .get(&o.id)
                 .map(|n| format!("×{n} "))
                 .unwrap_or_default();
-            label = format!("{count}{} [{}]\\l{}\\l", esc(&o.label), t.state, o.id);
+            label = format!(
+                "{count}{} [{}]\\l{}\\l",
+                esc(&o.label.to_string()),
+                t.state,
+                o.id
+            );
             for f in t.frames.iter().take(MAX_FRAMES) {
                 let _ = write!(
                     label,

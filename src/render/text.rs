@@ -221,7 +221,7 @@ fn names(index: &Index<'_>, ids: &[Id]) -> String {
             index
                 .objects
                 .get(id)
-                .map_or(id.to_string(), |o| o.label.clone())
+                .map_or(id.to_string(), |o| o.label.to_string())
         })
         .collect();
     if ids.len() > MAX_NAMED {

@@ -224,7 +224,7 @@ impl Graded<'_, '_> {
         let on: Vec<String> = self.adj[i]
             .iter()
             .filter(|(d, _)| !self.stuck[*d])
-            .map(|(d, _)| self.all[*d].label.clone())
+            .map(|(d, _)| self.all[*d].label.to_string())
             .take(1)
             .collect();
         match (o.kind, on.first()) {
@@ -238,15 +238,11 @@ impl Graded<'_, '_> {
         let o = self.all[i];
         if matches!(
             o.kind,
-            Kind::Task | Kind::Thread | Kind::Timer | Kind::Callback
+            Kind::Task | Kind::Thread | Kind::Timer | Kind::Timeout | Kind::Callback
         ) {
-            o.label.clone()
+            o.label.to_string()
         } else {
-            format!(
-                "{} {}",
-                o.label.split(" [").next().unwrap_or(&o.label),
-                o.id
-            )
+            format!("{} {}", o.label.head, o.id)
         }
     }
 
@@ -260,22 +256,17 @@ impl Graded<'_, '_> {
         inside: &HashSet<usize>,
     ) -> String {
         let all = self.all;
+        // A task by its quoted name, anything else by its label.
         let who = |i: usize| {
-            let o = all[i];
-            let l = &o.label;
-            if o.kind == Kind::Task {
-                l.trim_start_matches("Task ").to_string()
-            } else {
-                l.clone()
+            let l = &all[i].label;
+            match (all[i].kind, &l.name) {
+                (Kind::Task, Some(name)) => format!("'{name}'"),
+                _ => l.to_string(),
             }
         };
         let mut parts = Vec::new();
         for (k, &n) in nodes.iter().enumerate() {
-            let mut s = if all[n].kind == Kind::Task {
-                all[n].label.clone()
-            } else {
-                self.name(n)
-            };
+            let mut s = self.name(n);
             let next = who(nodes[(k + 1) % nodes.len()]);
             match steps[k].kind {
                 EdgeKind::HeldBy => s.push_str(&format!(" (held by {next})")),
@@ -309,7 +300,7 @@ impl Graded<'_, '_> {
             }
             parts.push(s);
         }
-        parts.push(all[nodes[0]].label.clone());
+        parts.push(all[nodes[0]].label.to_string());
         let path = parts.join(" → ");
         let named = |list: &[String]| {
             let mut shown: Vec<String> = list.iter().take(MAX_NAMED).cloned().collect();
@@ -391,14 +382,19 @@ fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Details, Id};
+    use crate::model::{Details, Id, Label};
     use crate::target::Addr;
 
     fn obj(addr: Addr, kind: Kind, label: &str) -> Object {
+        // A task's `label` is its name.
+        let label = match kind {
+            Kind::Task => Label::named("Task", label),
+            _ => Label::new(label),
+        };
         Object {
             id: Id(addr),
             kind,
-            label: label.into(),
+            label,
             state: None,
             details: Details::new(),
         }
@@ -418,10 +414,10 @@ mod tests {
     fn names_a_cycle_from_its_task_and_ignores_chains() {
         // loop → task → concurrent future → loop, plus a chain hanging off it.
         let objects = Vec::from([
-            obj(0x10, Kind::Loop, "event loop [_UnixSelectorEventLoop]"),
-            obj(0x20, Kind::Task, "Task 'blocker'"),
-            obj(0x30, Kind::ConcurrentFuture, "concurrent Future [pending]"),
-            obj(0x40, Kind::Task, "Task 'main'"),
+            obj(0x10, Kind::Loop, "event loop"),
+            obj(0x20, Kind::Task, "blocker"),
+            obj(0x30, Kind::ConcurrentFuture, "concurrent Future"),
+            obj(0x40, Kind::Task, "main"),
         ]);
         let edges = vec![
             edge(0x40, 0x20, EdgeKind::Awaits),
@@ -446,10 +442,7 @@ mod tests {
 
     #[test]
     fn no_cycle_in_a_tree() {
-        let objects = Vec::from([
-            obj(1, Kind::Task, "Task 'a'"),
-            obj(2, Kind::Task, "Task 'b'"),
-        ]);
+        let objects = Vec::from([obj(1, Kind::Task, "a"), obj(2, Kind::Task, "b")]);
         let none = Outside {
             runners: &[],
             unread: &[],
@@ -461,11 +454,11 @@ mod tests {
     /// event; C could set it too, and waits on `c_waits`.
     fn lock_event(c_waits: Kind) -> (Vec<Object>, Vec<Edge>) {
         let objects = vec![
-            obj(0x10, Kind::Task, "Task 'A'"),
-            obj(0x20, Kind::Task, "Task 'B'"),
-            obj(0x30, Kind::Task, "Task 'C'"),
-            obj(0x40, Kind::Lock, "Lock [locked, 1 waiting]"),
-            obj(0x50, Kind::Event, "Event [not set, 1 waiting]"),
+            obj(0x10, Kind::Task, "A"),
+            obj(0x20, Kind::Task, "B"),
+            obj(0x30, Kind::Task, "C"),
+            obj(0x40, Kind::Lock, "Lock"),
+            obj(0x50, Kind::Event, "Event"),
             obj(0x60, c_waits, "what C waits on"),
         ];
         let edges = vec![

@@ -10,7 +10,8 @@ use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
 use crate::model::{
-    Cycle, Details, Edge, EdgeKind, Fact, Frame, Id, Kind, Object, ObjectState, Site, State, Task,
+    Cycle, Details, Edge, EdgeKind, Fact, Frame, Id, Kind, Label, Object, ObjectState, Site, State,
+    Task,
 };
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
@@ -113,7 +114,7 @@ impl Builder<'_, '_> {
         &mut self,
         addr: Addr,
         kind: Kind,
-        label: String,
+        label: Label,
         state: Option<ObjectState>,
         mut details: Details,
     ) {
@@ -208,7 +209,7 @@ impl Builder<'_, '_> {
             let name = c_layout
                 .and_then(|c| task_name(py, obj, c).ok().flatten())
                 .unwrap_or_default();
-            format!("Task '{name}'")
+            Label::named("Task", name)
         } else if kind == Kind::Gather {
             let children = py
                 .attr(obj, "_children")
@@ -232,11 +233,11 @@ impl Builder<'_, '_> {
                 self.future(c, None);
                 self.edge(obj, c, EdgeKind::Gather, None, false);
             }
-            format!("gather [{done}/{} done]", children.len())
+            Label::with("gather", format!("{done}/{} done", children.len()))
         } else {
             let n = callbacks(py, obj).map(|c| c.len()).unwrap_or(0);
             details.insert("callbacks", n);
-            type_name.to_string()
+            Label::new(type_name)
         };
         self.add(obj, kind, label, state.map(ObjectState::Future), details);
         if c_layout.is_some() {
@@ -322,14 +323,14 @@ impl Builder<'_, '_> {
     }
 
     /// A plain future that turns out to be a gather/shield/wait helper gets that kind.
-    fn retag(&mut self, obj: Addr, kind: Kind, label: &str) {
+    fn retag(&mut self, obj: Addr, kind: Kind, label: &'static str) {
         if let Some(o) = self
             .objects
             .get_mut(&obj)
             .filter(|o| o.kind == Kind::Future)
         {
             o.kind = kind;
-            o.label = label.into();
+            o.label = Label::new(label);
         }
     }
 
@@ -346,7 +347,7 @@ impl Builder<'_, '_> {
             .flatten()
             .and_then(|s| py.str(s).ok());
         d.insert("state", state.clone());
-        let label = format!("executor job [{}]", state.as_deref().unwrap_or("?"));
+        let label = Label::with("executor job", state.as_deref().unwrap_or("?").into());
         self.add(
             source,
             Kind::Executor,
@@ -391,7 +392,7 @@ pub fn build(
         // The task's frames are in `tasks[]`; the node does not copy them.
         let mut details = Details::new();
         details.insert("type", t.type_name.clone());
-        let label = format!("Task '{}'", t.name.as_deref().unwrap_or("?"));
+        let label = Label::named("Task", t.name.as_deref().unwrap_or("?"));
         let state = Some(ObjectState::Future(t.state));
         b.add(t.address.0, Kind::Task, label, state, details);
         b.pending.push(t.address.0);
@@ -516,11 +517,14 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[Frame]) {
             o.details.insert("watched", items.len());
             o.details.insert("done", done);
             o.details.insert("timeout", timeout);
-            o.label = format!(
-                "asyncio.wait [{}, {done}/{} done{}]",
-                return_when.as_deref().unwrap_or("?"),
-                items.len(),
-                timeout.map_or(String::new(), |t| format!(", timeout {t}s"))
+            o.label = Label::with(
+                "asyncio.wait",
+                format!(
+                    "{}, {done}/{} done{}",
+                    return_when.as_deref().unwrap_or("?"),
+                    items.len(),
+                    timeout.map_or(String::new(), |t| format!(", timeout {t}s"))
+                ),
             );
         }
     }
@@ -587,7 +591,7 @@ fn holders(b: &mut Builder<'_, '_>, t: &Task) {
                         b.resource(r);
                         if let Some(o) = b.objects.get_mut(&h) {
                             o.kind = Kind::Timeout;
-                            o.label = o.label.replacen("timer", "timeout", 1);
+                            o.label.head = "timeout".into();
                         }
                         b.edge(t.address.0, h, EdgeKind::Timeout, site, false);
                     }
@@ -752,7 +756,7 @@ fn find_workers(b: &mut Builder<'_, '_>, threads: &[ThreadStack]) {
                 let thread = *tid;
                 if let Some(o) = b.objects.get_mut(&fut) {
                     o.details.insert("thread", thread);
-                    o.label = format!("{} on thread {thread:#x}", o.label);
+                    o.label.tail = format!(" on thread {thread:#x}");
                 }
             }
         }

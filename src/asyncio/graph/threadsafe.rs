@@ -9,7 +9,7 @@
 use super::Builder;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
-use crate::model::{Details, EdgeKind, Kind, Site, Task};
+use crate::model::{Details, EdgeKind, Kind, Label, Site, Task};
 use crate::target::Addr;
 use std::collections::HashMap;
 
@@ -39,7 +39,7 @@ pub(super) fn link(
         b.add(
             tid,
             Kind::Thread,
-            format!("Thread '{name}'"),
+            Label::named("Thread", name),
             None,
             Details::new(),
         );
@@ -91,9 +91,9 @@ fn concurrent_future(b: &mut Builder<'_, '_>, cf: Addr) {
         .and_then(|s| py.str(s).ok());
     let mut d = Details::new();
     d.insert("state", state.clone());
-    let label = format!(
-        "concurrent Future [{}]",
-        state.as_deref().unwrap_or("?").to_lowercase()
+    let label = Label::with(
+        "concurrent Future",
+        state.as_deref().unwrap_or("?").to_lowercase(),
     );
     b.add(cf, Kind::ConcurrentFuture, label, None, d);
 }
@@ -164,5 +164,11 @@ fn loop_node(b: &mut Builder<'_, '_>, lp: Addr, loops: &HashMap<Addr, Option<u64
     let mut d = Details::new();
     d.insert("type", type_name.clone());
     d.insert("thread", loops.get(&lp).copied().flatten());
-    b.add(lp, Kind::Loop, format!("event loop [{type_name}]"), None, d);
+    b.add(
+        lp,
+        Kind::Loop,
+        Label::with("event loop", type_name.to_string()),
+        None,
+        d,
+    );
 }

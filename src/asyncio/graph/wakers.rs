@@ -14,7 +14,7 @@ use crate::asyncio::waits;
 use crate::cpython::Py;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
-use crate::model::{EdgeKind, Frame, Kind, Site, Task};
+use crate::model::{EdgeKind, Frame, Kind, Label, Site, Task};
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -82,7 +82,7 @@ pub(super) fn wakers(
     for t in tasks.iter().filter(|t| t.running_on_thread.is_none()) {
         frames_wake(b, &waited, &mut globals, t.address.0, &t.frames);
         if let Some(e) = &t.error {
-            let label = b.objects.get(&t.address.0).map(|o| o.label.clone());
+            let label = b.objects.get(&t.address.0).map(|o| o.label.to_string());
             b.unread.push(format!(
                 "{} (its chain is incomplete: {e})",
                 label.unwrap_or_else(|| format!("task {:#x}", t.address.0))
@@ -268,7 +268,7 @@ fn threads_wake(
         b.add(
             tid,
             Kind::Thread,
-            format!("Thread '{name}'"),
+            Label::named("Thread", name),
             None,
             Default::default(),
         );
@@ -427,7 +427,7 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
                 b.add(
                     h,
                     Kind::Callback,
-                    "callback queued on the loop".into(),
+                    Label::new("callback queued on the loop"),
                     None,
                     Default::default(),
                 );

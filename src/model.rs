@@ -1,7 +1,7 @@
 //! The Snapshot: plain data that every renderer reads. Its JSON form is the contract
 //! documented in `docs/json.md`.
 
-use crate::target::{Addr, Stats};
+use crate::target::Addr;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::rc::Rc;
@@ -52,6 +52,17 @@ macro_rules! vocabulary {
             }
         }
     };
+}
+
+/// Every closed vocabulary of the JSON, by the field it fills: `awaitwhat vocabulary`.
+pub fn vocabulary() -> serde_json::Value {
+    let names = |all: &[&'static str]| serde_json::json!(all);
+    serde_json::json!({
+        "objects[].kind": names(&Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+        "edges[].kind": names(&EdgeKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+        "tasks[].state": names(&State::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+        "cycles[].grade": names(&Grade::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+    })
 }
 
 vocabulary! {
@@ -170,6 +181,15 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
     /// Cost of the decode (callbacks into the debugger, bytes read).
     pub stats: Stats,
+}
+
+/// What a decode cost its memory back end: reads asked of it (a debugger's callbacks),
+/// bytes read, reads that failed.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Stats {
+    pub callbacks: u64,
+    pub bytes_read: u64,
+    pub failed_reads: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

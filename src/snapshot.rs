@@ -141,7 +141,14 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         threads,
         loops,
         warnings,
-        stats: reader.stats(),
+        stats: {
+            let read = reader.stats();
+            crate::model::Stats {
+                callbacks: read.callbacks,
+                bytes_read: read.bytes_read,
+                failed_reads: read.failed_reads,
+            }
+        },
     };
     if !opts.no_source {
         add_sources(&mut snap, &opts.sysroot);

@@ -39,6 +39,9 @@ enum Command {
         #[command(flatten)]
         opts: OutputArgs,
     },
+    /// The closed vocabularies of the JSON (object kinds, edge kinds, states, cycle grades),
+    /// as one JSON object: what tools that read the JSON can check against.
+    Vocabulary,
     /// Layout tables (offsets/): generate them from a build's DWARF.
     Offsets {
         #[command(subcommand)]
@@ -213,6 +216,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             print_out(&snap, if opts.json { "json" } else { "dot" })?;
             stats(&snap, &opts, &timing)?;
             exit_soon(snap);
+            Ok(())
+        }
+        Command::Vocabulary => {
+            println!("{}", awaitwhat::model::vocabulary());
             Ok(())
         }
         Command::Offsets {

@@ -47,7 +47,9 @@ pub struct Py<'r> {
 }
 
 impl<'r> Py<'r> {
-    pub fn new(mem: &'r Reader<'r>, layout: Layout, types: KnownTypes) -> Self {
+    pub fn new(mem: &'r Reader<'r>, mut layout: Layout, types: KnownTypes) -> Self {
+        // A missing field's error names the version it is missing for.
+        layout.off.for_version = Some(layout.version);
         Py {
             mem,
             layout,

@@ -115,7 +115,11 @@ macro_rules! fields {
     ($( $(#[$doc:meta])* $field:ident : $ty:literal $path:literal ),* $(,)?) => {
         /// Offsets (or sizes) of the fields the decoder reads; `None` when unknown.
         #[derive(Debug, Clone, Default)]
-        pub struct Offsets { $( $(#[$doc])* pub $field: Option<u64>, )* }
+        pub struct Offsets {
+            $( $(#[$doc])* pub $field: Option<u64>, )*
+            /// The version they describe, named when a field is missing.
+            pub for_version: Option<Version>,
+        }
 
         /// Every field as `Type.path`, the key used in DWARF extraction and `offsets/` files.
         pub const FIELDS: &[&str] = &[ $( concat!($ty, ".", $path) ),* ];
@@ -130,7 +134,10 @@ macro_rules! fields {
                 m
             }
             $( #[inline] pub fn $field(&self) -> Result<Off> {
-                self.$field.map(Off).ok_or(Error::MissingField { field: concat!($ty, ".", $path), version: String::new() })
+                self.$field.map(Off).ok_or_else(|| Error::MissingField {
+                    field: concat!($ty, ".", $path),
+                    version: self.for_version.map_or_else(|| "?".into(), |v| v.to_string()),
+                })
             } )*
         }
     };
@@ -368,15 +375,25 @@ pub struct Layout {
     pub off: Offsets,
 }
 
-impl Layout {
-    /// Like `Offsets` accessors, but the error names the version.
-    pub fn need(&self, r: Result<Off>) -> Result<Off> {
-        r.map_err(|e| match e {
-            Error::MissingField { field, .. } => Error::MissingField {
-                field,
-                version: self.version.to_string(),
-            },
-            other => other,
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_field_names_the_version_it_is_missing_for() {
+        let off = Offsets {
+            for_version: Version::parse("3.12.1"),
+            ..Offsets::default()
+        };
+        let e = off.task_coro().unwrap_err().to_string();
+        assert!(e.contains("for Python 3.12.1"), "{e}");
+        assert!(e.contains("TaskObj.task_coro"), "{e}");
+    }
+
+    #[test]
+    fn an_offset_past_the_address_space_reads_nothing() {
+        assert_eq!(u64::MAX - 4 + Off(8), 0);
+        assert_eq!(0x1000 + Off(8), 0x1008);
+        assert_eq!(4 - Off(8), 0);
     }
 }

@@ -19,7 +19,7 @@ const CACHE_CAP: usize = 256 << 20;
 pub const MAX_READ: usize = 16 << 20;
 
 /// Counters reported by `--stats`: what the decode cost the back end.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Stats {
     pub callbacks: u64,
     pub bytes_read: u64,

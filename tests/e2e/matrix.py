@@ -574,23 +574,24 @@ def _addr_list(addrs, tasks):
 
 # ------------------------------------------------------ wait graph checks
 
-OBJECT_KINDS = {
-    "task", "future", "gather", "shield", "wait", "wait_for", "timeout",
-    "taskgroup", "lock", "event", "semaphore", "condition", "queue",
-    "barrier", "timer", "executor", "as_completed", "object",
-    "stream", "socket", "subprocess", "thread", "concurrent_future", "loop",
-    "callback",
-}  # as listed in src/model.rs and docs/json.md
-CYCLE_GRADES = {"deadlock", "likely deadlock", "not a deadlock"}
+_VOCABULARY = {}
+
+
+def vocabulary(field):
+    """The closed vocabulary of a JSON field ("objects[].kind", "edges[].kind",
+    "cycles[].grade", ...), as awaitwhat itself lists it: one list, in Rust."""
+    if not _VOCABULARY:
+        out = subprocess.run([CLI, "vocabulary"], capture_output=True,
+                             text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError("%s vocabulary failed: %s" % (CLI, out.stderr))
+        _VOCABULARY.update(json.loads(out.stdout))
+    return set(_VOCABULARY[field])
+
+
 # The first words of a cycle's line, by grade: only a proven deadlock says "deadlock:".
 GRADE_PREFIX = {"deadlock": "deadlock: ", "likely deadlock": "likely deadlock: ",
                 "not a deadlock": "wait cycle, not a deadlock: "}
-EDGE_KINDS = {
-    "acquire", "wait", "get", "put", "sleep", "awaits", "gather", "shield",
-    "wait_for", "taskgroup", "executor", "held-by", "could-wake", "timeout",
-    "as_completed", "read", "write", "result", "threadsafe", "scheduled",
-    "blocked-by", "join",
-}
 INFERRED_EDGES = {"held-by", "could-wake"}
 DOT_TIMEOUT = 900.0  # a graph of thousands of nodes takes dot minutes
 MAX_GRAPH_ERRORS = 25
@@ -637,7 +638,7 @@ def compare_graph(oracle, dump):
         if _addr(oid) in objs:
             errs.append("object %s listed twice" % oid)
         objs[_addr(oid)] = o
-        if o.get("kind") not in OBJECT_KINDS:
+        if o.get("kind") not in vocabulary("objects[].kind"):
             errs.append("object %s has unknown kind %r" % (oid, o.get("kind")))
         if not isinstance(o.get("details"), dict):
             errs.append("object %s details is not an object" % oid)
@@ -647,7 +648,7 @@ def compare_graph(oracle, dump):
         k = (_addr(e.get("from")), _addr(e.get("to")), e.get("kind"))
         edges[k] = e
         out_edges.setdefault(k[0], []).append(e)
-        if e.get("kind") not in EDGE_KINDS:
+        if e.get("kind") not in vocabulary("edges[].kind"):
             errs.append("edge %s has unknown kind" % _edge_fmt(e))
         if k[0] not in objs or k[1] not in objs:
             errs.append("edge %s names an object not in objects[]"
@@ -664,7 +665,7 @@ def compare_graph(oracle, dump):
             errs.append("cycle %r names unknown objects %s" % (
                 c.get("description"), bad))
         grade = c.get("grade")
-        if grade not in CYCLE_GRADES:
+        if grade not in vocabulary("cycles[].grade"):
             errs.append("cycle %r has unknown grade %r" % (
                 c.get("description"), grade))
         elif not str(c.get("description")).startswith(GRADE_PREFIX[grade]):

@@ -13,4 +13,5 @@ pub mod layout;
 pub mod model;
 pub mod render;
 pub mod snapshot;
+pub mod sources;
 pub mod target;

@@ -3,6 +3,7 @@
 pub mod callbacks;
 pub mod chain;
 pub mod graph;
+pub mod loops;
 pub mod tasks;
 pub mod uvloop;
 pub mod waits;

@@ -159,7 +159,7 @@ fn take(
             process.resume();
             let mut snap = snap?;
             if !options.no_source {
-                snapshot::add_sources(&mut snap, &options.sysroot);
+                awaitwhat::sources::add(&mut snap, &options.sysroot);
             }
             (snap, process.paused())
         }

@@ -69,6 +69,11 @@ impl<'r> Py<'r> {
     pub fn version(&self) -> Version {
         self.layout.version
     }
+    /// The full version, once known (≤3.10: from `sys.version`).
+    pub fn set_version(&mut self, v: Version) {
+        self.layout.version = v;
+        self.layout.off.for_version = Some(v);
+    }
     /// Shorthand for version gates: `py.at_least(3, 11)`.
     pub fn at_least(&self, major: u8, minor: u8) -> bool {
         self.layout.version.at_least(major, minor)

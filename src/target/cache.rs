@@ -117,34 +117,26 @@ impl<'m> Reader<'m> {
     /// trip through a debugger or a system call). False when the chunk is not whole, or
     /// the cache is full.
     fn copy_from_chunk(&self, chunk: Addr, within: usize, dst: &mut [u8]) -> bool {
-        if let Some(known) = self.chunks.borrow().get(&chunk) {
-            return match known {
-                Some(bytes) => {
-                    dst.copy_from_slice(&bytes[within..within + dst.len()]);
-                    true
-                }
-                None => false,
-            };
-        }
-        if self.cached.get() >= CACHE_CAP {
-            return false;
-        }
-        let mut bytes = vec![0u8; CHUNK as usize].into_boxed_slice();
-        let whole = self.backend(chunk, &mut bytes).is_ok();
-        if whole {
-            dst.copy_from_slice(&bytes[within..within + dst.len()]);
-            self.cached.set(self.cached.get() + CHUNK as usize);
-        }
-        self.chunks
-            .borrow_mut()
-            .insert(chunk, whole.then_some(bytes));
-        whole
+        self.serve(&self.chunks, chunk, CHUNK, within, dst)
     }
 
     /// Serve `dst` from one page of a chunk that could not be read whole. False when the
     /// page is unreadable or the cache is full.
     fn copy_from_page(&self, page: Addr, within: usize, dst: &mut [u8]) -> bool {
-        if let Some(known) = self.pages.borrow().get(&page) {
+        self.serve(&self.pages, page, PAGE, within, dst)
+    }
+
+    /// Serve `dst` from the cached area of `size` bytes at `at` in `areas`, reading it the
+    /// first time (its failure is remembered too).
+    fn serve(
+        &self,
+        areas: &RefCell<AddrMap<Option<Box<[u8]>>>>,
+        at: Addr,
+        size: u64,
+        within: usize,
+        dst: &mut [u8],
+    ) -> bool {
+        if let Some(known) = areas.borrow().get(&at) {
             return match known {
                 Some(bytes) => {
                     dst.copy_from_slice(&bytes[within..within + dst.len()]);
@@ -156,13 +148,13 @@ impl<'m> Reader<'m> {
         if self.cached.get() >= CACHE_CAP {
             return false;
         }
-        let mut bytes = vec![0u8; PAGE as usize].into_boxed_slice();
-        let ok = self.backend(page, &mut bytes).is_ok();
+        let mut bytes = vec![0u8; size as usize].into_boxed_slice();
+        let ok = self.backend(at, &mut bytes).is_ok();
         if ok {
             dst.copy_from_slice(&bytes[within..within + dst.len()]);
-            self.cached.set(self.cached.get() + PAGE as usize);
+            self.cached.set(self.cached.get() + size as usize);
         }
-        self.pages.borrow_mut().insert(page, ok.then_some(bytes));
+        areas.borrow_mut().insert(at, ok.then_some(bytes));
         ok
     }
 

@@ -9,8 +9,13 @@ use std::collections::{HashMap, HashSet};
 
 /// Most cycles we report.
 const MAX_CYCLES: usize = 100;
-/// Most breakers named in one cycle's line.
+/// Most breakers (or other wakers) named in one cycle's line.
 const MAX_NAMED: usize = 4;
+/// Most breakers listed for one cycle (a server may have 100,000 tasks that can still run);
+/// past it, one last entry counts the rest.
+const MAX_BREAKERS: usize = 16;
+/// Most wakers listed for one step of a cycle.
+const MAX_WAKERS: usize = 1000;
 
 /// What can still run besides the graph's nodes: threads and loop callbacks that wake
 /// nothing we can see, and what could not be read.
@@ -85,6 +90,30 @@ pub fn cycles(objects: &[Object], edges: &[Edge], outside: &Outside<'_>) -> Vec<
     out
 }
 
+/// The first `max` phrases, and how many there are in all (the rest are counted, not made).
+fn first(all: impl Iterator<Item = String>, max: usize) -> (Vec<String>, usize) {
+    let mut shown = Vec::new();
+    let mut total = 0;
+    for phrase in all {
+        if total < max {
+            shown.push(phrase);
+        }
+        total += 1;
+    }
+    (shown, total)
+}
+
+/// Phrases joined for a line: the first [`MAX_NAMED`], then "N more".
+fn named(shown: &[String], total: usize) -> String {
+    let mut out: Vec<&str> = shown.iter().take(MAX_NAMED).map(String::as_str).collect();
+    let more = total.saturating_sub(out.len());
+    let tail = format!("{more} more");
+    if more > 0 {
+        out.push(&tail);
+    }
+    out.join(", ")
+}
+
 /// Can a node still make progress by itself, whatever the rest of the graph does?
 fn live_by_itself(o: &Object) -> bool {
     match o.kind {
@@ -148,14 +177,16 @@ impl Graded<'_, '_> {
             .map(|(&ei, &from)| Step {
                 kind: self.edges[ei].kind,
                 wakers: if self.edges[ei].kind == EdgeKind::CouldWake {
-                    self.wakers(from).into_iter().map(|w| all[w].id).collect()
+                    (self.wakers(from).into_iter().take(MAX_WAKERS))
+                        .map(|w| all[w].id)
+                        .collect()
                 } else {
                     Vec::new()
                 },
             })
             .collect();
         let woken = steps.iter().any(|s| s.kind == EdgeKind::CouldWake);
-        let (grade, breakers) = if !nodes.iter().all(|&n| self.stuck[n]) {
+        let (grade, (mut breakers, total)) = if !nodes.iter().all(|&n| self.stuck[n]) {
             // Something a node of the cycle waits on can still move.
             let mut found: Vec<(usize, usize)> = Vec::new();
             for &n in nodes {
@@ -172,30 +203,37 @@ impl Graded<'_, '_> {
                 }
                 _ => self.breaker(d),
             };
-            let mut breakers: Vec<String> = found.iter().map(say).collect();
-            // A member that moves by itself: the deadline of a `wait_for` in the cycle.
-            for &n in nodes.iter().filter(|&&n| live_by_itself(all[n])) {
-                breakers.push(format!("the deadline of {}", self.name(n)));
-            }
-            (Grade::NotDeadlock, breakers)
+            // And a member that moves by itself: the deadline of a `wait_for` in the cycle.
+            let own = (nodes.iter().filter(|&&n| live_by_itself(all[n])))
+                .map(|&n| format!("the deadline of {}", self.name(n)));
+            (
+                Grade::NotDeadlock,
+                first(found.iter().map(say).chain(own), MAX_BREAKERS),
+            )
         } else if !woken {
             // Locks held and tasks awaited: only the cycle's own members could move it.
-            (Grade::Deadlock, Vec::new())
+            (Grade::Deadlock, (Vec::new(), 0))
         } else {
             // An Event, a Queue...: anything that can still run might wake it.
-            let mut could: Vec<String> = (0..all.len())
-                .filter(|&i| all[i].kind == Kind::Task && !self.stuck[i])
-                .map(|i| self.breaker(i))
-                .collect();
-            could.extend(self.outside.runners.iter().map(|r| r.what.clone()));
-            could.extend(self.outside.unread.iter().cloned());
-            if could.is_empty() {
-                (Grade::Deadlock, Vec::new())
+            let live = (0..all.len()).filter(|&i| all[i].kind == Kind::Task && !self.stuck[i]);
+            let runners = self.outside.runners.iter().map(|r| r.what.clone());
+            let could = first(
+                live.map(|i| self.breaker(i))
+                    .chain(runners)
+                    .chain(self.outside.unread.iter().cloned()),
+                MAX_BREAKERS,
+            );
+            if could.1 == 0 {
+                (Grade::Deadlock, (Vec::new(), 0))
             } else {
                 (Grade::Likely, could)
             }
         };
-        let description = self.describe(nodes, via, &steps, grade, &breakers, &inside);
+        let description = self.describe(nodes, via, &steps, grade, (&breakers, total), &inside);
+        // The JSON lists the first ones and counts the rest.
+        if total > breakers.len() {
+            breakers.push(format!("{} more", total - breakers.len()));
+        }
         Cycle {
             nodes: nodes.iter().map(|&n| all[n].id).collect(),
             description,
@@ -252,7 +290,7 @@ impl Graded<'_, '_> {
         via: &[usize],
         steps: &[Step],
         grade: Grade,
-        breakers: &[String],
+        (breakers, total): (&[String], usize),
         inside: &HashSet<usize>,
     ) -> String {
         let all = self.all;
@@ -272,25 +310,25 @@ impl Graded<'_, '_> {
                 EdgeKind::HeldBy => s.push_str(&format!(" (held by {next})")),
                 EdgeKind::CouldWake => {
                     let next_id = self.edges[via[k]].to;
-                    let others: Vec<String> = (self.wakers(n).into_iter())
-                        .filter(|&w| all[w].id != next_id)
-                        .map(|w| {
-                            if inside.contains(&w) {
-                                who(w)
-                            } else {
-                                self.name(w)
-                            }
-                        })
-                        .collect();
+                    let (others, others_total) = first(
+                        (self.wakers(n).into_iter())
+                            .filter(|&w| all[w].id != next_id)
+                            .map(|w| {
+                                if inside.contains(&w) {
+                                    who(w)
+                                } else {
+                                    self.name(w)
+                                }
+                            }),
+                        MAX_NAMED,
+                    );
+                    let others = named(&others, others_total);
                     if others.is_empty() && grade == Grade::Deadlock {
                         s.push_str(&format!(" (only {next} could wake it)"));
                     } else if others.is_empty() {
                         s.push_str(&format!(" ({next} could wake it)"));
                     } else {
-                        s.push_str(&format!(
-                            " ({next} could wake it; so could {})",
-                            others.join(", ")
-                        ));
+                        s.push_str(&format!(" ({next} could wake it; so could {others})"));
                     }
                 }
                 EdgeKind::Result => s.push_str(" (blocked in Future.result())"),
@@ -302,22 +340,15 @@ impl Graded<'_, '_> {
         }
         parts.push(all[nodes[0]].label.to_string());
         let path = parts.join(" → ");
-        let named = |list: &[String]| {
-            let mut shown: Vec<String> = list.iter().take(MAX_NAMED).cloned().collect();
-            if list.len() > MAX_NAMED {
-                shown.push(format!("{} more", list.len() - MAX_NAMED));
-            }
-            shown.join(", ")
-        };
         match grade {
             Grade::Deadlock => format!("deadlock: {path}"),
             Grade::Likely => format!(
                 "likely deadlock: {path}; not ruled out, as it can still run: {}",
-                named(breakers)
+                named(breakers, total)
             ),
             Grade::NotDeadlock => format!(
                 "wait cycle, not a deadlock: {path}; it can be broken by {}",
-                named(breakers)
+                named(breakers, total)
             ),
         }
     }
@@ -518,5 +549,27 @@ mod tests {
         assert_eq!(found[0].grade, Grade::Likely);
         assert_eq!(found[0].breakers, ["Thread 'x'"]);
         assert!(found[0].description.starts_with("likely deadlock: "));
+    }
+
+    #[test]
+    fn many_tasks_that_can_still_run_are_counted_not_listed() {
+        let none = Outside {
+            runners: &[],
+            unread: &[],
+        };
+        let (mut objects, mut edges) = lock_event(Kind::Timer);
+        edges.pop();
+        edges.push(edge(0x30, 0x40, EdgeKind::Acquire));
+        // 20 tasks that can run (nothing known to wait on).
+        objects.extend((0..20).map(|i| obj(0x1000 + i, Kind::Task, "idle")));
+        let found = cycles(&objects, &edges, &none);
+        assert_eq!(found[0].grade, Grade::Likely);
+        assert_eq!(found[0].breakers.len(), MAX_BREAKERS + 1);
+        assert_eq!(found[0].breakers[MAX_BREAKERS], "4 more");
+        assert!(
+            found[0].description.ends_with(", 16 more"),
+            "{}",
+            found[0].description
+        );
     }
 }

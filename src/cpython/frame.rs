@@ -31,6 +31,12 @@ struct Ahead {
     wanted: Vec<usize>,
 }
 
+impl Ahead {
+    fn ahead(&self) -> &[u8] {
+        self.bytes.get(self.start..).unwrap_or(&[])
+    }
+}
+
 impl Py<'_> {
     /// The code object a frame executes, or `None` for a 3.13+ frame running something else.
     pub fn frame_code(&self, frame: Addr) -> Result<Option<Addr>> {
@@ -197,15 +203,10 @@ impl Py<'_> {
         slots: &[usize],
         methods: &[&str],
     ) -> Result<bool> {
-        let Some(Ahead {
-            bytes,
-            start,
-            wanted,
-        }) = self.code_ahead(frame, code, methods)?
-        else {
+        let Some(a) = self.code_ahead(frame, code, methods)? else {
             return Ok(false);
         };
-        let ahead = bytes.get(start..).unwrap_or(&[]);
+        let (ahead, wanted) = (a.ahead(), &a.wanted);
         if !self.at_least(3, 11) {
             return Ok(ahead.chunks_exact(2).any(|unit| {
                 (unit[0] == LOAD_ATTR_310 || unit[0] == LOAD_METHOD_310)
@@ -238,15 +239,10 @@ impl Py<'_> {
         names: &[usize],
         methods: &[&str],
     ) -> Result<bool> {
-        let Some(Ahead {
-            bytes,
-            start,
-            wanted,
-        }) = self.code_ahead(frame, code, methods)?
-        else {
+        let Some(a) = self.code_ahead(frame, code, methods)? else {
             return Ok(false);
         };
-        let ahead = bytes.get(start..).unwrap_or(&[]);
+        let (ahead, wanted) = (a.ahead(), &a.wanted);
         // ≤3.10: LOAD_GLOBAL, and LOAD_ATTR or LOAD_METHOD, with the name index as argument.
         // 3.11+ opcodes vary by version and specialisation; the name index is the argument
         // or (LOAD_GLOBAL, 3.12+ LOAD_ATTR) its upper bits.
@@ -261,7 +257,7 @@ impl Py<'_> {
                 }
             })
         };
-        Ok(has(&[LOAD_GLOBAL_310], names) && has(&[LOAD_ATTR_310, LOAD_METHOD_310], &wanted))
+        Ok(has(&[LOAD_GLOBAL_310], names) && has(&[LOAD_ATTR_310, LOAD_METHOD_310], wanted))
     }
 
     /// A 3.11+ code object's instructions (`co_code_adaptive`, at `at`), read once per code

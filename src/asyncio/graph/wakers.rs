@@ -254,31 +254,16 @@ fn threads_wake(
         .rev()
         .map(|(f, c, fi)| crate::asyncio::tasks::frame((*f, *c), fi.clone()))
         .collect();
+    let own = !running.contains_key(&tid);
     let me = running.get(&tid).copied().unwrap_or(tid);
-    let found: Vec<(Addr, Site)> = frames
-        .iter()
-        .flat_map(|f| {
-            frame_wakes(b.py, waited, globals, me, f)
-                .into_iter()
-                .map(|r| (r, Site::of(f)))
-        })
-        .collect();
+    let found = frames_wake(b, waited, globals, me, &frames);
     let name = names.get(&tid).map_or("?", String::as_str);
-    if !found.is_empty() && !running.contains_key(&tid) {
-        b.add(
-            tid,
-            Kind::Thread,
-            Label::named("Thread", name),
-            None,
-            Default::default(),
-        );
-    }
-    for (resource, site) in &found {
-        b.edge(*resource, me, EdgeKind::CouldWake, Some(site.clone()), true);
-    }
-    if found.is_empty() && !running.contains_key(&tid) && !idle(&frames) {
+    if found && own {
+        let label = Label::named("Thread", name);
+        b.add(tid, Kind::Thread, label, None, Default::default());
+    } else if !found && own && !idle(&frames) {
         b.runners.push(Runner {
-            what: format!("Thread '{name}' ({:#x})", tid),
+            what: format!("Thread '{name}' ({tid:#x})"),
         });
     }
 }

@@ -4,7 +4,7 @@
 
 use super::Py;
 use crate::error::{Error, Result};
-use crate::target::Addr;
+use crate::target::{Addr, at};
 
 /// Most deque items we walk.
 const MAX_DEQUE: u64 = 1 << 20;
@@ -135,7 +135,7 @@ impl Py<'_> {
                 block = self.mem.ptr(block + o.block_rightlink()?)?;
                 index = 0;
             }
-            out.push(self.mem.ptr(block + o.block_data()? + 8 * index)?);
+            out.push(self.mem.ptr(at(block + o.block_data()?, 8 * index))?);
             index += 1;
         }
         Ok(out)

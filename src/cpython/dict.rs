@@ -3,7 +3,7 @@
 use super::Py;
 use super::object::{TPFLAGS_INLINE_VALUES, TPFLAGS_MANAGED_DICT};
 use crate::error::{Error, Result};
-use crate::target::Addr;
+use crate::target::{Addr, at};
 use std::rc::Rc;
 
 /// Most entries we walk in one dict or set table.
@@ -43,7 +43,7 @@ impl Py<'_> {
                 });
             }
             let general = self.mem.u8(keys + o.dk_kind()?)? == 0;
-            let at = indices + (1u64 << index_bytes);
+            let at = at(indices, 1u64 << index_bytes);
             Ok(if general {
                 Entries {
                     at,
@@ -77,7 +77,7 @@ impl Py<'_> {
                 _ => 8,
             };
             Ok(Entries {
-                at: indices + size * width,
+                at: at(indices, size * width),
                 count,
                 size: o.dict_entry_size()?.0,
                 key: 8,
@@ -94,7 +94,7 @@ impl Py<'_> {
         } else {
             0
         };
-        Ok(values + header + 8 * i)
+        Ok(at(at(values, header), i.saturating_mul(8)))
     }
 
     /// All (key, value) pairs of a dict, live entries only.
@@ -227,9 +227,9 @@ impl Py<'_> {
                     return self.dict_get(word, name);
                 }
                 if flags & TPFLAGS_INLINE_VALUES != 0 {
-                    let values = obj + self.mem.u64(tp + o.tp_basicsize()?)?;
+                    let values = at(obj, self.mem.u64(tp + o.tp_basicsize()?)?);
                     // PyDictValues.valid (byte 3): the values were not moved into a dict.
-                    if self.mem.u8(values + 3)? != 0 {
+                    if self.mem.u8(at(values, 3))? != 0 {
                         return from_values(values);
                     }
                 }
@@ -238,7 +238,7 @@ impl Py<'_> {
             if self.at_least(3, 12) {
                 // PyDictOrValues: odd = values pointer minus one, even = dict.
                 return if word & 1 == 1 {
-                    from_values(word + 1)
+                    from_values(at(word, 1))
                 } else if word != 0 {
                     self.dict_get(word, name)
                 } else {
@@ -259,7 +259,7 @@ impl Py<'_> {
         if dictoffset <= 0 {
             return Ok(None);
         }
-        match self.mem.ptr(obj + dictoffset as u64)? {
+        match self.mem.ptr(at(obj, dictoffset as u64))? {
             0 => Ok(None),
             dict => self.dict_get(dict, name),
         }

@@ -3,7 +3,7 @@
 
 use super::Py;
 use crate::error::{Error, Result};
-use crate::target::Addr;
+use crate::target::{Addr, at};
 use std::rc::Rc;
 
 /// Deepest frame chain we walk.
@@ -109,7 +109,7 @@ impl Py<'_> {
         } else {
             o.f_localsplus()?
         };
-        Ok(frame + base + 8 * i as u64)
+        Ok(at(frame + base, (i as u64).saturating_mul(8)))
     }
 
     /// The object in a frame slot: 3.14+ slots are tagged stack references.
@@ -277,15 +277,15 @@ impl Py<'_> {
         let o = self.off();
         let (base, depth) = if self.at_least(3, 14) {
             let nlocals = self.code(code)?.local_names.len() as u64;
-            let base = frame + o.if_localsplus()? + 8 * nlocals;
+            let base = at(frame + o.if_localsplus()?, nlocals.saturating_mul(8));
             let sp = self.mem.ptr(frame + o.if_stackpointer()?)?;
-            (base, (sp as i64 - base as i64) / 8)
+            (base, (sp as i64).wrapping_sub(base as i64) / 8)
         } else if self.at_least(3, 11) {
             let nlocals = self.code(code)?.local_names.len() as u64;
             let top = self.mem.i32(frame + o.if_stacktop()?)? as i64;
             (
-                frame + o.if_localsplus()? + 8 * nlocals,
-                top - nlocals as i64,
+                at(frame + o.if_localsplus()?, nlocals.saturating_mul(8)),
+                top.saturating_sub(nlocals as i64),
             )
         } else if self.at_least(3, 10) {
             (
@@ -300,7 +300,7 @@ impl Py<'_> {
                 if top == 0 {
                     0
                 } else {
-                    (top as i64 - base as i64) / 8
+                    (top as i64).wrapping_sub(base as i64) / 8
                 },
             )
         };

@@ -3,7 +3,7 @@
 
 use super::Py;
 use crate::error::{Error, Result};
-use crate::target::Addr;
+use crate::target::{Addr, at};
 
 /// `YIELD_FROM` opcode, 3.8–3.10.
 const YIELD_FROM: u8 = 72;
@@ -147,7 +147,8 @@ impl Py<'_> {
                 value: depth as u64,
             });
         }
-        self.mem.ptr(base + (depth as u64 - 1) * 8)
+        self.mem
+            .ptr(at(base, (depth as u64).saturating_sub(1).saturating_mul(8)))
     }
 
     /// Is the generator running right now (its frames are on a thread's stack)?

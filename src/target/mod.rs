@@ -27,6 +27,12 @@ pub trait Memory {
     }
 }
 
+/// `base + off` for addresses and offsets read from the target: past the end of the address
+/// space it is 0, which no read accepts (a read error, never an overflow panic or a wrap).
+pub fn at(base: Addr, off: u64) -> Addr {
+    base.checked_add(off).unwrap_or(0)
+}
+
 /// A hasher for maps keyed by target addresses: one folded multiply (SipHash costs more
 /// than the lookup it guards on every cached read).
 #[derive(Default, Clone, Copy)]

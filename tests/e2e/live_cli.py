@@ -133,9 +133,12 @@ def kill_mid_read(tmp):
                  m.group(0) if m else r.stderr.strip()[-300:]):
         return
     pause = float(m.group(1)) / 1e3
-    # Kill times inside the pause: the fixed ones that fit, then random ones, then near its end.
-    delays = [d for d in (0.02, 0.05, 0.1, 0.2, 0.4) if d < pause * 0.8]
-    delays += [random.uniform(0.01, pause * 0.8) for _ in range(6 - len(delays))] + [pause * 0.9]
+    # The pause starts after awaitwhat has started and found its bearings (at most the time
+    # outside the pause, which also holds the rendering after it): kill times from there,
+    # spread over the first 70% of the pause, fixed and random.
+    before = float(m.group(2)) / 1e3 - pause
+    delays = [before + pause * f for f in (0.05, 0.2, 0.35, 0.5, 0.7)]
+    delays += [before + random.uniform(0.05, 0.7) * pause for _ in range(2)]
     held = 0
     for delay in delays:
         aw = spawn([AW, "stacks", "--pid", str(p.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

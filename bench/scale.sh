@@ -10,7 +10,8 @@
 #   AW_SIZES     task counts                  (default 1000,10000,100000)
 #   AW_SHAPES    scale.py shapes              (default shared,passed,own,locks,server)
 #   AW_VERSIONS  3.12 (pyenv 3.12.1, host), 3.14 (Debian sid's, in the chroot $AW_SID)
-#   AW_TOOLS     cli-pid,cli-core,gdb,lldb,asyncio-ps,asyncio-pstree (the asyncio ones: 3.14 only;
+#   AW_TOOLS     cli-pid,cli-pid-whole,cli-core,gdb,lldb,asyncio-ps,asyncio-pstree (cli-pid-whole:
+#                --pause whole, the target held for the whole read; the asyncio ones: 3.14 only;
 #                gdb and lldb also time their debugger attaching and detaching alone)
 #   AW_TIMEOUT   seconds allowed to each measured command (default 300)
 #   AW_SID       the sid chroot (default /opt/sid, made by scripts/setup-sid)
@@ -25,7 +26,7 @@ repo=$PWD
 sizes=${AW_SIZES:-1000,10000,100000}
 shapes=${AW_SHAPES:-shared,passed,own,locks,server}
 versions=${AW_VERSIONS:-3.12,3.14}
-tools=${AW_TOOLS:-cli-pid,cli-core,gdb,lldb,asyncio-ps,asyncio-pstree}
+tools=${AW_TOOLS:-cli-pid,cli-pid-whole,cli-core,gdb,lldb,asyncio-ps,asyncio-pstree}
 limit=${AW_TIMEOUT:-300}
 sid=${AW_SID:-/opt/sid}
 sid_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -40,7 +41,7 @@ want() { in_list "$1" "$tools"; }
 for s in ${shapes//,/ }; do in_list "$s" shared,passed,own,locks,server || die "AW_SHAPES: unknown shape $s"; done
 for v in ${versions//,/ }; do in_list "$v" 3.12,3.14 || die "AW_VERSIONS: expected 3.12 and/or 3.14, got $v"; done
 for t in ${tools//,/ }; do
-  in_list "$t" cli-pid,cli-core,gdb,lldb,asyncio-ps,asyncio-pstree || die "AW_TOOLS: unknown tool $t"
+  in_list "$t" cli-pid,cli-pid-whole,cli-core,gdb,lldb,asyncio-ps,asyncio-pstree || die "AW_TOOLS: unknown tool $t"
 done
 for n in ${sizes//,/ }; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "AW_SIZES: not a task count: $n"; done
 # Ascending, so each (version, shape, tool) meets its N=1,000 row (the flatness baseline) first.
@@ -191,14 +192,21 @@ bench_process() { # VERSION SHAPE N: every wanted tool on the running scenario $
     cp "$work/lldb.log.err" "$out.err"; grep -i 'error' "$work/lldb.log" >>"$out.err" || true
     check_tasks "$v" "$shape" "$n" lldb "$out" "$(target_note)"
   fi
-  if want cli-pid; then
-    measure "$out" "$cli" stacks --pid "$pid" --stats ${sysroot_argv[@]+"${sysroot_argv[@]}"}
-    # `awaitwhat: target paused X ms of Y ms total` (newer builds): how long the target stood still.
+  local mode
+  for mode in check whole; do
+    local tool=cli-pid; [ "$mode" = whole ] && tool=cli-pid-whole
+    want "$tool" || continue
+    measure "$out" "$cli" stacks --pid "$pid" --stats --pause "$mode" ${sysroot_argv[@]+"${sysroot_argv[@]}"}
+    # `awaitwhat: target paused X ms of Y ms total, from Z ms: how`: how long it stood still.
     pause=$(sed -n 's/^awaitwhat: target paused \([0-9.]*\) ms.*/\1/p' "$out.err" | tail -n 1)
     note=$(sed -n 's/^awaitwhat: .* \([1-9][0-9]*\) failed reads.*/\1 failed reads/p' "$out.err")
+    # The default read is checked while held; say when the check failed and it was read again.
+    if grep -q '^awaitwhat: target paused .*: read again while stopped' "$out.err"; then
+      note=${note:+$note; }"changed while read: read again while held"
+    fi
     local t; t=$(target_note); note=${note}${t:+${note:+; }$t}
-    check_tasks "$v" "$shape" "$n" cli-pid "$out" "$note" "${pause:-NA}"
-  fi
+    check_tasks "$v" "$shape" "$n" "$tool" "$out" "$note" "${pause:-NA}"
+  done
   if want cli-core; then
     # The host's gcore writes the core of the chroot's process too (~0.5 GB at 100,000 tasks).
     rm -f "$work/core.$pid"

@@ -15,8 +15,8 @@ when the work per task is constant; the marginal cost is what shows work growing
 import sys
 from collections import defaultdict
 
-OURS = ("cli-pid", "cli-core", "gdb", "lldb")  # awaitwhat's own rows; the rest are anchors
-ORDER = ("cli-pid", "cli-core", "gdb", "gdb-attach", "lldb", "lldb-attach",
+OURS = ("cli-pid", "cli-pid-whole", "cli-core", "gdb", "lldb")  # awaitwhat's own rows; the rest are anchors
+ORDER = ("cli-pid", "cli-pid-whole", "cli-core", "gdb", "gdb-attach", "lldb", "lldb-attach",
          "asyncio-ps", "asyncio-pstree")
 SHAPES = ("shared", "passed", "own", "locks", "server")
 BIG = 100000  # the targets are stated at 100,000 tasks
@@ -86,7 +86,7 @@ def table(rows):
     for r in sorted(rows, key=key):
         out.append((r["version"], r["shape"], str(r["n"]), r["tool"], r["status"],
                     fmt(r["secs"], ".2f"), fmt(r["net"], ".2f", "-"),
-                    fmt(r["pause"], ".1f", "NA" if r["tool"] == "cli-pid" else "-"),
+                    fmt(r["pause"], ".1f", "NA" if r["tool"].startswith("cli-pid") else "-"),
                     fmt(r["rss_mb"], ".0f"), fmt(r["us"], ".1f", "-"), fmt(r["marg"], ".1f", "-"),
                     fmt(r["xps"], ".1f", "-"), fmt(r["flat"], ".2f", "-"),
                     "-" if r["tool"].endswith("-attach") else r["shown"], r["note"]))

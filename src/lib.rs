@@ -10,6 +10,7 @@ pub mod discover;
 pub mod error;
 pub mod ffi;
 pub mod layout;
+pub mod live;
 pub mod model;
 pub mod render;
 pub mod snapshot;

@@ -1,11 +1,10 @@
 //! The `awaitwhat` command line: a thin shell over the library crate.
 
-use awaitwhat::discover::{self, Options};
+use awaitwhat::discover::Options;
 use awaitwhat::layout::{self, table::TableFile};
 use awaitwhat::target::core::CoreFile;
 use awaitwhat::target::elf::ElfFile;
-use awaitwhat::target::live::{self, Process};
-use awaitwhat::{model, render, snapshot};
+use awaitwhat::{live, model, render, snapshot};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -55,9 +54,16 @@ struct SourceArgs {
     /// A core file (the mapped files it names must be readable here).
     #[arg(long)]
     core: Option<PathBuf>,
-    /// A live process: it is stopped while being read, then continued.
+    /// A live process: read while it runs, then held only to check that what was read is
+    /// unchanged (see --pause).
     #[arg(long)]
     pid: Option<i32>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PauseArg {
+    Check,
+    Whole,
 }
 
 #[derive(clap::Args)]
@@ -71,6 +77,11 @@ struct OutputArgs {
     /// Do not read source files for source lines.
     #[arg(long)]
     no_source: bool,
+    /// With --pid: `check` reads while the process runs and holds it only to make the same
+    /// reads again (if anything changed it is held and read again); `whole` holds it for
+    /// the whole read.
+    #[arg(long, value_enum, default_value = "check")]
+    pause: PauseArg,
     /// Print what the decode cost (reads, bytes) to stderr.
     #[arg(long)]
     stats: bool,
@@ -110,10 +121,10 @@ fn main() -> ExitCode {
 }
 
 /// What `--stats` reports besides the decode counters: when we started (just before
-/// opening or attaching) and how long a live target was stopped.
+/// opening or attaching) and how a live target was read.
 struct Timing {
     start: Instant,
-    paused: Option<Duration>,
+    live: Option<live::Reading>,
 }
 
 /// One snapshot of the core or process. The graph needs no source lines. A live target
@@ -132,40 +143,31 @@ fn take(
         core_file: String::new(),
     };
     let start = Instant::now();
-    let (snap, paused) = match (source.core, source.pid) {
+    let (snap, reading) = match (source.core, source.pid) {
         (Some(core), _) => {
             let core = CoreFile::open(&core)?;
             (snapshot::take(&core, &core.modules(), &options)?, None)
         }
         (None, Some(pid)) => {
-            // Pause only for the reads: the debug info is parsed first, the source
-            // lines are read after the target runs again.
-            let mut process = Process::attach(pid, false)?;
-            discover::prepare(&process.modules()?, &options);
-            process.pause()?;
-            let reading = Options {
-                no_source: true,
-                ..options.clone()
+            let pause = match opts.pause {
+                PauseArg::Check => live::Pause::Check,
+                PauseArg::Whole => live::Pause::Whole,
             };
-            let snap = process
-                .modules()
-                .and_then(|modules| snapshot::take(&process, &modules, &reading));
-            // Reads of a process that died fail at whatever address came next: say why.
-            let snap = if process.alive() {
-                snap
-            } else {
-                Err(live::exited(pid))
-            };
-            process.resume();
-            let mut snap = snap?;
+            let (mut snap, reading) = live::take(pid, &options, pause)?;
             if !options.no_source {
                 awaitwhat::sources::add(&mut snap, &options.sysroot);
             }
-            (snap, process.paused())
+            (snap, Some(reading))
         }
         (None, None) => return Err("give --core FILE or --pid PID".into()),
     };
-    Ok((snap, Timing { start, paused }))
+    Ok((
+        snap,
+        Timing {
+            start,
+            live: reading,
+        },
+    ))
 }
 
 /// Write the answer to standard output as it is rendered.
@@ -191,10 +193,12 @@ fn stats(
         eprint!("{}", render::render(snap, "stats")?);
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let total = ms(timing.start.elapsed());
-        match timing.paused {
-            Some(p) => eprintln!(
-                "awaitwhat: target paused {:.1} ms of {total:.1} ms total",
-                ms(p)
+        match &timing.live {
+            Some(r) => eprintln!(
+                "awaitwhat: target paused {:.1} ms of {total:.1} ms total, from {:.1} ms: {}",
+                ms(r.paused),
+                ms(r.paused_from),
+                r.how
             ),
             None => eprintln!("awaitwhat: {total:.1} ms total"),
         }

@@ -232,40 +232,12 @@ impl<'m> Reader<'m> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Memory that holds `data` at `base` and fails elsewhere.
-    struct Image {
-        base: u64,
-        data: Vec<u8>,
-        calls: Cell<u32>,
-    }
-    impl Memory for Image {
-        fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
-            self.calls.set(self.calls.get() + 1);
-            let off = addr.checked_sub(self.base).ok_or(Error::Unreadable {
-                addr,
-                len: buf.len(),
-            })?;
-            let src = self
-                .data
-                .get(off as usize..off as usize + buf.len())
-                .ok_or(Error::Unreadable {
-                    addr,
-                    len: buf.len(),
-                })?;
-            buf.copy_from_slice(src);
-            Ok(())
-        }
-    }
+    use crate::target::fake::Image;
 
     #[test]
     fn caches_pages_and_falls_back_to_exact_reads() {
         // 100 bytes that do not fill a page: page reads fail, exact reads work.
-        let img = Image {
-            base: 0x10010,
-            data: (0..100).collect(),
-            calls: Cell::new(0),
-        };
+        let img = Image::new(0x10010, (0..100).collect());
         let r = Reader::new(&img);
         assert_eq!(r.u8(0x10010 + 5).unwrap(), 5);
         assert_eq!(
@@ -274,29 +246,21 @@ mod tests {
         );
         assert!(r.u64(0x10010 + 96).is_err());
         // A whole readable chunk: one callback serves every page in it.
-        let img = Image {
-            base: 0x20000,
-            data: vec![7; CHUNK as usize],
-            calls: Cell::new(0),
-        };
+        let img = Image::new(0x20000, vec![7; CHUNK as usize]);
         let r = Reader::new(&img);
         for i in 0..100 {
             r.u64(0x20000 + i * 8).unwrap();
         }
         r.bytes(0x20ff0, 32).unwrap();
-        assert_eq!(img.calls.get(), 1);
+        assert_eq!(img.calls(), 1);
         // Two readable pages in a chunk that is not: the chunk fails once, then each page
         // is read alone.
-        let img = Image {
-            base: 0x40000,
-            data: vec![7; 8192],
-            calls: Cell::new(0),
-        };
+        let img = Image::new(0x40000, vec![7; 8192]);
         let r = Reader::new(&img);
         for i in 0..100 {
             r.u64(0x40000 + i * 8).unwrap();
         }
-        assert_eq!(img.calls.get(), 2);
+        assert_eq!(img.calls(), 2);
         r.bytes(0x40ff0, 32).unwrap();
         assert_eq!(r.stats().callbacks, 3);
         assert_eq!(r.stats().failed_reads, 1);
@@ -304,11 +268,7 @@ mod tests {
 
     #[test]
     fn hostile_lengths_and_addresses_fail_cleanly() {
-        let img = Image {
-            base: 0x1000,
-            data: vec![0; 16],
-            calls: Cell::new(0),
-        };
+        let img = Image::new(0x1000, vec![0; 16]);
         let r = Reader::new(&img);
         assert!(r.bytes(0x1000, usize::MAX).is_err());
         assert!(r.u64(u64::MAX - 3).is_err());
@@ -321,11 +281,7 @@ mod tests {
         // "uvloop\0" 3 bytes before the end: a 256-byte read fails, short ones work.
         let mut data = vec![b'x'; 40];
         data.extend_from_slice(b"uvloop\0ab");
-        let img = Image {
-            base: 0x3000,
-            data,
-            calls: Cell::new(0),
-        };
+        let img = Image::new(0x3000, data);
         let r = Reader::new(&img);
         assert_eq!(r.c_string(0x3000 + 40, 256).unwrap(), "uvloop");
         assert_eq!(r.c_string(0x3000 + 30, 256).unwrap(), "xxxxxxxxxxuvloop");

@@ -4,7 +4,11 @@ pub mod cache;
 pub mod core;
 pub mod elf;
 pub mod files;
+pub mod journal;
 pub mod live;
+
+#[cfg(test)]
+pub(crate) mod fake;
 
 pub use cache::{Reader, Stats};
 

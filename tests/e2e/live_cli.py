@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The live CLI (`awaitwhat stacks --pid`) pauses its target only while reading it and never
-leaves it stopped or traced: not when awaitwhat is SIGKILLed mid-read, not on any error.
+"""The live CLI (`awaitwhat stacks --pid`) holds its target only to check what it read while
+the target ran (or, with `--pause whole`, only while reading it), reads it again while
+holding it when the memory changed meanwhile, and never leaves it stopped or traced: not
+when awaitwhat is SIGKILLed at any moment, not on any error.
 Each case must also leave the scenario INTACT (its SIGUSR1 self-check). Standard library
 only; needs target/release/awaitwhat and pyenv's CPython 3.12.1. Prints one line per check
 and `N passed, M failed`; exits non-zero on any failure."""
@@ -49,10 +51,11 @@ def spawn(cmd, **kw):
     return p
 
 
-def scenario(tmp, tasks):
-    """Start many_tasks.py with `tasks` tasks; return it once its oracle is written."""
+def scenario(tmp, tasks, tick=0):
+    """Start many_tasks.py with `tasks` tasks (and a loop callback every `tick` s); return it
+    once its oracle is written."""
     oracle = os.path.join(tmp, "oracle-%d-%d.json" % (tasks, len(started)))
-    p = spawn([PYTHON, SCENARIO, oracle], env=dict(os.environ, AW_TASKS=str(tasks)),
+    p = spawn([PYTHON, SCENARIO, oracle], env=dict(os.environ, AW_TASKS=str(tasks), AW_TICK=str(tick)),
               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while not os.path.exists(oracle):
@@ -125,46 +128,81 @@ def untouched(name, p):
     check(name + ": target running, untraced, intact", not problem and ok, problem or said)
 
 
+PAUSE = re.compile(r"target paused ([\d.]+) ms of ([\d.]+) ms total, from ([\d.]+) ms: (.*)")
+
+
 def kill_mid_read(tmp):
     p = scenario(tmp, BIG)
-    r = awaitwhat("stacks", "--pid", str(p.pid), "--stats")
-    m = re.search(r"target paused ([\d.]+) ms of ([\d.]+) ms total", r.stderr)
-    if not check("a. one full read of %d tasks with --stats" % BIG, r.returncode == 0 and m,
+    r = awaitwhat("stacks", "--pid", str(p.pid), "--stats", "--pause", "whole")
+    m = PAUSE.search(r.stderr)
+    if not check("a. one full read of %d tasks with --stats --pause whole" % BIG, r.returncode == 0 and m,
                  m.group(0) if m else r.stderr.strip()[-300:]):
         return
-    pause = float(m.group(1)) / 1e3
-    # The pause starts after awaitwhat has started and found its bearings (at most the time
-    # outside the pause, which also holds the rendering after it): kill times from there,
-    # spread over the first 70% of the pause, fixed and random.
-    before = float(m.group(2)) / 1e3 - pause
-    delays = [before + pause * f for f in (0.05, 0.2, 0.35, 0.5, 0.7)]
-    delays += [before + random.uniform(0.05, 0.7) * pause for _ in range(2)]
+    pause, start = float(m.group(1)) / 1e3, float(m.group(3)) / 1e3
+    # Kill times from where the pause started, spread over its first 70%, fixed and random.
+    delays = [start + pause * f for f in (0.05, 0.2, 0.35, 0.5, 0.7)]
+    delays += [start + random.uniform(0.05, 0.7) * pause for _ in range(2)]
     held = 0
     for delay in delays:
-        aw = spawn([AW, "stacks", "--pid", str(p.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        during = aw.pid in tracers(p.pid).values()  # sampled just before the kill
-        aw.kill()
-        aw.wait()
-        held += during
-        problem = free(p.pid)
-        check("a. SIGKILL after %.3f s (%s): running and untraced within 1 s"
-              % (delay, "while holding the target" if during else "not holding it"), not problem, problem)
+        held += kill_after(p, delay, "whole")
     check("a. at least half the kills landed while the target was held", held * 2 >= len(delays),
           "%d of %d" % (held, len(delays)))
+    # The default: read while it runs, held only for the check at the end. Kill anywhere.
+    r = awaitwhat("stacks", "--pid", str(p.pid), "--stats")
+    m = PAUSE.search(r.stderr)
+    if check("a. the default read holds it only to check", r.returncode == 0 and m and "unchanged" in m.group(4),
+             m.group(0) if m else r.stderr.strip()[-300:]):
+        total, start = float(m.group(2)) / 1e3, float(m.group(3)) / 1e3
+        for delay in [total * f for f in (0.3, 0.6)] + [start + 0.01] + [random.uniform(0, total)]:
+            kill_after(p, delay, "check")
     ok, said = intact(p)
     check("a. target intact after the kills", ok, said)
 
 
-def normal_read(tmp):
-    p = scenario(tmp, 100)
-    r = awaitwhat("stacks", "--pid", str(p.pid))
+def kill_after(p, delay, pause):
+    """SIGKILL an `awaitwhat stacks --pause PAUSE` on p after delay s: p must be running and
+    untraced within 1 s. True if awaitwhat held p just before the kill."""
+    aw = spawn([AW, "stacks", "--pid", str(p.pid), "--pause", pause], stdout=subprocess.DEVNULL,
+               stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    during = aw.pid in tracers(p.pid).values()  # sampled just before the kill
+    aw.kill()
+    aw.wait()
+    problem = free(p.pid)
+    check("a. --pause %s, SIGKILL after %.3f s (%s): running and untraced within 1 s"
+          % (pause, delay, "while holding the target" if during else "not holding it"), not problem, problem)
+    return during
+
+
+def tasks_read(r, p):
+    """'' if r printed exactly the oracle's tasks, else what differs."""
     with open(p.oracle) as f:
         want = {int(t["address"], 16) for t in json.load(f)["tasks"]}
     got = {int(a, 16) for a in re.findall(r"^Task .* (0x[0-9a-f]+) \[", r.stdout, re.M)}
-    check("b. stacks --pid on %d tasks prints every task" % len(want), r.returncode == 0 and got == want,
-          "exit %d, %d of %d tasks; %s" % (r.returncode, len(got & want), len(want), r.stderr.strip()[-300:]))
-    untouched("b. after the read", p)
+    if r.returncode == 0 and got == want:
+        return ""
+    return "exit %d, %d of %d tasks; %s" % (r.returncode, len(got & want), len(want), r.stderr.strip()[-300:])
+
+
+def read_case(p, what, how):
+    """stacks --pid --stats on p prints the oracle's tasks, read the way `how` starts."""
+    r = awaitwhat("stacks", "--pid", str(p.pid), "--stats")
+    problem = tasks_read(r, p)
+    check("b. %s: every task" % what, not problem, problem)
+    m = PAUSE.search(r.stderr)
+    check("b. %s: %s" % (what, how), m and m.group(4).startswith(how), r.stderr.strip()[-300:])
+    untouched("b. %s" % what, p)
+
+
+def normal_read(tmp):
+    read_case(scenario(tmp, 100), "an idle target of 100 tasks", "read while running, then")
+
+
+def changing_read(tmp):
+    """A loop callback every millisecond changes the timer heap the decode reads: the check
+    must notice, and the answer must be read again while the target is held."""
+    read_case(scenario(tmp, 20000, tick=0.001), "a target that changes while read",
+              "read again while stopped (memory at 0x")
 
 
 def already_traced(tmp):
@@ -242,7 +280,7 @@ def main():
             return 1
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for case in (kill_mid_read, normal_read, already_traced, no_permission, exits_during_read,
+            for case in (kill_mid_read, normal_read, changing_read, already_traced, no_permission, exits_during_read,
                          already_stopped):
                 try:
                     case(tmp)

@@ -2,6 +2,7 @@
 //! layout to read it with. Nothing here runs code in the target.
 
 use crate::cpython::KnownTypes;
+use crate::cpython::era::Era;
 use crate::error::{Error, Result};
 use crate::layout::{self, Layout, Offsets, Source, Version};
 use crate::target::elf::ElfFile;
@@ -219,7 +220,7 @@ pub fn discover(
         check_matches(raw, a, &mut warnings)?;
     }
     let mut layout = choose_layout(version, &python, asyncio.as_ref(), opts, &mut warnings)?;
-    if version.at_least(3, 13) {
+    if Era::of(version).debug_offsets {
         apply_debug_tables(
             mem,
             runtime,

@@ -2,6 +2,7 @@
 
 use super::chain::await_chain;
 use crate::cpython::Py;
+use crate::cpython::era::TaskRegistry;
 use crate::cpython::frame::FrameInfo;
 use crate::cpython::thread::ThreadStack;
 use crate::error::{Error, Result};
@@ -36,13 +37,13 @@ pub fn registry(
     let Some(module) = py.dict_get(sys_modules, "_asyncio")? else {
         return Ok(None);
     };
-    if py.at_least(3, 14) {
+    if py.era.registry == TaskRegistry::Linked {
         return registry_314(py, module, sys_modules, interp, threads).map(Some);
     }
     let globals = py.mem.ptr(module + py.off().md_dict()?)?;
     let mut tasks = BTreeSet::new();
     let mut warnings = Vec::new();
-    let weaksets: &[&str] = if py.at_least(3, 12) {
+    let weaksets: &[&str] = if py.era.registry == TaskRegistry::Scheduled {
         &["_scheduled_tasks"]
     } else {
         &["_all_tasks"]
@@ -56,7 +57,7 @@ pub fn registry(
             Err(e) => collect(&mut tasks, &mut warnings, name, Err(e)),
         }
     }
-    if py.at_least(3, 12) {
+    if py.era.registry == TaskRegistry::Scheduled {
         let eager = py
             .dict_get(globals, "_eager_tasks")
             .transpose()
@@ -363,7 +364,7 @@ pub fn decode_task(
             .map(Id),
         waiter: None,
     };
-    if py.at_least(3, 11) {
+    if py.era.cancel_requests {
         t.cancel_requests = if c_layout {
             o.task_num_cancels_requested
                 .and_then(|off| py.mem.i32(task + off).ok())

@@ -1,6 +1,7 @@
 //! Code objects: names, file, line table; decoded once per code object and cached.
 
 use super::Py;
+use super::era::LineTable;
 use super::linetable;
 use crate::error::Result;
 use crate::target::Addr;
@@ -49,12 +50,12 @@ impl CodeInfo {
             return Some(self.firstlineno);
         }
         let at = u32::try_from(lasti).ok()?;
-        if py.at_least(3, 11) {
-            linetable::locations_line(&self.table, self.firstlineno, at)
-        } else if py.at_least(3, 10) {
-            linetable::linetable_310_line(&self.table, self.firstlineno, at.checked_mul(2)?)
-        } else {
-            Some(linetable::lnotab_line(&self.table, self.firstlineno, at))
+        match py.era.line_table {
+            LineTable::Locations => linetable::locations_line(&self.table, self.firstlineno, at),
+            LineTable::Lines310 => {
+                linetable::linetable_310_line(&self.table, self.firstlineno, at.checked_mul(2)?)
+            }
+            LineTable::Lnotab => Some(linetable::lnotab_line(&self.table, self.firstlineno, at)),
         }
     }
 }
@@ -65,7 +66,7 @@ impl Py<'_> {
             return Ok(c.clone());
         }
         let o = self.off();
-        let table_field = if self.at_least(3, 10) {
+        let table_field = if self.era.line_table != LineTable::Lnotab {
             o.co_linetable()?
         } else {
             o.co_lnotab()?
@@ -74,7 +75,7 @@ impl Py<'_> {
             Some(q) => Some(self.str(self.mem.ptr(addr + q)?)?.into()),
             None => None,
         };
-        let bytecode: Rc<[u8]> = if self.at_least(3, 11) {
+        let bytecode: Rc<[u8]> = if self.era.adaptive_code {
             Rc::from([])
         } else {
             self.bytes_obj(self.mem.ptr(addr + o.co_code()?)?, MAX_TABLE)?
@@ -86,7 +87,7 @@ impl Py<'_> {
                 .map(|n| self.str(n))
                 .collect()
         };
-        let (local_names, free_names) = if self.at_least(3, 11) {
+        let (local_names, free_names) = if self.era.compact_311 {
             let all = names(o.co_localsplusnames())?;
             let nfree = (self.mem.i32(addr + o.co_nfreevars()?)?.max(0) as usize).min(all.len());
             let free = all[all.len() - nfree..].to_vec();
@@ -109,7 +110,7 @@ impl Py<'_> {
             firstlineno: self.mem.i32(addr + o.co_firstlineno()?)?,
             table: self.bytes_obj(self.mem.ptr(addr + table_field)?, MAX_TABLE)?,
             bytecode,
-            instructions: if self.at_least(3, 11) {
+            instructions: if self.era.adaptive_code {
                 addr + o.co_code_adaptive()?
             } else {
                 0

@@ -1,6 +1,7 @@
 //! dict and set tables, and instance attributes (which live in dicts or inline values).
 
 use super::Py;
+use super::era::ManagedDict;
 use super::object::{TPFLAGS_INLINE_VALUES, TPFLAGS_MANAGED_DICT};
 use crate::error::{Error, Result};
 use crate::target::{Addr, at};
@@ -33,7 +34,7 @@ impl Py<'_> {
                 limit: MAX_ENTRIES,
             });
         }
-        if self.at_least(3, 11) {
+        if self.era.compact_311 {
             let index_bytes = self.mem.u8(keys + o.dk_log2_index_bytes()?)?;
             if index_bytes > 40 {
                 return Err(Error::Implausible {
@@ -89,7 +90,7 @@ impl Py<'_> {
     /// Address of value slot `i` of a split table's values array.
     fn split_value_slot(&self, values: Addr, i: u64) -> Result<Addr> {
         // ≤3.10 `ma_values` is a plain `PyObject **` array.
-        let header = if self.at_least(3, 11) {
+        let header = if self.era.compact_311 {
             self.off().dict_values_values()?.0
         } else {
             0
@@ -211,7 +212,8 @@ impl Py<'_> {
         let o = self.off();
         let tp = self.type_of(obj)?;
         let flags = self.type_flags(tp)?;
-        if self.at_least(3, 11) && flags & TPFLAGS_MANAGED_DICT != 0 {
+        let managed = self.era.managed_dict;
+        if managed != ManagedDict::No && flags & TPFLAGS_MANAGED_DICT != 0 {
             let word = self.mem.u64(obj - MANAGED_DICT_OFFSET)?;
             let cached_keys = || -> Result<Addr> { self.mem.ptr(tp + o.ht_cached_keys()?) };
             let from_values =
@@ -222,7 +224,7 @@ impl Py<'_> {
                         None => Ok(None),
                     }
                 };
-            if self.at_least(3, 13) {
+            if managed == ManagedDict::InlineValues {
                 if word != 0 {
                     return self.dict_get(word, name);
                 }
@@ -235,7 +237,7 @@ impl Py<'_> {
                 }
                 return Ok(None);
             }
-            if self.at_least(3, 12) {
+            if managed == ManagedDict::DictOrValues {
                 // PyDictOrValues: odd = values pointer minus one, even = dict.
                 return if word & 1 == 1 {
                     from_values(at(word, 1))

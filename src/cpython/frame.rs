@@ -2,6 +2,7 @@
 //! and the walk of a thread's frame chain.
 
 use super::Py;
+use super::era::Frames;
 use crate::error::{Error, Result};
 use crate::target::{Addr, at};
 use std::rc::Rc;
@@ -41,14 +42,11 @@ impl Py<'_> {
     /// The code object a frame executes, or `None` for a 3.13+ frame running something else.
     pub fn frame_code(&self, frame: Addr) -> Result<Option<Addr>> {
         let o = self.off();
-        let code = if self.at_least(3, 14) {
-            super::generator::untag(self.mem.ptr(frame + o.if_executable()?)?)
-        } else if self.at_least(3, 13) {
-            self.mem.ptr(frame + o.if_executable()?)?
-        } else if self.at_least(3, 11) {
-            self.mem.ptr(frame + o.if_code()?)?
-        } else {
-            self.mem.ptr(frame + o.f_code()?)?
+        let code = match self.era.frames {
+            Frames::Tagged => super::generator::untag(self.mem.ptr(frame + o.if_executable()?)?),
+            Frames::Executable => self.mem.ptr(frame + o.if_executable()?)?,
+            Frames::Interpreter => self.mem.ptr(frame + o.if_code()?)?,
+            Frames::Objects | Frames::States => self.mem.ptr(frame + o.f_code()?)?,
         };
         if code == 0 {
             return Err(Error::Implausible {
@@ -57,7 +55,7 @@ impl Py<'_> {
                 value: 0,
             });
         }
-        if self.at_least(3, 13) && !self.is_code(code)? {
+        if self.era.frames >= Frames::Executable && !self.is_code(code)? {
             return Ok(None);
         }
         Ok(Some(code))
@@ -66,8 +64,8 @@ impl Py<'_> {
     /// Index of the current instruction, in the unit the line table of this version uses.
     pub fn frame_lasti(&self, frame: Addr, code: Addr) -> Result<i64> {
         let o = self.off();
-        if self.at_least(3, 11) {
-            let ip = if self.at_least(3, 13) {
+        if self.era.frames >= Frames::Interpreter {
+            let ip = if self.era.frames >= Frames::Executable {
                 o.if_instr_ptr()?
             } else {
                 o.if_prev_instr()?
@@ -104,7 +102,7 @@ impl Py<'_> {
     /// Address of fast-local slot `i` (locals, then cells and free variables).
     fn local_slot(&self, frame: Addr, i: usize) -> Result<Addr> {
         let o = self.off();
-        let base = if self.at_least(3, 11) {
+        let base = if self.era.frames >= Frames::Interpreter {
             o.if_localsplus()?
         } else {
             o.f_localsplus()?
@@ -114,7 +112,7 @@ impl Py<'_> {
 
     /// The object in a frame slot: 3.14+ slots are tagged stack references.
     fn slot_value(&self, v: u64) -> Addr {
-        if self.at_least(3, 14) {
+        if self.era.frames == Frames::Tagged {
             super::generator::untag(v)
         } else {
             v
@@ -175,9 +173,9 @@ impl Py<'_> {
             return Ok(None);
         }
         let lasti = self.frame_lasti(frame, code)?.max(0) as usize;
-        let (bytes, start): (Rc<[u8]>, usize) = if self.at_least(3, 11) {
+        let (bytes, start): (Rc<[u8]>, usize) = if self.era.adaptive_code {
             (self.instructions(code, c.instructions)?, lasti * 2 + 2)
-        } else if self.at_least(3, 10) {
+        } else if self.era.code_units {
             // 3.10 counts lasti in code units, older versions in bytes.
             (c.bytecode.clone(), lasti * 2 + 2)
         } else {
@@ -207,7 +205,7 @@ impl Py<'_> {
             return Ok(false);
         };
         let (ahead, wanted) = (a.ahead(), &a.wanted);
-        if !self.at_least(3, 11) {
+        if !self.era.adaptive_code {
             return Ok(ahead.chunks_exact(2).any(|unit| {
                 (unit[0] == LOAD_ATTR_310 || unit[0] == LOAD_METHOD_310)
                     && wanted.contains(&(unit[1] as usize))
@@ -215,7 +213,11 @@ impl Py<'_> {
         }
         // 3.12+ LOAD_ATTR keeps the name index in the oparg's upper bits.
         let name_of = |arg: usize| {
-            if self.at_least(3, 12) { arg >> 1 } else { arg }
+            if self.era.shifted_load_attr {
+                arg >> 1
+            } else {
+                arg
+            }
         };
         Ok(ahead
             .chunks_exact(2)
@@ -246,7 +248,7 @@ impl Py<'_> {
         // ≤3.10: LOAD_GLOBAL, and LOAD_ATTR or LOAD_METHOD, with the name index as argument.
         // 3.11+ opcodes vary by version and specialisation; the name index is the argument
         // or (LOAD_GLOBAL, 3.12+ LOAD_ATTR) its upper bits.
-        let old = !self.at_least(3, 11);
+        let old = !self.era.adaptive_code;
         let has = |ops: &[u8], of: &[usize]| {
             (ahead.chunks_exact(2)).any(|u| {
                 let arg = u[1] as usize;
@@ -275,19 +277,19 @@ impl Py<'_> {
     /// The objects on a suspended frame's evaluation stack (bottom first).
     pub fn frame_value_stack(&self, frame: Addr, code: Addr) -> Result<Vec<Addr>> {
         let o = self.off();
-        let (base, depth) = if self.at_least(3, 14) {
+        let (base, depth) = if self.era.frames == Frames::Tagged {
             let nlocals = self.code(code)?.local_names.len() as u64;
             let base = at(frame + o.if_localsplus()?, nlocals.saturating_mul(8));
             let sp = self.mem.ptr(frame + o.if_stackpointer()?)?;
             (base, (sp as i64).wrapping_sub(base as i64) / 8)
-        } else if self.at_least(3, 11) {
+        } else if self.era.frames >= Frames::Interpreter {
             let nlocals = self.code(code)?.local_names.len() as u64;
             let top = self.mem.i32(frame + o.if_stacktop()?)? as i64;
             (
                 at(frame + o.if_localsplus()?, nlocals.saturating_mul(8)),
                 top.saturating_sub(nlocals as i64),
             )
-        } else if self.at_least(3, 10) {
+        } else if self.era.frames == Frames::States {
             (
                 self.mem.ptr(frame + o.f_valuestack()?)?,
                 self.mem.i32(frame + o.f_stackdepth()?)? as i64,
@@ -323,7 +325,7 @@ impl Py<'_> {
         let o = self.off();
         self.mem.ptr(
             frame
-                + if self.at_least(3, 11) {
+                + if self.era.frames >= Frames::Interpreter {
                     o.if_previous()?
                 } else {
                     o.f_back()?

@@ -2,15 +2,12 @@
 //! (CPython's `_PyGen_yf`, done remotely, one small function per bytecode era).
 
 use super::Py;
+use super::era::Frames;
 use crate::error::{Error, Result};
 use crate::target::{Addr, at};
 
 /// `YIELD_FROM` opcode, 3.8–3.10.
 const YIELD_FROM: u8 = 72;
-/// `RESUME` variants in 3.11 (RESUME, RESUME_QUICK) and 3.12 (RESUME, INSTRUMENTED_RESUME):
-/// before 3.13 only the next instruction tells whether a suspended frame is in `await`.
-const RESUME_311: [u8; 2] = [151, 150];
-const RESUME_312: [u8; 2] = [151, 240];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenKind {
@@ -43,7 +40,7 @@ impl Py<'_> {
     /// The generator's frame, or `None` once it has finished.
     pub fn gen_frame(&self, g: Addr) -> Result<Option<Addr>> {
         let o = self.off();
-        if self.at_least(3, 11) {
+        if self.era.frames >= Frames::Interpreter {
             let state = self.mem.i8(g + o.gi_frame_state()?)?;
             Ok((state < o.frame_cleared()?.0 as i8).then_some(g + o.gi_iframe()?))
         } else {
@@ -64,7 +61,7 @@ impl Py<'_> {
     /// when it is not suspended in `await`/`yield from` (running, finished, plain `yield`).
     pub fn gen_awaiting(&self, g: Addr, frame: Addr, code: Addr) -> Result<Option<Addr>> {
         let o = self.off();
-        let top = if self.at_least(3, 11) {
+        let top = if self.era.frames >= Frames::Interpreter {
             let state = self.mem.i8(g + o.gi_frame_state()?)?;
             if let Some(yield_from) = o.frame_suspended_yield_from {
                 // 3.13+: the state says it.
@@ -78,16 +75,13 @@ impl Py<'_> {
                 let next = self
                     .mem
                     .u16(self.mem.ptr(frame + o.if_prev_instr()?)? + 2)?;
-                let resumes = if self.at_least(3, 12) {
-                    RESUME_312
-                } else {
-                    RESUME_311
-                };
+                // Before 3.13 only the next instruction (a RESUME after `await`) says it.
+                let resumes = self.era.resume.unwrap_or_default();
                 if !resumes.contains(&(next as u8)) || (next >> 8) < 2 {
                     return Ok(None);
                 }
             }
-            if self.at_least(3, 14) {
+            if self.era.frames == Frames::Tagged {
                 // `stackpointer` is one past the top; slots are tagged stack references.
                 // 3.15 keeps a NULL above the awaited object while suspended in `await`.
                 let sp = self.mem.ptr(frame + o.if_stackpointer()?)?;
@@ -113,7 +107,7 @@ impl Py<'_> {
                 return Ok(None);
             }
             let bytecode = &self.code(code)?.bytecode;
-            let next_at = if self.at_least(3, 10) {
+            let next_at = if self.era.code_units {
                 (lasti as usize + 1) * 2
             } else {
                 lasti as usize + 2
@@ -121,7 +115,7 @@ impl Py<'_> {
             if bytecode.get(next_at) != Some(&YIELD_FROM) {
                 return Ok(None);
             }
-            if self.at_least(3, 10) {
+            if self.era.frames == Frames::States {
                 if self.mem.i8(frame + o.f_state()?)? != o.frame_suspended()?.0 as i8 {
                     return Ok(None);
                 }
@@ -154,9 +148,9 @@ impl Py<'_> {
     /// Is the generator running right now (its frames are on a thread's stack)?
     pub fn gen_running(&self, g: Addr) -> Result<bool> {
         let o = self.off();
-        if self.at_least(3, 11) {
+        if self.era.frames >= Frames::Interpreter {
             Ok(self.mem.i8(g + o.gi_frame_state()?)? == o.frame_executing()?.0 as i8)
-        } else if self.at_least(3, 10) {
+        } else if self.era.frames == Frames::States {
             match self.gen_frame(g)? {
                 Some(f) => Ok(self.mem.i8(f + o.f_state()?)? == o.frame_executing()?.0 as i8),
                 None => Ok(false),

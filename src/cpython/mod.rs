@@ -4,6 +4,7 @@
 pub mod callable;
 pub mod code;
 pub mod dict;
+pub mod era;
 pub mod frame;
 pub mod generator;
 pub mod linetable;
@@ -12,6 +13,7 @@ pub mod thread;
 
 use crate::layout::{Layout, Offsets, Version};
 use crate::target::{Addr, AddrMap, Reader};
+use era::Era;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -32,6 +34,8 @@ type SlotOffsets = Vec<(Rc<str>, Option<u64>)>;
 pub struct Py<'r> {
     pub mem: &'r Reader<'r>,
     pub layout: Layout,
+    /// What this version does differently (decided once, from the version).
+    pub era: Era,
     pub types: KnownTypes,
     code_cache: RefCell<AddrMap<Rc<code::CodeInfo>>>,
     type_name_cache: RefCell<AddrMap<Rc<str>>>,
@@ -52,6 +56,7 @@ impl<'r> Py<'r> {
         layout.off.for_version = Some(layout.version);
         Py {
             mem,
+            era: Era::of(layout.version),
             layout,
             types,
             code_cache: RefCell::default(),
@@ -73,9 +78,6 @@ impl<'r> Py<'r> {
     pub fn set_version(&mut self, v: Version) {
         self.layout.version = v;
         self.layout.off.for_version = Some(v);
-    }
-    /// Shorthand for version gates: `py.at_least(3, 11)`.
-    pub fn at_least(&self, major: u8, minor: u8) -> bool {
-        self.layout.version.at_least(major, minor)
+        self.era = Era::of(v);
     }
 }

@@ -178,7 +178,7 @@ impl Py<'_> {
             });
         }
         let o = self.off();
-        let (negative, ndigits, digits_at) = if self.at_least(3, 12) {
+        let (negative, ndigits, digits_at) = if self.era.tagged_longs {
             let tag = self.mem.u64(obj + o.long_lv_tag()?)?;
             (tag & 3 == 2, tag >> 3, obj + o.long_value_digit()?)
         } else {

@@ -1,6 +1,7 @@
 //! Interpreters and thread states, from `_PyRuntime`.
 
 use super::Py;
+use super::era::Frames;
 use crate::error::{Error, Result};
 use crate::layout::Version;
 use crate::target::Addr;
@@ -58,7 +59,7 @@ impl Py<'_> {
     /// `sys.modules` of an interpreter.
     pub fn sys_modules(&self, interp: Addr) -> Result<Addr> {
         let o = self.off();
-        let field = if self.at_least(3, 12) {
+        let field = if self.era.imports_struct {
             o.is_imports_modules()?
         } else {
             o.is_modules()?
@@ -68,7 +69,7 @@ impl Py<'_> {
 
     pub fn threads(&self, interp: Addr) -> Result<Vec<ThreadState>> {
         let o = self.off();
-        let head = if self.at_least(3, 11) {
+        let head = if self.era.threads_head {
             o.is_threads_head()?
         } else {
             o.is_tstate_head()?
@@ -91,15 +92,13 @@ impl Py<'_> {
                     value: back,
                 });
             }
-            let top_frame = if self.at_least(3, 13) {
-                self.mem.ptr(t + o.ts_current_frame()?)?
-            } else if self.at_least(3, 11) {
-                match self.mem.ptr(t + o.ts_cframe()?)? {
+            let top_frame = match self.era.frames {
+                Frames::Executable | Frames::Tagged => self.mem.ptr(t + o.ts_current_frame()?)?,
+                Frames::Interpreter => match self.mem.ptr(t + o.ts_cframe()?)? {
                     0 => 0,
                     cframe => self.mem.ptr(cframe + o.cframe_current_frame()?)?,
-                }
-            } else {
-                self.mem.ptr(t + o.ts_frame()?)?
+                },
+                Frames::Objects | Frames::States => self.mem.ptr(t + o.ts_frame()?)?,
             };
             out.push(ThreadState {
                 addr: t,

@@ -458,7 +458,7 @@ pub fn build(
     find_workers(&mut b, threads);
     threadsafe::link(&mut b, tasks, threads, names, loops);
     drop_unlinked_waiters(&mut b, tasks);
-    if py.at_least(3, 14) {
+    if py.era.awaited_by {
         cross_check_awaited_by(&mut b);
     }
     let objects = b.objects.sorted();

@@ -12,10 +12,18 @@ use crate::target::Addr;
 use std::collections::BTreeSet;
 
 /// Type names (`tp_name`) of the C Task/Future and of the pure-Python classes.
-const C_TASK: &str = "_asyncio.Task";
-const C_FUTURE: &str = "_asyncio.Future";
-const PY_TASK: &str = "Task";
-const PY_FUTURE: &str = "Future";
+/// asyncio's Task classes, and whether each has the C layout.
+const TASKS: &[((&str, &str), bool)] = &[
+    (("_asyncio", "Task"), true),
+    (("asyncio.tasks", "Task"), false),
+];
+/// asyncio's Future and Task classes, and whether each has the C layout.
+const FUTURES: &[((&str, &str), bool)] = &[
+    (("_asyncio", "Task"), true),
+    (("_asyncio", "Future"), true),
+    (("asyncio.tasks", "Task"), false),
+    (("asyncio.futures", "Future"), false),
+];
 
 /// The registries of one interpreter's asyncio.
 pub struct Registry {
@@ -221,26 +229,12 @@ fn weakset(py: &Py<'_>, ws: Addr) -> Result<(Vec<Addr>, usize)> {
 
 /// Is `obj` a Task (C, pure-Python, or a subclass of either)? And is it the C layout?
 pub fn task_kind(py: &Py<'_>, obj: Addr) -> Result<Option<bool>> {
-    for &t in py.type_chain(obj)?.iter() {
-        match &*py.type_name(t)? {
-            C_TASK => return Ok(Some(true)),
-            PY_TASK => return Ok(Some(false)),
-            _ => {}
-        }
-    }
-    Ok(None)
+    py.class_in(obj, TASKS)
 }
 
 /// Is `obj` a Future or Task, and is it the C layout? `None` when it is neither.
 pub fn future_kind(py: &Py<'_>, obj: Addr) -> Result<Option<bool>> {
-    for &t in py.type_chain(obj)?.iter() {
-        match &*py.type_name(t)? {
-            C_TASK | C_FUTURE => return Ok(Some(true)),
-            PY_TASK | PY_FUTURE => return Ok(Some(false)),
-            _ => {}
-        }
-    }
-    Ok(None)
+    py.class_in(obj, FUTURES)
 }
 
 /// The state of a Future or Task.

@@ -8,17 +8,17 @@ use crate::model::{Details, EdgeKind, Fact, Frame, Id, Kind, Label};
 use crate::target::Addr;
 
 /// asyncio classes whose `self` in a waiting frame names the resource, and their kind.
-const RESOURCES: &[(&str, Kind)] = &[
-    ("Lock", Kind::Lock),
-    ("Event", Kind::Event),
-    ("Condition", Kind::Condition),
-    ("Semaphore", Kind::Semaphore),
-    ("BoundedSemaphore", Kind::Semaphore),
-    ("Queue", Kind::Queue),
-    ("PriorityQueue", Kind::Queue),
-    ("LifoQueue", Kind::Queue),
-    ("Barrier", Kind::Barrier),
-    ("TaskGroup", Kind::TaskGroup),
+const RESOURCES: &[((&str, &str), Kind)] = &[
+    (("asyncio.locks", "Lock"), Kind::Lock),
+    (("asyncio.locks", "Event"), Kind::Event),
+    (("asyncio.locks", "Condition"), Kind::Condition),
+    (("asyncio.locks", "Semaphore"), Kind::Semaphore),
+    (("asyncio.locks", "BoundedSemaphore"), Kind::Semaphore),
+    (("asyncio.queues", "Queue"), Kind::Queue),
+    (("asyncio.queues", "PriorityQueue"), Kind::Queue),
+    (("asyncio.queues", "LifoQueue"), Kind::Queue),
+    (("asyncio.locks", "Barrier"), Kind::Barrier),
+    (("asyncio.taskgroups", "TaskGroup"), Kind::TaskGroup),
 ];
 
 /// The loop's notion of "now", when it can be known.
@@ -46,13 +46,7 @@ fn in_asyncio(file: &str) -> bool {
 
 /// The resource kind of an object, if it is one of asyncio's primitives.
 pub fn resource_kind(py: &Py<'_>, obj: Addr) -> Result<Option<Kind>> {
-    for &t in py.type_chain(obj)?.iter() {
-        let name = py.type_name(t)?;
-        if let Some((_, kind)) = RESOURCES.iter().find(|(n, _)| **n == *name) {
-            return Ok(Some(*kind));
-        }
-    }
-    Ok(None)
+    py.class_in(obj, RESOURCES)
 }
 
 /// What a chain waits on.
@@ -186,7 +180,13 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
             let Some(me) = local("self")? else {
                 return Ok(None);
             };
-            if !py.has_base_named(me, &["BaseSubprocessTransport"])? {
+            if py
+                .class_in(
+                    me,
+                    &[(("asyncio.base_subprocess", "BaseSubprocessTransport"), ())],
+                )?
+                .is_none()
+            {
                 return Ok(None);
             }
             let mut d = Details::new();

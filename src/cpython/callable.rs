@@ -29,6 +29,9 @@ pub enum Callable {
     Other { type_name: String, addr: Addr },
 }
 
+/// Deepest chain of methods and partials `callable` follows.
+const MAX_NESTED_CALLABLES: u32 = 16;
+
 impl Py<'_> {
     pub fn float(&self, obj: Addr) -> Result<f64> {
         if &*self.obj_type_name(obj)? != "float" {
@@ -171,6 +174,18 @@ impl Py<'_> {
     }
 
     pub fn callable(&self, obj: Addr) -> Result<Callable> {
+        self.callable_within(obj, MAX_NESTED_CALLABLES)
+    }
+
+    /// `callable`, following at most `depth` more methods and partials inwards (corrupted
+    /// memory can make a partial its own function).
+    fn callable_within(&self, obj: Addr, depth: u32) -> Result<Callable> {
+        let Some(depth) = depth.checked_sub(1) else {
+            return Err(Error::Limit {
+                what: "nested methods and partials",
+                limit: MAX_NESTED_CALLABLES.into(),
+            });
+        };
         let o = self.off();
         let type_name = self.obj_type_name(obj)?;
         Ok(match &*type_name {
@@ -180,7 +195,7 @@ impl Py<'_> {
             },
             "method" => {
                 let func = self.mem.ptr(obj + o.im_func()?)?;
-                let qualname = match self.callable(func)? {
+                let qualname = match self.callable_within(func, depth)? {
                     Callable::Function { qualname, .. } => qualname,
                     other => format!("{other:?}"),
                 };
@@ -204,7 +219,7 @@ impl Py<'_> {
                 receiver: self.mem.ptr(obj + o.ww_task()?)?,
             },
             "functools.partial" => {
-                let func = self.callable(self.mem.ptr(obj + o.partial_fn()?)?)?;
+                let func = self.callable_within(self.mem.ptr(obj + o.partial_fn()?)?, depth)?;
                 let args = self.tuple(self.mem.ptr(obj + o.partial_args()?)?)?;
                 Callable::Partial {
                     func: Box::new(func),

@@ -39,6 +39,7 @@ pub struct Py<'r> {
     pub types: KnownTypes,
     code_cache: RefCell<AddrMap<Rc<code::CodeInfo>>>,
     type_name_cache: RefCell<AddrMap<Rc<str>>>,
+    class_id_cache: RefCell<AddrMap<Rc<object::ClassId>>>,
     /// `__name__` of each type, shared by every object of the type.
     short_name_cache: RefCell<AddrMap<Rc<str>>>,
     type_chain_cache: RefCell<AddrMap<Rc<[Addr]>>>,
@@ -61,6 +62,7 @@ impl<'r> Py<'r> {
             types,
             code_cache: RefCell::default(),
             type_name_cache: RefCell::default(),
+            class_id_cache: RefCell::default(),
             short_name_cache: RefCell::default(),
             type_chain_cache: RefCell::default(),
             key_cache: RefCell::default(),

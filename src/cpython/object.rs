@@ -8,6 +8,8 @@ use std::rc::Rc;
 /// Type flags (Include/object.h), stable across 3.8+.
 pub const TPFLAGS_INLINE_VALUES: u64 = 1 << 2;
 pub const TPFLAGS_MANAGED_DICT: u64 = 1 << 4;
+/// A class made at run time: a Python class, or (3.12+) a C class made from a spec.
+pub const TPFLAGS_HEAPTYPE: u64 = 1 << 9;
 pub const TPFLAGS_LONG_SUBCLASS: u64 = 1 << 24;
 pub const TPFLAGS_TUPLE_SUBCLASS: u64 = 1 << 26;
 pub const TPFLAGS_UNICODE_SUBCLASS: u64 = 1 << 28;
@@ -18,6 +20,14 @@ const MAX_STR: u64 = 1 << 16;
 pub const MAX_ITEMS: u64 = 1 << 22;
 /// Deepest `tp_base` chain we follow.
 const MAX_BASES: usize = 64;
+
+/// A class as Python names it: the module that defined it and its name. Objects are typed
+/// by this, never by their class's name alone (a library's own `Lock` is not asyncio's).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClassId {
+    pub module: Rc<str>,
+    pub name: Rc<str>,
+}
 
 impl Py<'_> {
     pub fn type_of(&self, obj: Addr) -> Result<Addr> {
@@ -47,6 +57,53 @@ impl Py<'_> {
             .into();
         self.type_name_cache.borrow_mut().insert(tp, name.clone());
         Ok(name)
+    }
+
+    /// The module and name of a type (cached per type). A heap type's module is the
+    /// `__module__` in its dict, whatever its `tp_name` says; a static type's is what its
+    /// `tp_name` has before the last dot (`builtins` when it has none).
+    pub fn class_id(&self, tp: Addr) -> Result<Rc<ClassId>> {
+        if let Some(c) = self.class_id_cache.borrow().get(&tp) {
+            return Ok(c.clone());
+        }
+        let tp_name = self.type_name(tp)?;
+        let (prefix, name) = tp_name.rsplit_once('.').unwrap_or(("builtins", &tp_name));
+        let module: Rc<str> = if self.type_flags(tp)? & TPFLAGS_HEAPTYPE != 0 {
+            let dict = self.mem.ptr(tp + self.off().tp_dict()?)?;
+            let module = match dict {
+                0 => None,
+                d => self.dict_get(d, "__module__")?,
+            };
+            let module = module.ok_or(Error::Implausible {
+                what: "class without __module__",
+                addr: tp,
+                value: dict,
+            })?;
+            self.str(module)?.into()
+        } else {
+            prefix.into()
+        };
+        let id = Rc::new(ClassId {
+            module,
+            name: name.into(),
+        });
+        self.class_id_cache.borrow_mut().insert(tp, id.clone());
+        Ok(id)
+    }
+
+    /// What `table` says of the first of its (module, name) classes that `obj` is an
+    /// instance of (its own class or a base, along its type chain).
+    pub fn class_in<T: Copy>(&self, obj: Addr, table: &[((&str, &str), T)]) -> Result<Option<T>> {
+        for &t in self.type_chain(obj)?.iter() {
+            let id = self.class_id(t)?;
+            let found = table
+                .iter()
+                .find(|((m, n), _)| *id.module == **m && *id.name == **n);
+            if let Some(&(_, v)) = found {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
     }
 
     /// `tp_basicsize`: the size of an instance's fixed part.
@@ -88,16 +145,6 @@ impl Py<'_> {
         let chain: Rc<[Addr]> = out.into();
         self.type_chain_cache.borrow_mut().insert(tp, chain.clone());
         Ok(chain)
-    }
-
-    /// Does any type in the chain have one of these `tp_name`s?
-    pub fn has_base_named(&self, obj: Addr, names: &[&str]) -> Result<bool> {
-        for &t in self.type_chain(obj)?.iter() {
-            if names.contains(&&*self.type_name(t)?) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     fn flags_of(&self, obj: Addr) -> Result<u64> {

@@ -593,6 +593,8 @@ def vocabulary(field):
 GRADE_PREFIX = {"deadlock": "deadlock: ", "likely deadlock": "likely deadlock: ",
                 "not a deadlock": "wait cycle, not a deadlock: "}
 INFERRED_EDGES = {"held-by", "could-wake"}
+# Object kinds that only an instance of one of asyncio's own classes may have.
+PRIMITIVE_KINDS = {"lock", "event", "condition", "semaphore", "queue", "barrier", "taskgroup"}
 DOT_TIMEOUT = 900.0  # a graph of thousands of nodes takes dot minutes
 MAX_GRAPH_ERRORS = 25
 _TASK_LABEL = re.compile(r"^Task '(.*)'$", re.S)
@@ -739,6 +741,16 @@ def compare_graph(oracle, dump):
         if o is not None and o.get("state") != w["to_state"]:
             errs.append("%s: state expected %r, got %r" % (
                 what, w["to_state"], o.get("state")))
+
+    # ---- nothing typed as one of asyncio's primitives unless CPython says it is one
+    if "primitives" in g:
+        prims = {_addr(p["address"]): p["kind"] for p in g["primitives"]}
+        for a, o in sorted(objs.items()):
+            kind = o.get("kind")
+            if kind in PRIMITIVE_KINDS and prims.get(a) != kind:
+                errs.append("object %s typed %r (%s), but CPython says it is %s" % (
+                    o.get("id"), kind, o.get("label"),
+                    "a %s" % prims[a] if a in prims else "no asyncio primitive"))
 
     # ---- gathers
     for ga in g.get("gathers", []):

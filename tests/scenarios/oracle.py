@@ -586,6 +586,9 @@ def compute_graph(loop, tasks, running_task=None):
                task running on that loop's thread)}
     io         registered io_wait()s: {task, future, address, kind, edge,
                facts: {fd, selector_events} or {pid}}
+    primitives every live instance of asyncio's own Lock, Event, Condition,
+               Semaphore, Queue, Barrier and TaskGroup (subclasses included),
+               by isinstance, whatever its class is called: {address, kind}
     expect_cycle  EXPECT_CYCLE of the scenario module (task names) or []
     """
     import asyncio
@@ -804,6 +807,7 @@ def compute_graph(loop, tasks, running_task=None):
         "links": sorted(links, key=key),
         "executors": sorted(executors, key=key),
         "io": sorted(io, key=key),
+        "primitives": _primitives(),
         "wait_sets": sorted(wait_sets.values(), key=key),
         "call_graph": call_graph,
         "threadsafe": sorted(threadsafe_waits, key=key),
@@ -811,6 +815,26 @@ def compute_graph(loop, tasks, running_task=None):
         "expect_grade": grade,
     }
     return data, problems
+
+
+def _primitives():
+    """Every instance of asyncio's primitive classes (isinstance: by identity, not by
+    name), address order: what a decoder may type as one, and nothing else."""
+    import asyncio
+    import gc
+
+    classes = [("lock", asyncio.Lock), ("event", asyncio.Event),
+               ("condition", asyncio.Condition), ("semaphore", asyncio.Semaphore),
+               ("queue", asyncio.Queue)]
+    classes += [(kind, getattr(asyncio, name)) for kind, name in
+                (("barrier", "Barrier"), ("taskgroup", "TaskGroup"))
+                if hasattr(asyncio, name)]
+    found = []
+    for o in gc.get_objects():
+        kind = next((k for k, c in classes if isinstance(o, c)), None)
+        if kind is not None:
+            found.append({"address": hex(id(o)), "kind": kind})
+    return sorted(found, key=lambda d: int(d["address"], 16))
 
 
 # ---------------------------------------------------------------- oracle

@@ -23,6 +23,8 @@ use cycles::cycles;
 
 /// Most objects we put in one graph (tasks included); past it we stop and warn.
 const MAX_OBJECTS: usize = 1 << 20;
+/// Deepest nesting of gathers whose children we follow.
+const MAX_NESTING: usize = 256;
 
 pub struct Graph {
     pub objects: Vec<Object>,
@@ -107,6 +109,8 @@ struct Builder<'a, 'r> {
     runners: Vec<wakers::Runner>,
     /// What could not be read, that could still run code.
     unread: Vec<String>,
+    /// How many gathers deep `future` is.
+    nesting: usize,
 }
 
 impl Builder<'_, '_> {
@@ -183,6 +187,9 @@ impl Builder<'_, '_> {
     }
 
     /// Add a Future/Task (or any awaited object) as a node; queue futures for a callback scan.
+    /// A gather's children are added after the gather itself, so a gather that (in corrupted
+    /// memory) lists itself, or a cycle of them, ends; nesting deeper than `MAX_NESTING` is
+    /// cut with a warning.
     fn future(&mut self, obj: Addr, kind_hint: Option<Kind>) {
         if self.objects.contains_key(&obj) {
             return;
@@ -192,9 +199,13 @@ impl Builder<'_, '_> {
         let c_layout = future_kind(py, obj).ok().flatten();
         let state = c_layout.and_then(|c| future_state(py, obj, c).ok());
         let is_task = task_kind(py, obj).ok().flatten().is_some();
+        let is_gather = || {
+            let gather = (("asyncio.tasks", "_GatheringFuture"), ());
+            py.class_in(obj, &[gather]).ok().flatten().is_some()
+        };
         let kind = if is_task {
             Kind::Task
-        } else if &*type_name == "_GatheringFuture" {
+        } else if is_gather() {
             Kind::Gather
         } else {
             kind_hint.unwrap_or(if c_layout.is_some() {
@@ -205,13 +216,14 @@ impl Builder<'_, '_> {
         };
         let mut details = Details::new();
         details.insert("type", type_name.clone());
+        let mut children = Vec::new();
         let label = if is_task {
             let name = c_layout
                 .and_then(|c| task_name(py, obj, c).ok().flatten())
                 .unwrap_or_default();
             Label::named("Task", name)
         } else if kind == Kind::Gather {
-            let children = py
+            children = py
                 .attr(obj, "_children")
                 .ok()
                 .flatten()
@@ -229,10 +241,6 @@ impl Builder<'_, '_> {
                 .count();
             details.insert("children", children.len());
             details.insert("done", done);
-            for &c in &children {
-                self.future(c, None);
-                self.edge(obj, c, EdgeKind::Gather, None, false);
-            }
             Label::with("gather", format!("{done}/{} done", children.len()))
         } else {
             let n = callbacks(py, obj).map(|c| c.len()).unwrap_or(0);
@@ -240,6 +248,19 @@ impl Builder<'_, '_> {
             Label::new(type_name)
         };
         self.add(obj, kind, label, state.map(ObjectState::Future), details);
+        if !children.is_empty() && self.nesting >= MAX_NESTING {
+            self.warnings.push(format!(
+                "gather {obj:#x}: nested more than {MAX_NESTING} gathers deep; its children are not followed"
+            ));
+        } else if !children.is_empty() {
+            self.nesting += 1;
+            for c in children {
+                self.future(c, None);
+                self.edge(obj, c, EdgeKind::Gather, None, false);
+            }
+            self.nesting -= 1;
+        }
+        // Queued after its children, whose callbacks are read first.
         if c_layout.is_some() {
             self.pending.push(obj);
         }
@@ -387,6 +408,7 @@ pub fn build(
         done_callbacks: Vec::new(),
         runners: Vec::new(),
         unread: Vec::new(),
+        nesting: 0,
     };
     for t in tasks.iter() {
         // The task's frames are in `tasks[]`; the node does not copy them.

@@ -269,7 +269,10 @@ main() {
         fi
         if [ $warm = 0 ]; then
           # Untimed, once per version: load gdb, lldb, the CLI and the interpreter's DWARF into the
-          # page cache, so the first N=1,000 row (the flatness baseline) does not pay for it.
+          # page cache and save its layout (src/layout/saved.rs: later runs, the debuggers' too,
+          # read it back instead of parsing the DWARF), so the first N=1,000 row (the flatness
+          # baseline) does not pay for it. A first run ever on an interpreter pays the parse
+          # once: up to a quarter of a second for Debian's compressed debug files.
           warm=1
           debugger_argv "$v"
           timeout "$limit" "$cli" stacks --pid "$pid" ${sysroot_argv[@]+"${sysroot_argv[@]}"} >/dev/null 2>&1 || true

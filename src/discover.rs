@@ -459,12 +459,18 @@ fn dwarf_fields(
         return Ok(None);
     };
     let key = format!("{}:{:?}", path.display(), elf.build_id);
+    let build_id = elf.build_id.as_deref().unwrap_or_default();
     cached(&DWARF_LAYOUTS, key, || {
-        if path == elf.path {
+        if let Some(saved) = layout::saved::load(build_id) {
+            return Ok(saved);
+        }
+        let fields = if path == elf.path {
             layout::dwarf::extract(elf, layout::FIELDS)
         } else {
             layout::dwarf::extract(&ElfFile::open(&path)?, layout::FIELDS)
-        }
+        }?;
+        layout::saved::store(build_id, &fields);
+        Ok(fields)
     })
     .map(Some)
 }

@@ -7,6 +7,7 @@
 
 pub mod debug_offsets;
 pub mod dwarf;
+pub mod saved;
 pub mod table;
 
 use crate::error::{Error, Result};

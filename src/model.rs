@@ -196,7 +196,8 @@ pub struct Stats {
 pub struct Task {
     /// The task object's address.
     pub address: Id,
-    pub name: Option<String>,
+    /// Shared with the task's node label.
+    pub name: Option<Rc<str>>,
     pub state: State,
     /// `type(task).__name__`.
     #[serde(rename = "type")]
@@ -261,7 +262,7 @@ pub struct Awaited {
     /// Future/Task state when the object is one.
     pub state: Option<State>,
     /// Task name when the object is a Task.
-    pub name: Option<String>,
+    pub name: Option<Rc<str>>,
     /// The typed object behind the wait (a Lock, an Event, a timer...): an `objects[].id`.
     pub resource: Option<Id>,
 }

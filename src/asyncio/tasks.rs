@@ -10,6 +10,7 @@ use crate::layout::Off;
 use crate::model::{self, Id, State};
 use crate::target::Addr;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// Type names (`tp_name`) of the C Task/Future and of the pure-Python classes.
 /// asyncio's Task classes, and whether each has the C layout.
@@ -326,7 +327,7 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
     if let Some(c_layout) = future_kind(py, obj)? {
         a.state = future_state(py, obj, c_layout).ok();
         if task_kind(py, obj)?.is_some() {
-            a.name = task_name(py, obj, c_layout).ok().flatten();
+            a.name = task_name(py, obj, c_layout).ok().flatten().map(Rc::from);
         }
     }
     Ok(a)
@@ -344,7 +345,7 @@ pub fn decode_task(
     let state = future_state(py, task, c_layout)?;
     let mut t = model::Task {
         address: Id(task),
-        name: task_name(py, task, c_layout)?,
+        name: task_name(py, task, c_layout)?.map(Rc::from),
         state,
         type_name: py.short_type_name(task)?,
         cancel_requests: None,

@@ -414,7 +414,7 @@ pub fn build(
         // The task's frames are in `tasks[]`; the node does not copy them.
         let mut details = Details::new();
         details.insert("type", t.type_name.clone());
-        let label = Label::named("Task", t.name.as_deref().unwrap_or("?"));
+        let label = Label::named("Task", t.name.clone().unwrap_or_else(|| "?".into()));
         let state = Some(ObjectState::Future(t.state));
         b.add(t.address.0, Kind::Task, label, state, details);
         b.pending.push(t.address.0);
@@ -741,6 +741,14 @@ impl<'g> Reach<'g> {
 fn aexits(py: &Py<'_>, stack: &[Addr]) -> Vec<(String, Addr)> {
     let mut out = Vec::new();
     for (i, &v) in stack.iter().enumerate() {
+        // Most of what stands on a suspended frame's stack is the awaited coroutine: only a
+        // function or a bound method can be an `__aexit__` (no `Callable` built for the rest).
+        let is_function = py
+            .obj_type_name(v)
+            .is_ok_and(|t| matches!(&*t, "function" | "method"));
+        if !is_function {
+            continue;
+        }
         match py.callable(v) {
             Ok(Callable::Method { qualname, receiver }) if qualname.ends_with("__aexit__") => {
                 out.push((qualname, receiver))

@@ -44,8 +44,28 @@ pub struct Runner {
 
 /// The waited-on objects: the waking methods of each, and who waits on it.
 struct Waited {
-    methods: AddrMap<Vec<&'static str>>,
+    methods: AddrMap<Methods>,
     waiting: HashSet<(Addr, Addr), AddrHash>,
+}
+
+/// The waking methods of one object, kept inline (a server waits on 100,000 objects).
+#[derive(Default, Clone, Copy)]
+struct Methods {
+    names: [&'static str; 8],
+    len: usize,
+}
+
+impl Methods {
+    fn add(&mut self, name: &'static str) {
+        if !self.as_slice().contains(&name) && self.len < self.names.len() {
+            self.names[self.len] = name;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[&'static str] {
+        &self.names[..self.len]
+    }
 }
 
 pub(super) fn wakers(
@@ -68,10 +88,8 @@ pub(super) fn wakers(
             continue;
         }
         let entry = waited.methods.entry(e.to.0).or_default();
-        for m in methods {
-            if !entry.contains(m) {
-                entry.push(m);
-            }
+        for &m in methods {
+            entry.add(m);
         }
         waited.waiting.insert((e.to.0, e.from.0));
     }
@@ -195,7 +213,7 @@ fn frame_wakes(
     let mut held: Vec<(Addr, Vec<usize>)> = slots.into_iter().collect();
     held.sort_unstable();
     for (v, slots) in held {
-        let methods = &waited.methods[&v];
+        let methods = waited.methods[&v].as_slice();
         if py
             .code_ahead_calls(frame, code, &slots, methods)
             .unwrap_or(false)
@@ -207,7 +225,7 @@ fn frame_wakes(
         if out.contains(&v) || waited.waiting.contains(&(v, me)) {
             continue;
         }
-        let methods = &waited.methods[&v];
+        let methods = waited.methods[&v].as_slice();
         if py
             .code_ahead_names(frame, code, &[name], methods)
             .unwrap_or(false)
@@ -304,7 +322,7 @@ fn callback_wakes(
         match c {
             Callable::Method { qualname, receiver } => {
                 let method = qualname.rsplit('.').next()?;
-                let methods = waited.methods.get(receiver)?;
+                let methods = waited.methods.get(receiver)?.as_slice();
                 let m = methods.iter().find(|m| **m == method)?;
                 Some((*receiver, *m))
             }
@@ -318,7 +336,7 @@ fn callback_wakes(
                     }
                 }
                 held.iter().find_map(|v| {
-                    let methods = waited.methods.get(v)?;
+                    let methods = waited.methods.get(v)?.as_slice();
                     let m = methods.iter().find(|m| c.names.iter().any(|n| n == *m))?;
                     Some((*v, *m))
                 })

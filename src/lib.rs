@@ -9,6 +9,7 @@ pub mod cpython;
 pub mod discover;
 pub mod error;
 pub mod ffi;
+pub mod hash;
 pub mod layout;
 pub mod live;
 pub mod model;

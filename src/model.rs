@@ -6,6 +6,9 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::rc::Rc;
 
+/// A map keyed by node ids (one multiply per hash: the renderers look up every node).
+pub type IdMap<V> = std::collections::HashMap<Id, V, crate::hash::AddrHash>;
+
 /// An object in the target, by address: what every node, edge end and reference holds.
 /// Text, DOT and JSON show it as lowercase hex (`0x7fcd56bc1f00`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -6,7 +6,7 @@
 //! once as "×N", so a program with thousands of identical workers stays readable and
 //! renders quickly; past `MAX_NODES` the rest is left out with a note.
 
-use crate::model::{EdgeKind, Grade, Id, Kind, Object, ObjectState, Snapshot, State, Task};
+use crate::model::{EdgeKind, Grade, Id, IdMap, Kind, Object, ObjectState, Snapshot, State, Task};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
@@ -77,8 +77,8 @@ fn short(path: &str) -> &str {
 
 /// Which drawn node stands for each object id (a group's first member for coalesced tasks).
 fn coalesce(s: &Snapshot, in_cycle: &HashSet<Id>) -> (HashMap<Id, Id>, HashMap<Id, usize>) {
-    let tasks: HashMap<Id, &Task> = s.tasks.iter().map(|t| (t.address, t)).collect();
-    let mut out_edges: HashMap<Id, Vec<(EdgeKind, Id)>> = HashMap::new();
+    let tasks: IdMap<&Task> = s.tasks.iter().map(|t| (t.address, t)).collect();
+    let mut out_edges: IdMap<Vec<(EdgeKind, Id)>> = IdMap::default();
     for e in &s.edges {
         out_edges.entry(e.from).or_default().push((e.kind, e.to));
     }
@@ -162,7 +162,7 @@ pub fn render(s: &Snapshot) -> String {
         .collect();
     let (rep, size) = coalesce(s, &in_cycle);
     let drawn_id = |id: Id| rep.get(&id).copied().unwrap_or(id);
-    let tasks: HashMap<Id, &Task> = s.tasks.iter().map(|t| (t.address, t)).collect();
+    let tasks: IdMap<&Task> = s.tasks.iter().map(|t| (t.address, t)).collect();
     let mut drawn = HashSet::new();
     let mut left_out = 0;
     for o in &s.objects {

@@ -1,8 +1,7 @@
 //! Human-readable await stacks: one block per task, outermost frame first (like a
 //! Python traceback), then what the innermost frame waits on.
 
-use crate::model::{Awaited, Edge, EdgeKind, Frame, Id, Kind, Object, Snapshot, Task};
-use std::collections::HashMap;
+use crate::model::{Awaited, Edge, EdgeKind, Frame, Id, IdMap, Kind, Object, Snapshot, Task};
 use std::fmt::Write;
 
 /// Most related objects named on one line (a gather of 10,000 tasks names a few).
@@ -10,13 +9,13 @@ const MAX_NAMED: usize = 8;
 
 /// Objects by id and edges by source, so each task's line is found without scanning.
 struct Index<'s> {
-    objects: HashMap<Id, &'s Object>,
-    out: HashMap<Id, Vec<&'s Edge>>,
+    objects: IdMap<&'s Object>,
+    out: IdMap<Vec<&'s Edge>>,
 }
 
 impl<'s> Index<'s> {
     fn new(s: &'s Snapshot) -> Self {
-        let mut out: HashMap<Id, Vec<&Edge>> = HashMap::new();
+        let mut out: IdMap<Vec<&Edge>> = IdMap::default();
         for e in &s.edges {
             out.entry(e.from).or_default().push(e);
         }

@@ -100,7 +100,7 @@ struct Builder<'a, 'r> {
     scanned: HashSet<Addr, AddrHash>,
     warnings: Vec<String>,
     /// Waiter future of each task → the task.
-    waiter_of: HashMap<Addr, Addr>,
+    waiter_of: AddrMap<Addr>,
     /// `sys.modules` of each interpreter (module globals can hold what tasks wait on).
     modules: Vec<Addr>,
     /// (future, callback) for the done-callbacks that are not asyncio's own links.
@@ -633,7 +633,7 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
     let (Some(by), Some(is_set)) = (o.fut_awaited_by, o.fut_awaited_by_is_set) else {
         return;
     };
-    let mut index: HashMap<Addr, Vec<Addr>> = HashMap::new();
+    let mut index: AddrMap<Vec<Addr>> = AddrMap::default();
     for e in &b.edges {
         index.entry(e.from.0).or_default().push(e.to.0);
     }
@@ -675,18 +675,18 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
 /// comes first; otherwise everything `a` reaches is listed once and kept for the next
 /// question about `a` (one parent awaiting 100,000 gathered children asks 100,000 times).
 struct Reach<'g> {
-    index: &'g HashMap<Addr, Vec<Addr>>,
-    from: HashMap<Addr, HashSet<Addr>>,
+    index: &'g AddrMap<Vec<Addr>>,
+    from: AddrMap<HashSet<Addr, AddrHash>>,
 }
 
 impl<'g> Reach<'g> {
     /// Nodes a short search visits before it falls back to the full, remembered one.
     const SHORT: usize = 64;
 
-    fn new(index: &'g HashMap<Addr, Vec<Addr>>) -> Self {
+    fn new(index: &'g AddrMap<Vec<Addr>>) -> Self {
         Reach {
             index,
-            from: HashMap::new(),
+            from: AddrMap::default(),
         }
     }
 
@@ -707,7 +707,7 @@ impl<'g> Reach<'g> {
     /// Depth-first from `a` until `t` is found or `budget` nodes were visited:
     /// (found, whether everything reachable was visited).
     fn search(&self, a: Addr, t: Option<Addr>, budget: usize) -> (bool, bool) {
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<Addr, AddrHash> = HashSet::default();
         let mut todo = vec![a];
         while let Some(n) = todo.pop() {
             if Some(n) == t {
@@ -723,8 +723,8 @@ impl<'g> Reach<'g> {
         (false, true)
     }
 
-    fn search_all(&self, a: Addr) -> HashSet<Addr> {
-        let mut seen = HashSet::new();
+    fn search_all(&self, a: Addr) -> HashSet<Addr, AddrHash> {
+        let mut seen: HashSet<Addr, AddrHash> = HashSet::default();
         let mut todo = vec![a];
         while let Some(n) = todo.pop() {
             if seen.insert(n) {

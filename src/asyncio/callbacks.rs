@@ -61,54 +61,55 @@ pub fn callbacks(py: &Py<'_>, fut: Addr) -> Result<Vec<Addr>> {
     Ok(out)
 }
 
-fn ends_with(qualname: &str, suffixes: &[&str]) -> bool {
-    suffixes
-        .iter()
-        .any(|s| qualname == *s || qualname.ends_with(&format!(".{s}")))
-}
-
-/// Classify one callback.
+/// Classify one callback. asyncio's own are known by module and qualified name.
 pub fn classify(py: &Py<'_>, cb: Addr) -> Result<Link> {
     let closure = |func: Addr, name: &str| -> Result<Option<Addr>> { py.closure_var(func, name) };
-    Ok(match py.callable(cb)? {
-        Callable::Builtin { name, receiver } if name == "task_wakeup" => Link::Wakeup(receiver),
-        Callable::Method { qualname, receiver }
-            if ends_with(&qualname, &["Task.__wakeup", "Task._Task__wakeup"]) =>
-        {
-            Link::Wakeup(receiver)
+    let c = py.callable(cb)?;
+    let tasks = |names: &[&str]| c.defined_as("asyncio.tasks", names);
+    Ok(match &c {
+        Callable::Builtin { name, receiver } if name == "task_wakeup" => Link::Wakeup(*receiver),
+        Callable::Method { receiver, .. } if tasks(&["Task.__wakeup", "Task._Task__wakeup"]) => {
+            Link::Wakeup(*receiver)
         }
-        Callable::Method { qualname, receiver }
-            if ends_with(&qualname, &["TaskGroup._on_task_done"]) =>
+        Callable::Method { receiver, .. }
+            if c.defined_as("asyncio.taskgroups", &["TaskGroup._on_task_done"]) =>
         {
-            Link::TaskGroup(receiver)
+            Link::TaskGroup(*receiver)
         }
-        Callable::Method { qualname, receiver }
-            if ends_with(&qualname, &["_AsCompletedIterator._handle_completion"]) =>
+        Callable::Method { receiver, .. }
+            if tasks(&["_AsCompletedIterator._handle_completion"]) =>
         {
-            Link::AsCompleted(receiver)
+            Link::AsCompleted(*receiver)
         }
-        Callable::Function { qualname, func } => {
+        Callable::Function { qualname, func, .. } => {
             let found = |var: &str, make: fn(Addr) -> Link| -> Result<Link> {
-                Ok(closure(func, var)?.map_or_else(|| Link::Other(qualname.clone()), make))
+                Ok(closure(*func, var)?.map_or_else(|| Link::Other(qualname.clone()), make))
             };
-            match qualname.as_str() {
-                "gather.<locals>._done_callback" | "_gather.<locals>._done_callback" => {
-                    found("outer", Link::Gather)?
-                }
-                "shield.<locals>._inner_done_callback" => found("outer", Link::Shield)?,
-                "_wait.<locals>._on_completion" => found("waiter", Link::Wait)?,
-                "as_completed.<locals>._on_completion" => found("done", Link::AsCompleted)?,
-                "_chain_future.<locals>._call_check_cancel" => found("source", Link::Executor)?,
-                _ => Link::Other(qualname),
+            if tasks(&[
+                "gather.<locals>._done_callback",
+                "_gather.<locals>._done_callback",
+            ]) {
+                found("outer", Link::Gather)?
+            } else if tasks(&["shield.<locals>._inner_done_callback"]) {
+                found("outer", Link::Shield)?
+            } else if tasks(&["_wait.<locals>._on_completion"]) {
+                found("waiter", Link::Wait)?
+            } else if tasks(&["as_completed.<locals>._on_completion"]) {
+                found("done", Link::AsCompleted)?
+            } else if c.defined_as(
+                "asyncio.futures",
+                &["_chain_future.<locals>._call_check_cancel"],
+            ) {
+                found("source", Link::Executor)?
+            } else {
+                Link::Other(qualname.clone())
             }
         }
-        Callable::Partial { func, args } => match (*func, args.first()) {
-            (Callable::Function { qualname, .. }, Some(&waiter))
-                if qualname == "_release_waiter" =>
-            {
+        Callable::Partial { func, args } => match args.first() {
+            Some(&waiter) if func.defined_as("asyncio.tasks", &["_release_waiter"]) => {
                 Link::WaitFor(waiter)
             }
-            (other, _) => Link::Other(format!("partial({other:?})")),
+            _ => Link::Other(format!("partial({func:?})")),
         },
         other => Link::Other(format!("{other:?}")),
     })

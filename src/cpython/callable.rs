@@ -5,6 +5,7 @@
 use super::Py;
 use crate::error::{Error, Result};
 use crate::target::{Addr, at};
+use std::rc::Rc;
 
 /// Most deque items we walk.
 const MAX_DEQUE: u64 = 1 << 20;
@@ -14,10 +15,19 @@ const DEQUE_BLOCK: u64 = 64;
 /// What a callback object is.
 #[derive(Debug, Clone)]
 pub enum Callable {
-    /// A Python function: its qualified name and its address (for closure lookups).
-    Function { qualname: String, func: Addr },
-    /// A bound method: the function's qualified name and `self`.
-    Method { qualname: String, receiver: Addr },
+    /// A Python function: its qualified name, its module (`__module__`, "" if not a str)
+    /// and its address (for closure lookups).
+    Function {
+        qualname: String,
+        module: Rc<str>,
+        func: Addr,
+    },
+    /// A bound method: the function's qualified name and module, and `self`.
+    Method {
+        qualname: String,
+        module: Rc<str>,
+        receiver: Addr,
+    },
     /// A C function or method: its name and `self`.
     Builtin { name: String, receiver: Addr },
     /// `functools.partial(fn, *args)`.
@@ -27,6 +37,31 @@ pub enum Callable {
     },
     /// Anything else: its type name and address.
     Other { type_name: String, addr: Addr },
+}
+
+impl Callable {
+    /// Is this (or, for a method, its function) defined in `module` under one of `names`
+    /// (a qualified name, or its last parts: `Task.__wakeup` also matches a nested class)?
+    /// A function is known by its module and name, never its name alone.
+    pub fn defined_as(&self, module: &str, names: &[&str]) -> bool {
+        let (Callable::Function {
+            qualname,
+            module: m,
+            ..
+        }
+        | Callable::Method {
+            qualname,
+            module: m,
+            ..
+        }) = self
+        else {
+            return false;
+        };
+        **m == *module
+            && (names.iter()).any(|n| {
+                qualname == n || (qualname.strip_suffix(n)).is_some_and(|head| head.ends_with('.'))
+            })
+    }
 }
 
 /// Deepest chain of methods and partials `callable` follows.
@@ -173,6 +208,12 @@ impl Py<'_> {
         self.str(self.mem.ptr(func + self.off().func_qualname()?)?)
     }
 
+    /// A function's `__module__` ("" when it is not a str: None, or something else).
+    fn function_module(&self, func: Addr) -> Result<Rc<str>> {
+        let module = self.mem.ptr(func + self.off().func_module()?)?;
+        Ok(self.shared_str(module)?.unwrap_or_else(|| "".into()))
+    }
+
     pub fn callable(&self, obj: Addr) -> Result<Callable> {
         self.callable_within(obj, MAX_NESTED_CALLABLES)
     }
@@ -191,16 +232,20 @@ impl Py<'_> {
         Ok(match &*type_name {
             "function" => Callable::Function {
                 qualname: self.function_qualname(obj)?,
+                module: self.function_module(obj)?,
                 func: obj,
             },
             "method" => {
                 let func = self.mem.ptr(obj + o.im_func()?)?;
-                let qualname = match self.callable_within(func, depth)? {
-                    Callable::Function { qualname, .. } => qualname,
-                    other => format!("{other:?}"),
+                let (qualname, module) = match self.callable_within(func, depth)? {
+                    Callable::Function {
+                        qualname, module, ..
+                    } => (qualname, module),
+                    other => (format!("{other:?}"), "".into()),
                 };
                 Callable::Method {
                     qualname,
+                    module,
                     receiver: self.mem.ptr(obj + o.im_self()?)?,
                 }
             }

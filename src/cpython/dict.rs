@@ -151,17 +151,22 @@ impl Py<'_> {
     /// Is this dict key the str `name`? Keys are decoded once per address: attribute
     /// names are interned, so 100,000 instance dicts share a handful of key objects.
     fn key_is(&self, key: Addr, name: &str) -> Result<bool> {
-        if let Some(known) = self.key_cache.borrow().get(&key) {
-            return Ok(known.as_deref() == Some(name));
+        Ok(self.shared_str(key)?.as_deref() == Some(name))
+    }
+
+    /// A str that many objects share (dict keys, module names), decoded once per address;
+    /// None when the object is not a str.
+    pub fn shared_str(&self, obj: Addr) -> Result<Option<Rc<str>>> {
+        if let Some(known) = self.key_cache.borrow().get(&obj) {
+            return Ok(known.clone());
         }
-        let text: Option<Rc<str>> = if self.is_str(key)? {
-            Some(self.str(key)?.into())
+        let text: Option<Rc<str>> = if self.is_str(obj)? {
+            Some(self.str(obj)?.into())
         } else {
             None
         };
-        let is = text.as_deref() == Some(name);
-        self.key_cache.borrow_mut().insert(key, text);
-        Ok(is)
+        self.key_cache.borrow_mut().insert(obj, text.clone());
+        Ok(text)
     }
 
     /// Index of `name` in a shared-keys table (the class's cached keys).

@@ -270,6 +270,7 @@ fields! {
     func_code: "PyFunctionObject" "func_code",
     func_closure: "PyFunctionObject" "func_closure",
     func_qualname: "PyFunctionObject" "func_qualname",
+    func_module: "PyFunctionObject" "func_module",
     partial_fn: "partialobject" "fn",
     partial_args: "partialobject" "args",
     d_member: "PyMemberDescrObject" "d_member",

@@ -596,7 +596,7 @@ fn holders(b: &mut Builder<'_, '_>, t: &Task) {
         {
             exits.pop();
         }
-        for (qualname, receiver) in exits.into_iter().filter(|(_, r)| !released.contains(r)) {
+        for (exit, receiver) in exits.into_iter().filter(|(_, r)| !released.contains(r)) {
             let site = Some(Site::of(fi));
             match waits::resource_kind(py, receiver) {
                 Ok(Some(kind @ (Kind::Lock | Kind::Semaphore | Kind::Condition))) => {
@@ -605,7 +605,7 @@ fn holders(b: &mut Builder<'_, '_>, t: &Task) {
                         b.edge(receiver, t.address.0, EdgeKind::HeldBy, site, true);
                     }
                 }
-                _ if qualname.ends_with("Timeout.__aexit__") => {
+                _ if exit.defined_as("asyncio.timeouts", &["Timeout.__aexit__"]) => {
                     let handle = py.attr(receiver, "_timeout_handler").ok().flatten();
                     let handle = handle.filter(|&h| !py.is_none(h).unwrap_or(true));
                     let timer = |h| waits::timer(py, h, b.clock, EdgeKind::Timeout).ok();
@@ -736,9 +736,9 @@ impl<'g> Reach<'g> {
 }
 
 /// The `__aexit__` callables of the `async with` blocks a frame is inside, as
-/// (qualified name, receiver): a bound method on the stack (≤3.13), or the function
+/// (callable, receiver): a bound method on the stack (≤3.13), or the function
 /// followed by its `self` (3.14+, `LOAD_SPECIAL` pushes the two separately).
-fn aexits(py: &Py<'_>, stack: &[Addr]) -> Vec<(String, Addr)> {
+fn aexits(py: &Py<'_>, stack: &[Addr]) -> Vec<(Callable, Addr)> {
     let mut out = Vec::new();
     for (i, &v) in stack.iter().enumerate() {
         // Most of what stands on a suspended frame's stack is the awaited coroutine: only a
@@ -749,17 +749,16 @@ fn aexits(py: &Py<'_>, stack: &[Addr]) -> Vec<(String, Addr)> {
         if !is_function {
             continue;
         }
-        match py.callable(v) {
-            Ok(Callable::Method { qualname, receiver }) if qualname.ends_with("__aexit__") => {
-                out.push((qualname, receiver))
-            }
-            Ok(Callable::Function { qualname, .. }) if qualname.ends_with("__aexit__") => {
-                if let Some(&receiver) = stack.get(i + 1) {
-                    out.push((qualname, receiver));
-                }
-            }
-            _ => {}
-        }
+        let receiver = match py.callable(v) {
+            Ok(c @ Callable::Method { receiver, .. }) => Some((c, receiver)),
+            Ok(c @ Callable::Function { .. }) => stack.get(i + 1).map(|&r| (c, r)),
+            _ => None,
+        };
+        let is_aexit = |c: &Callable| {
+            matches!(c, Callable::Method { qualname, .. } | Callable::Function { qualname, .. }
+                if qualname.ends_with("__aexit__"))
+        };
+        out.extend(receiver.filter(|(c, _)| is_aexit(c)));
     }
     out
 }

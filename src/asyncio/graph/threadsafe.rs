@@ -114,10 +114,13 @@ fn completer(
         .and_then(|l| py.list(l).ok())
         .unwrap_or_default();
     for cb in callbacks {
-        let Ok(Callable::Function { qualname, func }) = py.callable(cb) else {
+        let Ok(c @ Callable::Function { func, .. }) = py.callable(cb) else {
             continue;
         };
-        if qualname != "_chain_future.<locals>._call_check_cancel" {
+        if !c.defined_as(
+            "asyncio.futures",
+            &["_chain_future.<locals>._call_check_cancel"],
+        ) {
             continue;
         }
         let Some(source) = py.closure_var(func, "source").ok().flatten() else {
@@ -152,8 +155,8 @@ fn queued_on(b: &Builder<'_, '_>, lp: Addr, cf: Addr) -> bool {
         let Some(cb) = py.field(h, "_callback").ok().flatten() else {
             return false;
         };
-        matches!(py.callable(cb), Ok(Callable::Function { qualname, func })
-            if qualname == "run_coroutine_threadsafe.<locals>.callback"
+        matches!(py.callable(cb), Ok(c @ Callable::Function { func, .. })
+            if c.defined_as("asyncio.tasks", &["run_coroutine_threadsafe.<locals>.callback"])
                 && py.closure_var(func, "future").ok().flatten() == Some(cf))
     })
 }

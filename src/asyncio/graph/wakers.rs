@@ -320,7 +320,9 @@ fn callback_wakes(
 ) -> Option<(Addr, &'static str)> {
     let wakes_with = |c: &Callable, args: &[Addr]| -> Option<(Addr, &'static str)> {
         match c {
-            Callable::Method { qualname, receiver } => {
+            Callable::Method {
+                qualname, receiver, ..
+            } => {
                 let method = qualname.rsplit('.').next()?;
                 let methods = waited.methods.get(receiver)?.as_slice();
                 let m = methods.iter().find(|m| **m == method)?;
@@ -406,6 +408,7 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
                 | Callable::Method {
                     qualname: name,
                     receiver,
+                    ..
                 },
             ) = &callable
             && ["set_result", "set_exception", "cancel"]
@@ -455,35 +458,26 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
 }
 
 /// asyncio's own callbacks, which only step tasks or complete their futures: a task's
-/// step or wakeup, a sleep's or timeout's future.
+/// step or wakeup, a sleep's or timeout's future. Known by module and name: a program's
+/// own `_on_timeout` can run any code.
 fn internal(c: &Option<Callable>) -> bool {
-    let ends = |q: &str, names: &[&str]| {
-        names
-            .iter()
-            .any(|n| q == *n || q.ends_with(&format!(".{n}")))
-    };
     match c {
         Some(Callable::Builtin { name, .. }) => {
             matches!(name.as_str(), "task_wakeup" | "task_step")
         }
-        Some(Callable::Method { qualname, .. }) => ends(
-            qualname,
-            &[
+        Some(c @ (Callable::Method { .. } | Callable::Function { .. })) => {
+            let steps = [
                 "Task.__step",
                 "Task._Task__step",
                 "Task.__wakeup",
                 "Task._Task__wakeup",
-                "Timeout._on_timeout",
-            ],
-        ),
-        Some(Callable::Function { qualname, .. }) => ends(
-            qualname,
-            &[
-                "_set_result_unless_cancelled",
                 "_release_waiter",
                 "_on_timeout",
-            ],
-        ),
+            ];
+            c.defined_as("asyncio.tasks", &steps)
+                || c.defined_as("asyncio.timeouts", &["Timeout._on_timeout"])
+                || c.defined_as("asyncio.futures", &["_set_result_unless_cancelled"])
+        }
         Some(Callable::Partial { func, .. }) => internal(&Some((**func).clone())),
         Some(Callable::Other { type_name, .. }) => {
             matches!(

@@ -1,6 +1,8 @@
 //! A page cache between the decoder and the back end, so one decode makes few callbacks.
 //!
-//! The target is paused for the whole snapshot, so pages are never invalidated.
+//! A snapshot sees one state of memory (a paused target, a core, or a live one read while it
+//! runs and then checked against the paused process: `journal.rs`), so pages are never
+//! invalidated.
 //! Failed pages are remembered; a failed page read is retried for just the bytes asked for
 //! (guard pages and mapping ends make whole-page reads fail where small reads succeed).
 

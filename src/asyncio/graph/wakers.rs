@@ -44,27 +44,39 @@ pub struct Runner {
 
 /// The waited-on objects: the waking methods of each, and who waits on it.
 struct Waited {
-    methods: AddrMap<Methods>,
+    /// Each object's set of waking methods, as an index into `sets`: a server waits on
+    /// 100,000 objects with a handful of distinct sets, so no object holds a list of its own.
+    methods: AddrMap<usize>,
+    sets: Vec<Vec<&'static str>>,
     waiting: HashSet<(Addr, Addr), AddrHash>,
 }
 
-/// The waking methods of one object, kept inline (a server waits on 100,000 objects).
-#[derive(Default, Clone, Copy)]
-struct Methods {
-    names: [&'static str; 8],
-    len: usize,
-}
-
-impl Methods {
-    fn add(&mut self, name: &'static str) {
-        if !self.as_slice().contains(&name) && self.len < self.names.len() {
-            self.names[self.len] = name;
-            self.len += 1;
-        }
+impl Waited {
+    /// The waking methods of `v`, if anything waits on it.
+    fn methods(&self, v: &Addr) -> Option<&[&'static str]> {
+        self.methods.get(v).map(|&i| self.sets[i].as_slice())
     }
 
-    fn as_slice(&self) -> &[&'static str] {
-        &self.names[..self.len]
+    /// `v` can also be woken by `new`.
+    fn add(&mut self, v: Addr, new: &[&'static str]) {
+        let now: &[&str] = self.methods.get(&v).map_or(&[], |&i| &self.sets[i]);
+        let extra = new.iter().filter(|m| !now.contains(m)).count();
+        if extra == 0 && self.methods.contains_key(&v) {
+            return;
+        }
+        let union = |set: &Vec<&str>| {
+            set.len() == now.len() + extra && now.iter().chain(new).all(|m| set.contains(m))
+        };
+        let i = match self.sets.iter().position(union) {
+            Some(i) => i,
+            None => {
+                let mut set = now.to_vec();
+                set.extend(new.iter().filter(|m| !now.contains(m)));
+                self.sets.push(set);
+                self.sets.len() - 1
+            }
+        };
+        self.methods.insert(v, i);
     }
 }
 
@@ -77,6 +89,7 @@ pub(super) fn wakers(
 ) {
     let mut waited = Waited {
         methods: AddrMap::default(),
+        sets: Vec::new(),
         waiting: HashSet::default(),
     };
     for e in &b.edges {
@@ -87,10 +100,7 @@ pub(super) fn wakers(
         if methods.is_empty() {
             continue;
         }
-        let entry = waited.methods.entry(e.to.0).or_default();
-        for &m in methods {
-            entry.add(m);
-        }
+        waited.add(e.to.0, methods);
         waited.waiting.insert((e.to.0, e.from.0));
     }
     if waited.methods.is_empty() {
@@ -213,7 +223,7 @@ fn frame_wakes(
     let mut held: Vec<(Addr, Vec<usize>)> = slots.into_iter().collect();
     held.sort_unstable();
     for (v, slots) in held {
-        let methods = waited.methods[&v].as_slice();
+        let methods = waited.methods(&v).unwrap_or_default();
         if py
             .code_ahead_calls(frame, code, &slots, methods)
             .unwrap_or(false)
@@ -225,7 +235,7 @@ fn frame_wakes(
         if out.contains(&v) || waited.waiting.contains(&(v, me)) {
             continue;
         }
-        let methods = waited.methods[&v].as_slice();
+        let methods = waited.methods(&v).unwrap_or_default();
         if py
             .code_ahead_names(frame, code, &[name], methods)
             .unwrap_or(false)
@@ -324,7 +334,7 @@ fn callback_wakes(
                 qualname, receiver, ..
             } => {
                 let method = qualname.rsplit('.').next()?;
-                let methods = waited.methods.get(receiver)?.as_slice();
+                let methods = waited.methods(receiver)?;
                 let m = methods.iter().find(|m| **m == method)?;
                 Some((*receiver, *m))
             }
@@ -338,7 +348,7 @@ fn callback_wakes(
                     }
                 }
                 held.iter().find_map(|v| {
-                    let methods = waited.methods.get(v)?.as_slice();
+                    let methods = waited.methods(v)?;
                     let m = methods.iter().find(|m| c.names.iter().any(|n| n == *m))?;
                     Some((*v, *m))
                 })

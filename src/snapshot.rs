@@ -42,7 +42,6 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
     let mut stacks: Vec<ThreadStack> = Vec::new();
     let mut tasks_out = Vec::new();
     let mut asyncio_seen = false;
-    let mut modules = Vec::new();
     for &interp in &interps {
         let names = py.thread_names(interp).unwrap_or_default();
         let states = py.threads(interp)?;
@@ -65,7 +64,6 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
             stacks.push((ts.thread_id, frames));
         }
         let sys_modules = py.sys_modules(interp)?;
-        modules.push(sys_modules);
         let thread_states: Vec<Addr> = states.iter().map(|t| t.addr).collect();
         let Some(reg) = tasks::registry(&py, sys_modules, interp, &thread_states)? else {
             continue;
@@ -109,15 +107,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         .iter()
         .filter_map(|t| t.name.clone().map(|n| (t.thread_id, n)))
         .collect();
-    let graph = graph::build(
-        &py,
-        &mut tasks_out,
-        &stacks,
-        &names,
-        &loop_threads,
-        clock,
-        modules,
-    );
+    let graph = graph::build(&py, &mut tasks_out, &stacks, &names, &loop_threads, clock);
     warnings.extend(graph.warnings);
     let mut snap = Snapshot {
         objects: graph.objects,

@@ -61,6 +61,24 @@ impl Py<'_> {
         Ok(Some(code))
     }
 
+    /// The module globals a frame runs with (the dict its `LOAD_GLOBAL`s read).
+    pub fn frame_globals(&self, frame: Addr) -> Result<Addr> {
+        let o = self.off();
+        let at = match self.era.frames {
+            Frames::Objects | Frames::States => o.f_globals()?,
+            _ => o.if_globals()?,
+        };
+        let d = self.mem.ptr(frame + at)?;
+        if d == 0 {
+            return Err(Error::Implausible {
+                what: "frame with NULL globals",
+                addr: frame,
+                value: 0,
+            });
+        }
+        Ok(d)
+    }
+
     /// Index of the current instruction, in the unit the line table of this version uses.
     pub fn frame_lasti(&self, frame: Addr, code: Addr) -> Result<i64> {
         let o = self.off();

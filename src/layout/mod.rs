@@ -188,6 +188,7 @@ fields! {
     f_stackdepth: "PyFrameObject" "f_stackdepth",
     f_state: "PyFrameObject" "f_state",
     f_localsplus: "PyFrameObject" "f_localsplus",
+    f_globals: "PyFrameObject" "f_globals",
     // interpreter frames (3.11+)
     if_code: "_PyInterpreterFrame" "f_code",
     if_executable: "_PyInterpreterFrame" "f_executable",
@@ -198,6 +199,7 @@ fields! {
     if_stackpointer: "_PyInterpreterFrame" "stackpointer",
     if_owner: "_PyInterpreterFrame" "owner",
     if_localsplus: "_PyInterpreterFrame" "localsplus",
+    if_globals: "_PyInterpreterFrame" "f_globals",
     // code objects
     co_filename: "PyCodeObject" "co_filename",
     co_name: "PyCodeObject" "co_name",

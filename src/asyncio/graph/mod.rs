@@ -101,8 +101,6 @@ struct Builder<'a, 'r> {
     warnings: Vec<String>,
     /// Waiter future of each task → the task.
     waiter_of: AddrMap<Addr>,
-    /// `sys.modules` of each interpreter (module globals can hold what tasks wait on).
-    modules: Vec<Addr>,
     /// (future, callback) for the done-callbacks that are not asyncio's own links.
     done_callbacks: Vec<(Addr, Addr)>,
     /// Threads and loop callbacks that can still run code and wake nothing we can see.
@@ -389,7 +387,6 @@ pub fn build(
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
     clock: Option<Clock>,
-    modules: Vec<Addr>,
 ) -> Graph {
     let mut b = Builder {
         py,
@@ -404,7 +401,6 @@ pub fn build(
             .iter()
             .filter_map(|t| t.waiter.map(|w| (w, t.address.0)))
             .collect(),
-        modules,
         done_callbacks: Vec::new(),
         runners: Vec::new(),
         unread: Vec::new(),

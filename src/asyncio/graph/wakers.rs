@@ -106,7 +106,7 @@ pub(super) fn wakers(
     if waited.methods.is_empty() {
         return;
     }
-    let mut globals = Globals::new(b.py, b.modules.clone());
+    let mut globals = Globals::new(b.py);
     for t in tasks.iter().filter(|t| t.running_on_thread.is_none()) {
         frames_wake(b, &waited, &mut globals, t.address.0, &t.frames);
         if let Some(e) = &t.error {
@@ -138,57 +138,36 @@ pub(super) fn wakers(
     }
 }
 
-/// Module globals by the file that defines them, read once (`sys.modules` of each
-/// interpreter), and the waited-on objects each code object's global names hold.
+/// (index in `co_names`, object) for each global a code names that is waited on.
+type Held = Rc<[(usize, Addr)]>;
+
+/// The waited-on objects each code object's global names hold, per globals dict (a frame's
+/// own `f_globals`: exact where a file name is not, and nothing else is read).
 struct Globals<'a, 'r> {
     py: &'a Py<'r>,
-    modules: Vec<Addr>,
-    by_file: Option<HashMap<Rc<str>, Addr>>,
-    held: AddrMap<Rc<[(usize, Addr)]>>,
+    /// By (code, globals dict).
+    held: HashMap<(Addr, Addr), Held, AddrHash>,
 }
 
 impl<'a, 'r> Globals<'a, 'r> {
-    fn new(py: &'a Py<'r>, modules: Vec<Addr>) -> Self {
+    fn new(py: &'a Py<'r>) -> Self {
         Globals {
             py,
-            modules,
-            by_file: None,
-            held: AddrMap::default(),
+            held: HashMap::default(),
         }
-    }
-
-    fn dict_of(&mut self, file: &str) -> Option<Addr> {
-        let py = self.py;
-        let modules = &self.modules;
-        let by_file = self.by_file.get_or_insert_with(|| {
-            let mut out = HashMap::new();
-            for &sys_modules in modules {
-                for (_, m) in py.dict_items(sys_modules).unwrap_or_default() {
-                    if py.obj_type_name(m).map_or(true, |n| &*n != "module") {
-                        continue;
-                    }
-                    let Ok(d) = py.off().md_dict().and_then(|o| py.mem.ptr(m + o)) else {
-                        continue;
-                    };
-                    let path = py.dict_get(d, "__file__").ok().flatten();
-                    if let Some(path) = path.and_then(|p| py.str(p).ok()) {
-                        out.insert(Rc::from(path), d);
-                    }
-                }
-            }
-            out
-        });
-        by_file.get(file).copied()
     }
 
     /// (index in `co_names`, object) for each global the code names that is waited on.
-    fn held(&mut self, waited: &Waited, f: &Frame) -> Rc<[(usize, Addr)]> {
-        let (_, code) = f.at;
-        if let Some(h) = self.held.get(&code) {
+    fn held(&mut self, waited: &Waited, f: &Frame) -> Held {
+        let (frame, code) = f.at;
+        let Ok(d) = self.py.frame_globals(frame) else {
+            return Rc::from([]);
+        };
+        if let Some(h) = self.held.get(&(code, d)) {
             return h.clone();
         }
         let mut out = Vec::new();
-        if let (Some(d), Ok(c)) = (self.dict_of(&f.file), self.py.code(code)) {
+        if let Ok(c) = self.py.code(code) {
             for (i, name) in c.names.iter().enumerate() {
                 if let Ok(Some(v)) = self.py.dict_get(d, name)
                     && waited.methods.contains_key(&v)
@@ -197,8 +176,8 @@ impl<'a, 'r> Globals<'a, 'r> {
                 }
             }
         }
-        let out: Rc<[(usize, Addr)]> = out.into();
-        self.held.insert(code, out.clone());
+        let out: Held = out.into();
+        self.held.insert((code, d), out.clone());
         out
     }
 }

@@ -5,6 +5,7 @@ use crate::cpython::KnownTypes;
 use crate::cpython::era::Era;
 use crate::error::{Error, Result};
 use crate::layout::{self, Layout, Offsets, Source, Version};
+use crate::target::core::CoreFile;
 use crate::target::elf::ElfFile;
 use crate::target::{Addr, Module, Reader};
 use std::collections::{BTreeMap, HashMap};
@@ -54,6 +55,32 @@ impl Options {
                 Module { path, base: m.base }
             })
             .collect()
+    }
+}
+
+/// The debugger's modules (paths already on this machine), completed from the core file's
+/// list of mapped files (NT_FILE) when the front end names one: the files found here.
+pub fn with_core_modules(mut out: Vec<Module>, opts: &Options) -> (Vec<Module>, Option<String>) {
+    if opts.core_file.is_empty() {
+        return (out, None);
+    }
+    match CoreFile::open(std::path::Path::new(&opts.core_file)) {
+        Ok(core) => {
+            for m in opts.host_modules(&core.modules()) {
+                let known = out.iter().any(|o| o.path == m.path || o.base == m.base);
+                if !known && std::path::Path::new(&m.path).is_file() {
+                    out.push(m);
+                }
+            }
+            (out, None)
+        }
+        Err(e) => (
+            out,
+            Some(format!(
+                "core file {}: {e}; only the debugger's module list is used",
+                opts.core_file
+            )),
+        ),
     }
 }
 

@@ -24,7 +24,9 @@ pub enum Error {
     },
     /// A bound (depth, count, size) was hit; the answer is truncated.
     Limit { what: &'static str, limit: u64 },
-    /// Not a Python process, no asyncio, mismatched core, bad file...: a sentence for the user.
+    /// The process runs Python but has not imported asyncio.
+    NoAsyncio { threads: usize },
+    /// Not a Python process, mismatched core, bad file...: a sentence for the user.
     Target(String),
 }
 
@@ -48,6 +50,11 @@ impl fmt::Display for Error {
                 "layout field {field} is unknown for Python {version} (no DWARF, table or debug offsets describe it)"
             ),
             Error::Limit { what, limit } => write!(f, "{what} exceeds the limit of {limit}"),
+            Error::NoAsyncio { threads } => write!(
+                f,
+                "asyncio is not imported in this process: sys.modules has no '_asyncio' ({threads} thread{})",
+                if *threads == 1 { "" } else { "s" }
+            ),
             Error::Target(msg) => f.write_str(msg),
         }
     }

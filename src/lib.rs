@@ -17,3 +17,4 @@ pub mod render;
 pub mod snapshot;
 pub mod sources;
 pub mod target;
+pub mod threads;

@@ -4,7 +4,7 @@ use super::chain::await_chain;
 use crate::cpython::Py;
 use crate::cpython::era::TaskRegistry;
 use crate::cpython::frame::FrameInfo;
-use crate::cpython::thread::ThreadStack;
+use crate::cpython::thread::{ThreadStack, ThreadState};
 use crate::error::{Error, Result};
 use crate::layout::Off;
 use crate::model::{self, Id, State};
@@ -32,6 +32,78 @@ pub struct Registry {
     /// Task currently running on some loop (`_current_tasks` values).
     pub current: Vec<Addr>,
     pub warnings: Vec<String>,
+}
+
+/// Most tasks decoded in one snapshot.
+const MAX_TASKS: usize = 1 << 20;
+
+/// One interpreter's pending tasks, decoded.
+pub struct Pending {
+    pub tasks: Vec<model::Task>,
+    pub warnings: Vec<String>,
+}
+
+/// Decode every pending task of one interpreter (`states`: its thread states; `stacks`: the
+/// Python stacks of its threads, where a running task's frames are). `Ok(None)`: asyncio is
+/// not imported there. A task that cannot be read is kept, with its error, and warned about.
+pub fn pending(
+    py: &Py<'_>,
+    interp: Addr,
+    states: &[ThreadState],
+    stacks: &[ThreadStack],
+) -> Result<Option<Pending>> {
+    let thread_states: Vec<Addr> = states.iter().map(|t| t.addr).collect();
+    let Some(reg) = registry(py, py.sys_modules(interp)?, interp, &thread_states)? else {
+        return Ok(None);
+    };
+    let mut warnings = reg.warnings;
+    if reg.tasks.len() > MAX_TASKS {
+        warnings.push(format!(
+            "{} tasks; only the first {MAX_TASKS} are shown",
+            reg.tasks.len()
+        ));
+    }
+    let mut tasks = Vec::with_capacity(reg.tasks.len().min(MAX_TASKS));
+    for &t in reg.tasks.iter().take(MAX_TASKS) {
+        match decode_one(py, t, stacks) {
+            Ok(Some(task)) if task.state == State::Pending => tasks.push(task),
+            Ok(Some(_)) => {}
+            Ok(None) => warnings.push(format!("{t:#x} in the task registry is not a Task")),
+            Err(e) => {
+                warnings.push(format!("task {t:#x}: {e}"));
+                tasks.push(broken_task(t, &e));
+            }
+        }
+    }
+    for cur in reg.current {
+        if !reg.tasks.contains(&cur) {
+            warnings.push(format!("running task {cur:#x} is in no registry"));
+        }
+    }
+    Ok(Some(Pending { tasks, warnings }))
+}
+
+fn decode_one(py: &Py<'_>, t: Addr, stacks: &[ThreadStack]) -> Result<Option<model::Task>> {
+    match task_kind(py, t)? {
+        Some(c_layout) => decode_task(py, t, c_layout, stacks).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn broken_task(t: Addr, e: &Error) -> model::Task {
+    model::Task {
+        address: Id(t),
+        name: None,
+        state: State::Unknown,
+        type_name: "?".into(),
+        cancel_requests: None,
+        frames: Vec::new(),
+        awaiting: None,
+        running_on_thread: None,
+        error: Some(e.to_string()),
+        event_loop: None,
+        waiter: None,
+    }
 }
 
 /// Read the registries through `sys.modules['_asyncio']`. `Ok(None)`: asyncio not imported.

@@ -164,6 +164,19 @@ impl Py<'_> {
         Ok(out)
     }
 
+    /// Take the micro version from `sys.version` (≤3.10 has no `Py_Version`); a warning
+    /// when it names another minor version than the binary.
+    pub fn settle_version(&mut self, interp: Addr) -> Option<String> {
+        let v = self.sys_version(interp)?;
+        let known = self.version();
+        if (v.major, v.minor) == (known.major, known.minor) {
+            self.set_version(v);
+            None
+        } else {
+            Some(format!("sys.version says {v}, the binary says {known}"))
+        }
+    }
+
     /// `sys.version` parsed: ≤3.10 has no `Py_Version`, so this is where the micro version is.
     pub fn sys_version(&self, interp: Addr) -> Option<Version> {
         let sys = self

@@ -4,7 +4,7 @@
 use crate::target::Addr;
 use serde::{Serialize, Serializer};
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A map keyed by node ids (one multiply per hash: the renderers look up every node).
 pub type IdMap<V> = std::collections::HashMap<Id, V, crate::hash::AddrHash>;
@@ -140,7 +140,7 @@ vocabulary! {
 /// Where a waiting frame is: shown as `file:line` (line 0 when the frame has none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
-    pub file: Rc<str>,
+    pub file: Arc<str>,
     pub line: i32,
 }
 
@@ -200,11 +200,11 @@ pub struct Task {
     /// The task object's address.
     pub address: Id,
     /// Shared with the task's node label.
-    pub name: Option<Rc<str>>,
+    pub name: Option<Arc<str>>,
     pub state: State,
     /// `type(task).__name__`.
     #[serde(rename = "type")]
-    pub type_name: Rc<str>,
+    pub type_name: Arc<str>,
     /// Pending `cancel()` requests (3.11+), when known.
     pub cancel_requests: Option<i64>,
     /// Outermost (the task's own coroutine) to innermost.
@@ -229,7 +229,7 @@ pub struct EventLoop {
     pub address: Id,
     /// `type(loop).__name__`.
     #[serde(rename = "type")]
-    pub type_name: Rc<str>,
+    pub type_name: Arc<str>,
     /// `threading.get_ident()` of the thread running it (`loop._thread_id`); null when it
     /// is not running or the loop keeps no such attribute (uvloop).
     pub thread_id: Option<u64>,
@@ -241,15 +241,15 @@ pub struct EventLoop {
 pub struct Frame {
     /// `co_name`. The names are shared with every frame of the same code object (a
     /// server's 100,000 handlers run a few code objects).
-    pub function: Rc<str>,
+    pub function: Arc<str>,
     /// `co_qualname` (3.11+) or the coroutine's `__qualname__`.
-    pub qualname: Rc<str>,
+    pub qualname: Arc<str>,
     /// `co_filename` as stored.
-    pub file: Rc<str>,
+    pub file: Arc<str>,
     pub line: Option<i32>,
     /// The source line, when the file is readable where the decoder runs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<Rc<str>>,
+    pub source: Option<Arc<str>>,
     /// The frame object (or 3.11+ interpreter frame) and its code object, for the graph's
     /// later reads of locals and the value stack.
     #[serde(skip)]
@@ -260,12 +260,12 @@ pub struct Frame {
 pub struct Awaited {
     /// `type(obj).__name__`, e.g. "Future", "Task", "_GatheringFuture".
     #[serde(rename = "type")]
-    pub type_name: Rc<str>,
+    pub type_name: Arc<str>,
     pub address: Id,
     /// Future/Task state when the object is one.
     pub state: Option<State>,
     /// Task name when the object is a Task.
-    pub name: Option<Rc<str>>,
+    pub name: Option<Arc<str>>,
     /// The typed object behind the wait (a Lock, an Event, a timer...): an `objects[].id`.
     pub resource: Option<Id>,
 }
@@ -290,9 +290,9 @@ pub struct Object {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Label {
     /// What it is: a type name, "timer", "Task"...
-    pub head: Rc<str>,
+    pub head: Arc<str>,
     /// Its own name, shown quoted: a task's or a thread's.
-    pub name: Option<Rc<str>>,
+    pub name: Option<Arc<str>>,
     /// The facts that matter, shown in brackets (none: no brackets).
     pub facts: String,
     /// Said after the facts: " on thread 0x…".
@@ -300,14 +300,14 @@ pub struct Label {
 }
 
 impl Label {
-    pub fn new(head: impl Into<Rc<str>>) -> Label {
+    pub fn new(head: impl Into<Arc<str>>) -> Label {
         Label {
             head: head.into(),
             ..Label::default()
         }
     }
 
-    pub fn with(head: impl Into<Rc<str>>, facts: String) -> Label {
+    pub fn with(head: impl Into<Arc<str>>, facts: String) -> Label {
         Label {
             head: head.into(),
             facts,
@@ -315,7 +315,7 @@ impl Label {
         }
     }
 
-    pub fn named(head: impl Into<Rc<str>>, name: impl Into<Rc<str>>) -> Label {
+    pub fn named(head: impl Into<Arc<str>>, name: impl Into<Arc<str>>) -> Label {
         Label {
             head: head.into(),
             name: Some(name.into()),
@@ -397,7 +397,7 @@ pub enum Fact {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Text(Rc<str>),
+    Text(Arc<str>),
     Object(Id),
 }
 
@@ -457,8 +457,8 @@ impl From<f64> for Fact {
         Fact::Float(v)
     }
 }
-impl From<Rc<str>> for Fact {
-    fn from(v: Rc<str>) -> Fact {
+impl From<Arc<str>> for Fact {
+    fn from(v: Arc<str>) -> Fact {
         Fact::Text(v)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::model::{Frame, Snapshot};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Source lines for every frame whose file is readable here (under `sysroot`).
 pub fn add(snap: &mut Snapshot, sysroot: &str) {
@@ -19,7 +19,7 @@ pub fn add(snap: &mut Snapshot, sysroot: &str) {
 /// Source lines for frames whose file is readable here (each file read once, each line
 /// shared by every frame that shows it).
 fn add_source_lines<'a>(root: &str, frames: impl Iterator<Item = &'a mut Frame>) {
-    let mut files: HashMap<Rc<str>, Option<Vec<Rc<str>>>> = HashMap::new();
+    let mut files: HashMap<Arc<str>, Option<Vec<Arc<str>>>> = HashMap::new();
     for f in frames {
         let Some(line) = f.line.filter(|&l| l > 0) else {
             continue;
@@ -34,7 +34,7 @@ fn add_source_lines<'a>(root: &str, frames: impl Iterator<Item = &'a mut Frame>)
             Some(
                 String::from_utf8_lossy(&text)
                     .lines()
-                    .map(|l| Rc::from(l.trim()))
+                    .map(|l| Arc::from(l.trim()))
                     .collect(),
             )
         });

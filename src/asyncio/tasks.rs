@@ -10,7 +10,7 @@ use crate::layout::Off;
 use crate::model::{self, Id, State};
 use crate::target::Addr;
 use std::collections::BTreeSet;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// asyncio's Task classes (C and pure-Python), and whether each has the C layout.
 const TASKS: &[((&str, &str), bool)] = &[
@@ -398,7 +398,7 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
     if let Some(c_layout) = future_kind(py, obj)? {
         a.state = future_state(py, obj, c_layout).ok();
         if task_kind(py, obj)?.is_some() {
-            a.name = task_name(py, obj, c_layout).ok().flatten().map(Rc::from);
+            a.name = task_name(py, obj, c_layout).ok().flatten().map(Arc::from);
         }
     }
     Ok(a)
@@ -416,7 +416,7 @@ pub fn decode_task(
     let state = future_state(py, task, c_layout)?;
     let mut t = model::Task {
         address: Id(task),
-        name: task_name(py, task, c_layout)?.map(Rc::from),
+        name: task_name(py, task, c_layout)?.map(Arc::from),
         state,
         type_name: py.short_type_name(task)?,
         cancel_requests: None,

@@ -5,7 +5,7 @@
 use super::Py;
 use crate::error::{Error, Result};
 use crate::target::{Addr, at};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Most deque items we walk.
 const MAX_DEQUE: u64 = 1 << 20;
@@ -19,13 +19,13 @@ pub enum Callable {
     /// and its address (for closure lookups).
     Function {
         qualname: String,
-        module: Rc<str>,
+        module: Arc<str>,
         func: Addr,
     },
     /// A bound method: the function's qualified name and module, and `self`.
     Method {
         qualname: String,
-        module: Rc<str>,
+        module: Arc<str>,
         receiver: Addr,
     },
     /// A C function or method: its name and `self`.
@@ -209,7 +209,7 @@ impl Py<'_> {
     }
 
     /// A function's `__module__` ("" when it is not a str: None, or something else).
-    fn function_module(&self, func: Addr) -> Result<Rc<str>> {
+    fn function_module(&self, func: Addr) -> Result<Arc<str>> {
         let module = self.mem.ptr(func + self.off().func_module()?)?;
         Ok(self.shared_str(module)?.unwrap_or_else(|| "".into()))
     }

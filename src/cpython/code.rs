@@ -5,7 +5,7 @@ use super::era::LineTable;
 use super::linetable;
 use crate::error::Result;
 use crate::target::Addr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Largest line table or bytecode we read.
 const MAX_TABLE: u64 = 1 << 20;
@@ -13,14 +13,14 @@ const MAX_TABLE: u64 = 1 << 20;
 /// What we keep of a code object.
 #[derive(Debug)]
 pub struct CodeInfo {
-    pub name: Rc<str>,
+    pub name: Arc<str>,
     /// `co_qualname` (3.11+); older versions take it from the generator or fall back to the name.
-    pub qualname: Option<Rc<str>>,
-    pub filename: Rc<str>,
+    pub qualname: Option<Arc<str>>,
+    pub filename: Arc<str>,
     pub firstlineno: i32,
     table: Vec<u8>,
     /// Bytecode (≤3.10), needed to see whether a suspended frame sits on a YIELD_FROM.
-    pub bytecode: Rc<[u8]>,
+    pub bytecode: Arc<[u8]>,
     /// Address of the first instruction (3.11+ `co_code_adaptive`).
     pub instructions: Addr,
     /// Names of the fast locals in slot order (`co_varnames` ≤3.10, `co_localsplusnames` 3.11+).
@@ -61,7 +61,7 @@ impl CodeInfo {
 }
 
 impl Py<'_> {
-    pub fn code(&self, addr: Addr) -> Result<Rc<CodeInfo>> {
+    pub fn code(&self, addr: Addr) -> Result<Arc<CodeInfo>> {
         if let Some(c) = self.code_cache.borrow().get(&addr) {
             return Ok(c.clone());
         }
@@ -75,8 +75,8 @@ impl Py<'_> {
             Some(q) => Some(self.str(self.mem.ptr(addr + q)?)?.into()),
             None => None,
         };
-        let bytecode: Rc<[u8]> = if self.era.adaptive_code {
-            Rc::from([])
+        let bytecode: Arc<[u8]> = if self.era.adaptive_code {
+            Arc::from([])
         } else {
             self.bytes_obj(self.mem.ptr(addr + o.co_code()?)?, MAX_TABLE)?
                 .into()
@@ -100,7 +100,7 @@ impl Py<'_> {
             all.extend(free.iter().cloned());
             (all, free)
         };
-        let info = Rc::new(CodeInfo {
+        let info = Arc::new(CodeInfo {
             names: names(o.co_names())?,
             local_names,
             free_names,

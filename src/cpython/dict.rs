@@ -5,7 +5,7 @@ use super::era::ManagedDict;
 use super::object::{TPFLAGS_INLINE_VALUES, TPFLAGS_MANAGED_DICT};
 use crate::error::{Error, Result};
 use crate::target::{Addr, at};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Most entries we walk in one dict or set table.
 const MAX_ENTRIES: u64 = 1 << 22;
@@ -156,11 +156,11 @@ impl Py<'_> {
 
     /// A str that many objects share (dict keys, module names), decoded once per address;
     /// None when the object is not a str.
-    pub fn shared_str(&self, obj: Addr) -> Result<Option<Rc<str>>> {
+    pub fn shared_str(&self, obj: Addr) -> Result<Option<Arc<str>>> {
         if let Some(known) = self.key_cache.borrow().get(&obj) {
             return Ok(known.clone());
         }
-        let text: Option<Rc<str>> = if self.is_str(obj)? {
+        let text: Option<Arc<str>> = if self.is_str(obj)? {
             Some(self.str(obj)?.into())
         } else {
             None

@@ -5,7 +5,7 @@ use super::Py;
 use super::era::Frames;
 use crate::error::{Error, Result};
 use crate::target::{Addr, at};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Deepest frame chain we walk.
 pub const MAX_FRAMES: usize = 4096;
@@ -13,9 +13,9 @@ pub const MAX_FRAMES: usize = 4096;
 /// One decoded frame, as the model shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FrameInfo {
-    pub function: Rc<str>,
-    pub qualname: Rc<str>,
-    pub file: Rc<str>,
+    pub function: Arc<str>,
+    pub qualname: Arc<str>,
+    pub file: Arc<str>,
     pub line: Option<i32>,
 }
 
@@ -27,7 +27,7 @@ const LOAD_METHOD_310: u8 = 160;
 /// The instructions of a suspended frame from `start` (the one after the current), and the
 /// `co_names` indices of the methods looked for.
 struct Ahead {
-    bytes: Rc<[u8]>,
+    bytes: Arc<[u8]>,
     start: usize,
     wanted: Vec<usize>,
 }
@@ -110,7 +110,7 @@ impl Py<'_> {
             qualname: c
                 .qualname
                 .clone()
-                .or_else(|| qualname.map(Rc::from))
+                .or_else(|| qualname.map(Arc::from))
                 .unwrap_or_else(|| c.name.clone()),
             file: c.filename.clone(),
             line,
@@ -191,7 +191,7 @@ impl Py<'_> {
             return Ok(None);
         }
         let lasti = self.frame_lasti(frame, code)?.max(0) as usize;
-        let (bytes, start): (Rc<[u8]>, usize) = if self.era.adaptive_code {
+        let (bytes, start): (Arc<[u8]>, usize) = if self.era.adaptive_code {
             (self.instructions(code, c.instructions)?, lasti * 2 + 2)
         } else if self.era.code_units {
             // 3.10 counts lasti in code units, older versions in bytes.
@@ -282,12 +282,12 @@ impl Py<'_> {
 
     /// A 3.11+ code object's instructions (`co_code_adaptive`, at `at`), read once per code
     /// object: every handler of a server runs the same few.
-    fn instructions(&self, code: Addr, at: Addr) -> Result<Rc<[u8]>> {
+    fn instructions(&self, code: Addr, at: Addr) -> Result<Arc<[u8]>> {
         if let Some(b) = self.bytecode_cache.borrow().get(&code) {
             return Ok(b.clone());
         }
         let units = self.mem.u64(code + self.off().ob_size()?)?.min(1 << 20);
-        let bytes: Rc<[u8]> = self.mem.bytes(at, (units * 2) as usize)?.into();
+        let bytes: Arc<[u8]> = self.mem.bytes(at, (units * 2) as usize)?.into();
         self.bytecode_cache.borrow_mut().insert(code, bytes.clone());
         Ok(bytes)
     }

@@ -15,7 +15,7 @@ use crate::layout::{Layout, Offsets, Version};
 use crate::target::{Addr, AddrMap, Reader};
 use era::Era;
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Addresses of static type objects and sentinels, from the symbol tables; 0 when unknown.
 #[derive(Debug, Clone, Default)]
@@ -28,7 +28,7 @@ pub struct KnownTypes {
 }
 
 /// A class's slots looked up so far: (attribute name, offset in an instance, if a slot).
-type SlotOffsets = Vec<(Rc<str>, Option<u64>)>;
+type SlotOffsets = Vec<(Arc<str>, Option<u64>)>;
 
 /// Everything the object readers share for one snapshot.
 pub struct Py<'r> {
@@ -37,18 +37,18 @@ pub struct Py<'r> {
     /// What this version does differently (decided once, from the version).
     pub era: Era,
     pub types: KnownTypes,
-    code_cache: RefCell<AddrMap<Rc<code::CodeInfo>>>,
-    type_name_cache: RefCell<AddrMap<Rc<str>>>,
-    class_id_cache: RefCell<AddrMap<Rc<object::ClassId>>>,
+    code_cache: RefCell<AddrMap<Arc<code::CodeInfo>>>,
+    type_name_cache: RefCell<AddrMap<Arc<str>>>,
+    class_id_cache: RefCell<AddrMap<Arc<object::ClassId>>>,
     /// `__name__` of each type, shared by every object of the type.
-    short_name_cache: RefCell<AddrMap<Rc<str>>>,
-    type_chain_cache: RefCell<AddrMap<Rc<[Addr]>>>,
+    short_name_cache: RefCell<AddrMap<Arc<str>>>,
+    type_chain_cache: RefCell<AddrMap<Arc<[Addr]>>>,
     /// Dict keys by address: the str, or None for a key that is not one.
-    key_cache: RefCell<AddrMap<Option<Rc<str>>>>,
+    key_cache: RefCell<AddrMap<Option<Arc<str>>>>,
     /// Slot offsets by type: (attribute name, offset in the instance, if it is a slot).
     slot_cache: RefCell<AddrMap<SlotOffsets>>,
     /// 3.11+ instructions by code object (`code_ahead_calls`).
-    bytecode_cache: RefCell<AddrMap<Rc<[u8]>>>,
+    bytecode_cache: RefCell<AddrMap<Arc<[u8]>>>,
 }
 
 impl<'r> Py<'r> {

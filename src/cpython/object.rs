@@ -3,7 +3,7 @@
 use super::Py;
 use crate::error::{Error, Result};
 use crate::target::Addr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Type flags (Include/object.h), stable across 3.8+.
 pub const TPFLAGS_INLINE_VALUES: u64 = 1 << 2;
@@ -25,8 +25,8 @@ const MAX_BASES: usize = 64;
 /// by this, never by their class's name alone (a library's own `Lock` is not asyncio's).
 #[derive(Debug, PartialEq, Eq)]
 pub struct ClassId {
-    pub module: Rc<str>,
-    pub name: Rc<str>,
+    pub module: Arc<str>,
+    pub name: Arc<str>,
 }
 
 impl Py<'_> {
@@ -47,11 +47,11 @@ impl Py<'_> {
     }
 
     /// `tp_name` of a type, e.g. `_asyncio.Task` or `coroutine` (cached per type).
-    pub fn type_name(&self, tp: Addr) -> Result<Rc<str>> {
+    pub fn type_name(&self, tp: Addr) -> Result<Arc<str>> {
         if let Some(n) = self.type_name_cache.borrow().get(&tp) {
             return Ok(n.clone());
         }
-        let name: Rc<str> = self
+        let name: Arc<str> = self
             .mem
             .c_string(self.mem.ptr(tp + self.off().tp_name()?)?, 256)?
             .into();
@@ -62,13 +62,13 @@ impl Py<'_> {
     /// The module and name of a type (cached per type). A heap type's module is the
     /// `__module__` in its dict, whatever its `tp_name` says; a static type's is what its
     /// `tp_name` has before the last dot (`builtins` when it has none).
-    pub fn class_id(&self, tp: Addr) -> Result<Rc<ClassId>> {
+    pub fn class_id(&self, tp: Addr) -> Result<Arc<ClassId>> {
         if let Some(c) = self.class_id_cache.borrow().get(&tp) {
             return Ok(c.clone());
         }
         let tp_name = self.type_name(tp)?;
         let (prefix, name) = tp_name.rsplit_once('.').unwrap_or(("builtins", &tp_name));
-        let module: Rc<str> = if self.type_flags(tp)? & TPFLAGS_HEAPTYPE != 0 {
+        let module: Arc<str> = if self.type_flags(tp)? & TPFLAGS_HEAPTYPE != 0 {
             let dict = self.mem.ptr(tp + self.off().tp_dict()?)?;
             let module = match dict {
                 0 => None,
@@ -83,7 +83,7 @@ impl Py<'_> {
         } else {
             prefix.into()
         };
-        let id = Rc::new(ClassId {
+        let id = Arc::new(ClassId {
             module,
             name: name.into(),
         });
@@ -111,18 +111,18 @@ impl Py<'_> {
         self.mem.u64(tp + self.off().tp_basicsize()?)
     }
 
-    pub fn obj_type_name(&self, obj: Addr) -> Result<Rc<str>> {
+    pub fn obj_type_name(&self, obj: Addr) -> Result<Arc<str>> {
         self.type_name(self.type_of(obj)?)
     }
 
     /// Short type name as Python prints `type(x).__name__`: `_asyncio.Task` → `Task`.
-    pub fn short_type_name(&self, obj: Addr) -> Result<Rc<str>> {
+    pub fn short_type_name(&self, obj: Addr) -> Result<Arc<str>> {
         let tp = self.type_of(obj)?;
         if let Some(n) = self.short_name_cache.borrow().get(&tp) {
             return Ok(n.clone());
         }
         let n = self.type_name(tp)?;
-        let short: Rc<str> = match n.rsplit_once('.') {
+        let short: Arc<str> = match n.rsplit_once('.') {
             Some((_, short)) => short.into(),
             None => n,
         };
@@ -131,7 +131,7 @@ impl Py<'_> {
     }
 
     /// The type and its bases, most derived first (bounded; read once per type).
-    pub fn type_chain(&self, obj: Addr) -> Result<Rc<[Addr]>> {
+    pub fn type_chain(&self, obj: Addr) -> Result<Arc<[Addr]>> {
         let tp = self.type_of(obj)?;
         if let Some(chain) = self.type_chain_cache.borrow().get(&tp) {
             return Ok(chain.clone());
@@ -142,7 +142,7 @@ impl Py<'_> {
             out.push(t);
             t = self.mem.ptr(t + self.off().tp_base()?)?;
         }
-        let chain: Rc<[Addr]> = out.into();
+        let chain: Arc<[Addr]> = out.into();
         self.type_chain_cache.borrow_mut().insert(tp, chain.clone());
         Ok(chain)
     }

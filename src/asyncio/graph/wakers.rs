@@ -17,7 +17,7 @@ use crate::cpython::thread::ThreadStack;
 use crate::model::{EdgeKind, Frame, Kind, Label, Site, Task};
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Most callbacks read from one loop's ready queue or timer heap.
 const MAX_HANDLES: usize = 100_000;
@@ -139,7 +139,7 @@ pub(super) fn wakers(
 }
 
 /// (index in `co_names`, object) for each global a code names that is waited on.
-type Held = Rc<[(usize, Addr)]>;
+type Held = Arc<[(usize, Addr)]>;
 
 /// The waited-on objects each code object's global names hold, per globals dict (a frame's
 /// own `f_globals`: exact where a file name is not, and nothing else is read).
@@ -161,7 +161,7 @@ impl<'a, 'r> Globals<'a, 'r> {
     fn held(&mut self, waited: &Waited, f: &Frame) -> Held {
         let (frame, code) = f.at;
         let Ok(d) = self.py.frame_globals(frame) else {
-            return Rc::from([]);
+            return Arc::from([]);
         };
         if let Some(h) = self.held.get(&(code, d)) {
             return h.clone();

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod layout;
 pub mod live;
 pub mod model;
+pub mod parallel;
 pub mod render;
 pub mod snapshot;
 pub mod sources;

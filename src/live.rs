@@ -31,8 +31,9 @@ pub struct Reading {
     pub how: String,
 }
 
-/// Attach to `pid`, read it as `pause` says, and let it go before returning.
-pub fn take(pid: i32, opts: &Options, pause: Pause) -> Result<(Snapshot, Reading)> {
+/// Attach to `pid`, read it as `pause` says (decoding on up to `threads` threads), and let
+/// it go before returning.
+pub fn take(pid: i32, opts: &Options, pause: Pause, threads: usize) -> Result<(Snapshot, Reading)> {
     let start = Instant::now();
     let mut process = Process::attach(pid, false)?;
     // The debug info is parsed before anything is read; the source lines are read by the
@@ -45,8 +46,8 @@ pub fn take(pid: i32, opts: &Options, pause: Pause) -> Result<(Snapshot, Reading
     let mut how = String::from("read while stopped");
     if pause == Pause::Check {
         let modules = process.modules()?;
-        let journal = Journal::new(&process);
-        let first = snapshot::take(&journal, &modules, &reading);
+        let journal = Journal::new(process.memory());
+        let first = snapshot::take_shared(&journal, &modules, &reading, threads);
         let notes = journal.finish();
         let paused_from = start.elapsed();
         hold(&mut process)?;
@@ -77,7 +78,7 @@ pub fn take(pid: i32, opts: &Options, pause: Pause) -> Result<(Snapshot, Reading
     hold(&mut process)?;
     let snap = process
         .modules()
-        .and_then(|modules| snapshot::take(&process, &modules, &reading));
+        .and_then(|modules| snapshot::take_shared(process.memory(), &modules, &reading, threads));
     // Reads of a process that died fail at whatever address came next: say why.
     let snap = if process.alive() {
         snap

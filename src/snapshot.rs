@@ -8,15 +8,42 @@ use crate::cpython::Py;
 use crate::discover::{Options, discover, fallback_files, with_core_modules};
 use crate::error::{Error, Result};
 use crate::model::Snapshot;
+use crate::parallel::Parallel;
 use crate::target::files::WithFiles;
 use crate::target::{Memory, Module, Reader};
 use crate::threads::Threads;
 
+/// A snapshot of a target whose memory is read on this thread only (a debugger's).
 pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<Snapshot> {
+    decode(memory, None, modules, opts)
+}
+
+/// A snapshot of a target whose memory any thread can read (a core file, a process),
+/// decoded on up to `threads` threads.
+pub fn take_shared(
+    memory: &(dyn Memory + Sync),
+    modules: &[Module],
+    opts: &Options,
+    threads: usize,
+) -> Result<Snapshot> {
+    decode(memory, Some((memory, threads)), modules, opts)
+}
+
+fn decode(
+    memory: &dyn Memory,
+    shared: Option<(&(dyn Memory + Sync), usize)>,
+    modules: &[Module],
+    opts: &Options,
+) -> Result<Snapshot> {
     let (modules, core_warning) = with_core_modules(opts.host_modules(modules), opts);
     let modules = &modules;
     let raw = Reader::new(memory);
-    let with_files = WithFiles::new(memory, &fallback_files(modules));
+    let files = fallback_files(modules);
+    let with_files = WithFiles::new(memory, &files);
+    let par = match shared {
+        Some((memory, threads)) => Parallel::new(memory, &files, threads),
+        None => Parallel::none(),
+    };
     let reader = Reader::new(&with_files);
     let found = discover(&reader, &raw, modules, opts)?;
     let mut warnings = found.warnings;
@@ -33,7 +60,7 @@ pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<S
         let states = py.threads(interp)?;
         threads.add(&py, interp, &states);
         warnings.append(&mut threads.warnings);
-        if let Some(found) = tasks::pending(&py, interp, &states, &threads.stacks)? {
+        if let Some(found) = tasks::pending(&py, &par, interp, &states, &threads.stacks)? {
             asyncio_seen = true;
             warnings.extend(found.warnings);
             tasks_out.extend(found.tasks);

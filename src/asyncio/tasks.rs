@@ -8,6 +8,7 @@ use crate::cpython::thread::{ThreadStack, ThreadState};
 use crate::error::{Error, Result};
 use crate::layout::Off;
 use crate::model::{self, Id, State};
+use crate::parallel::Parallel;
 use crate::target::Addr;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub struct Pending {
 /// not imported there. A task that cannot be read is kept, with its error, and warned about.
 pub fn pending(
     py: &Py<'_>,
+    par: &Parallel<'_>,
     interp: Addr,
     states: &[ThreadState],
     stacks: &[ThreadStack],
@@ -63,9 +65,11 @@ pub fn pending(
             reg.tasks.len()
         ));
     }
-    let mut tasks = Vec::with_capacity(reg.tasks.len().min(MAX_TASKS));
-    for &t in reg.tasks.iter().take(MAX_TASKS) {
-        match decode_one(py, t, stacks) {
+    let shown = &reg.tasks[..reg.tasks.len().min(MAX_TASKS)];
+    let decoded = par.map(py, shown, |py, &t| decode_one(py, t, stacks));
+    let mut tasks = Vec::with_capacity(shown.len());
+    for (&t, decoded) in shown.iter().zip(decoded) {
+        match decoded {
             Ok(Some(task)) if task.state == State::Pending => tasks.push(task),
             Ok(Some(_)) => {}
             Ok(None) => warnings.push(format!("{t:#x} in the task registry is not a Task")),

@@ -88,6 +88,19 @@ struct OutputArgs {
     /// Where the target's files are here, if not at / (a chroot, a copied root for a core).
     #[arg(long)]
     sysroot: Option<String>,
+    /// Decode on up to N threads (default: one per CPU this process may use, at most 8;
+    /// 1 keeps awaitwhat to one core, e.g. beside a busy server).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+}
+
+/// Threads to decode on: `--threads`, else one per CPU we may use (at most 8: past a few,
+/// the reads of the target are what limits).
+fn threads(opts: &OutputArgs) -> usize {
+    match opts.threads {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+    }
 }
 
 #[derive(Subcommand)]
@@ -146,14 +159,15 @@ fn take(
     let (snap, reading) = match (source.core, source.pid) {
         (Some(core), _) => {
             let core = CoreFile::open(&core)?;
-            (snapshot::take(&core, &core.modules(), &options)?, None)
+            let snap = snapshot::take_shared(&core, &core.modules(), &options, threads(opts))?;
+            (snap, None)
         }
         (None, Some(pid)) => {
             let pause = match opts.pause {
                 PauseArg::Check => live::Pause::Check,
                 PauseArg::Whole => live::Pause::Whole,
             };
-            let (mut snap, reading) = live::take(pid, &options, pause)?;
+            let (mut snap, reading) = live::take(pid, &options, pause, threads(opts))?;
             if !options.no_source {
                 awaitwhat::sources::add(&mut snap, &options.sysroot);
             }

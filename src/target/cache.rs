@@ -61,6 +61,15 @@ impl<'m> Reader<'m> {
         self.stats.get()
     }
 
+    /// Count what another reader of the same target read (a worker thread's).
+    pub fn add_stats(&self, other: Stats) {
+        let mut s = self.stats.get();
+        s.callbacks += other.callbacks;
+        s.bytes_read += other.bytes_read;
+        s.failed_reads += other.failed_reads;
+        self.stats.set(s);
+    }
+
     fn backend(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         let mut s = self.stats.get();
         s.callbacks += 1;

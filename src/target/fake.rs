@@ -3,37 +3,39 @@
 
 use super::{Addr, Memory};
 use crate::error::{Error, Result};
-use std::cell::{Cell, RefCell, RefMut};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
+/// Readable from any thread, as a core or a process is.
 pub struct Image {
     base: Addr,
-    data: RefCell<Vec<u8>>,
-    calls: Cell<u32>,
+    data: Mutex<Vec<u8>>,
+    calls: AtomicU32,
 }
 
 impl Image {
     pub fn new(base: Addr, data: Vec<u8>) -> Self {
         Image {
             base,
-            data: RefCell::new(data),
-            calls: Cell::new(0),
+            data: Mutex::new(data),
+            calls: AtomicU32::new(0),
         }
     }
 
     /// Reads made so far, failed ones included.
     pub fn calls(&self) -> u32 {
-        self.calls.get()
+        self.calls.load(Ordering::Relaxed)
     }
 
-    pub fn data_mut(&self) -> RefMut<'_, Vec<u8>> {
-        self.data.borrow_mut()
+    pub fn data_mut(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.data.lock().expect("a test image is never poisoned")
     }
 }
 
 impl Memory for Image {
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
-        self.calls.set(self.calls.get() + 1);
-        let data = self.data.borrow();
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let data = self.data_mut();
         let src = (addr.checked_sub(self.base))
             .and_then(|off| usize::try_from(off).ok())
             .and_then(|off| data.get(off..off.checked_add(buf.len())?))

@@ -9,7 +9,8 @@
 
 use super::{Addr, Memory};
 use crate::error::Result;
-use std::cell::{Cell, RefCell};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Most reads one journal notes (the cache reads 64 KiB chunks: a decode of 100,000 tasks
 /// makes about 3,000); past it the journal cannot vouch for the decode and `check` says so.
@@ -22,11 +23,12 @@ struct Note {
     digest: Option<u64>,
 }
 
-/// A [`Memory`] that notes every read it passes on.
+/// A [`Memory`] that notes every read it passes on (from any thread: the decode may run on
+/// several).
 pub struct Journal<'m> {
-    mem: &'m dyn Memory,
-    notes: RefCell<Vec<Note>>,
-    full: Cell<bool>,
+    mem: &'m (dyn Memory + Sync),
+    notes: Mutex<Vec<Note>>,
+    full: AtomicBool,
 }
 
 /// The reads a [`Journal`] noted, to be made again by [`Notes::check`].
@@ -47,19 +49,30 @@ pub enum Check {
 }
 
 impl<'m> Journal<'m> {
-    pub fn new(mem: &'m dyn Memory) -> Self {
+    pub fn new(mem: &'m (dyn Memory + Sync)) -> Self {
         Journal {
             mem,
-            notes: RefCell::default(),
-            full: Cell::new(false),
+            notes: Mutex::default(),
+            full: AtomicBool::new(false),
         }
     }
 
     /// What was read, without holding on to the memory (the caller stops the target next).
     pub fn finish(self) -> Notes {
-        Notes {
-            notes: self.notes.into_inner(),
-            full: self.full.get(),
+        // A worker that panicked while noting a read left the notes unusable: check none.
+        let full = self.full.into_inner();
+        match self.notes.into_inner() {
+            Ok(mut notes) => {
+                // Workers on other threads read some chunks too: check each once. Two
+                // different answers for one read stay, and one of them fails the check.
+                notes.sort_unstable_by_key(|n| (n.addr, n.len, n.digest));
+                notes.dedup_by_key(|n| (n.addr, n.len, n.digest));
+                Notes { notes, full }
+            }
+            Err(_) => Notes {
+                notes: Vec::new(),
+                full: true,
+            },
         }
     }
 }
@@ -91,15 +104,14 @@ impl Notes {
 impl Memory for Journal<'_> {
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         let r = self.mem.read(addr, buf);
-        let mut notes = self.notes.borrow_mut();
-        if notes.len() < MAX_NOTES {
-            notes.push(Note {
-                addr,
-                len: buf.len(),
-                digest: r.is_ok().then(|| digest(buf)),
-            });
-        } else {
-            self.full.set(true);
+        let note = Note {
+            addr,
+            len: buf.len(),
+            digest: r.is_ok().then(|| digest(buf)),
+        };
+        match self.notes.lock() {
+            Ok(mut notes) if notes.len() < MAX_NOTES => notes.push(note),
+            _ => self.full.store(true, Ordering::Relaxed),
         }
         r
     }

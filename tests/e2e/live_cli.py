@@ -205,6 +205,46 @@ def changing_read(tmp):
               "read again while stopped (memory at 0x")
 
 
+def threads_agree(tmp):
+    """Decoding on several threads changes nothing: a core of 6,000 tasks gives the same
+    text, and the same JSON but for what the reads cost (`stats`: each thread reads through
+    its own cache), with --threads 1, 2 and 3; a live read on 2 threads lists the oracle's
+    tasks."""
+
+    def answer(r, fmt):
+        if not fmt or r.returncode != 0:
+            return r.stdout
+        doc = json.loads(r.stdout)
+        doc.pop("stats", None)
+        return doc
+
+    p = scenario(tmp, 6000)
+    prefix = os.path.join(tmp, "threads-core")
+    g = subprocess.run(["gcore", "-o", prefix, str(p.pid)], capture_output=True, text=True, timeout=300)
+    core = "%s.%d" % (prefix, p.pid)
+    made = g.returncode == 0 and os.path.exists(core)
+    if not check("b. gcore of 6,000 tasks", made, "" if made else g.stderr[-300:]):
+        return
+    outs = {}
+    for n in (1, 2, 3):
+        for fmt in ((), ("--json",)):
+            r = awaitwhat("stacks", "--core", core, "--threads", str(n), *fmt)
+            outs[(n, fmt)] = r
+    problem = tasks_read(outs[(1, ())], p)
+    check("b. --core --threads 1: every task", not problem, problem)
+    for n in (2, 3):
+        for fmt in ((), ("--json",)):
+            a, b = outs[(1, fmt)], outs[(n, fmt)]
+            same = a.returncode == b.returncode == 0 and answer(a, fmt) == answer(b, fmt)
+            check("b. --core --threads %d%s: the same answer as one thread" % (n, " --json" if fmt else ""), same,
+                  "" if same else "exit %d; %s" % (b.returncode, b.stderr.strip()[-300:]))
+    r = awaitwhat("stacks", "--pid", str(p.pid), "--threads", "2")
+    problem = tasks_read(r, p)
+    check("b. --pid --threads 2: every task", not problem, problem)
+    os.remove(core)
+    untouched("b. --threads", p)
+
+
 def already_traced(tmp):
     p = scenario(tmp, 100)
     seizer = spawn([sys.executable, "-c", SEIZER, str(p.pid)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -280,7 +320,7 @@ def main():
             return 1
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for case in (kill_mid_read, normal_read, changing_read, already_traced, no_permission, exits_during_read,
+            for case in (kill_mid_read, normal_read, changing_read, threads_agree, already_traced, no_permission, exits_during_read,
                          already_stopped):
                 try:
                     case(tmp)

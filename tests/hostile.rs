@@ -201,3 +201,47 @@ fn an_unreadable_task_is_a_warning_and_the_rest_stands() {
         "{errors:#?}"
     );
 }
+
+/// "Deadlock" is printed only when proven: a loop timer that could wake the cycle (it
+/// completes a future whose done-callback sets the Event) but whose callback cannot be
+/// read is something that could still run, not nothing.
+#[test]
+fn an_unreadable_loop_callback_is_no_proof_of_deadlock() {
+    use awaitwhat::model::{EdgeKind, Grade, Kind};
+    let s = common::start("3.12.1", "wake_callback");
+    let core = CoreFile::open(&common::gcore(&s)).expect("core");
+    let opts = Options {
+        no_source: true,
+        ..Default::default()
+    };
+    let snap = snapshot::take(&core, &core.modules(), &opts).expect("snapshot");
+    let timer = (snap.edges.iter())
+        .find(|e| {
+            e.kind == EdgeKind::CouldWake
+                && snap
+                    .objects
+                    .iter()
+                    .any(|o| o.id == e.to && o.kind == Kind::Timer)
+        })
+        .map(|e| e.to.0)
+        .expect("the timer that could wake the Event");
+    assert_eq!(snap.cycles.len(), 1, "{:#?}", snap.cycles);
+    assert_eq!(snap.cycles[0].grade, Grade::NotDeadlock);
+    // Everything of the handle past its object header is unreadable.
+    let mem = Holes {
+        inner: &core,
+        hole: timer + 16..timer + 256,
+    };
+    let snap = snapshot::take(&mem, &core.modules(), &opts).expect("a partial answer");
+    assert_eq!(snap.cycles.len(), 1, "{:#?}", snap.cycles);
+    let cycle = &snap.cycles[0];
+    assert_eq!(cycle.grade, Grade::Likely, "{}", cycle.description);
+    assert!(
+        cycle
+            .breakers
+            .iter()
+            .any(|b| b.contains(&format!("{timer:#x}"))),
+        "{:?}",
+        cycle.breakers
+    );
+}

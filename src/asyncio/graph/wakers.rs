@@ -365,6 +365,21 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
         ));
         return;
     };
+    let what = |timed: bool| {
+        if timed {
+            "a timer"
+        } else {
+            "a queued callback"
+        }
+    };
+    let all = ready.len() + timers.len();
+    if all > MAX_HANDLES {
+        // Not read, so not shown unable to wake anything: they could break a cycle.
+        b.unread.push(format!(
+            "{} more callbacks and timers of event loop {lp:#x} (only the first {MAX_HANDLES} are read)",
+            all - MAX_HANDLES
+        ));
+    }
     for (h, timed) in ready
         .iter()
         .map(|&h| (h, false))
@@ -379,8 +394,16 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
         {
             continue;
         }
-        let Some(cb) = py.field(h, "_callback").ok().flatten() else {
-            continue;
+        let cb = match py.field(h, "_callback") {
+            Ok(Some(cb)) => cb,
+            Ok(None) => continue,
+            Err(e) => {
+                b.unread.push(format!(
+                    "{} {h:#x} on event loop {lp:#x}, whose callback could not be read ({e})",
+                    what(timed)
+                ));
+                continue;
+            }
         };
         let args = py
             .field(h, "_args")
@@ -410,14 +433,20 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
                 .find_map(|c| callback_wakes(py, waited, c, &[*receiver]).map(|(r, _)| r));
         }
         if let Some(resource) = woken {
-            let node = if timed {
-                match waits::timer(py, h, b.clock, EdgeKind::CouldWake) {
-                    Ok(r) => {
-                        b.resource(r);
-                        h
-                    }
-                    Err(_) => continue,
-                }
+            let timer = timed.then(|| waits::timer(py, h, b.clock, EdgeKind::CouldWake));
+            let node = if let Some(Ok(r)) = timer {
+                b.resource(r);
+                h
+            } else if let Some(Err(e)) = timer {
+                // It wakes the object all the same; only its deadline is unknown.
+                b.add(
+                    h,
+                    Kind::Callback,
+                    Label::with("timer on the loop", format!("deadline not readable: {e}")),
+                    None,
+                    Default::default(),
+                );
+                h
             } else {
                 b.add(
                     h,
@@ -433,14 +462,7 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
         }
         if !internal(&callable) {
             b.runners.push(Runner {
-                what: format!(
-                    "{} {h:#x} on event loop {lp:#x}",
-                    if timed {
-                        "a timer"
-                    } else {
-                        "a queued callback"
-                    }
-                ),
+                what: format!("{} {h:#x} on event loop {lp:#x}", what(timed)),
             });
         }
     }

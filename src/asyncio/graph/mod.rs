@@ -270,10 +270,14 @@ impl Builder<'_, '_> {
             if !self.scanned.insert(f) {
                 continue;
             }
+            // What cannot be read could wake anything when the future completes: it is kept
+            // for the cycles' grades as well as warned about.
             let cbs = match callbacks(self.py, f) {
                 Ok(c) => c,
                 Err(e) => {
                     self.warnings.push(format!("callbacks of {f:#x}: {e}"));
+                    self.unread
+                        .push(format!("the done-callbacks of future {f:#x} ({e})"));
                     continue;
                 }
             };
@@ -283,6 +287,8 @@ impl Builder<'_, '_> {
                     Err(e) => {
                         self.warnings
                             .push(format!("callback {cb:#x} of {f:#x}: {e}"));
+                        self.unread
+                            .push(format!("done-callback {cb:#x} of future {f:#x} ({e})"));
                         continue;
                     }
                 };

@@ -402,7 +402,11 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
     if let Some(c_layout) = future_kind(py, obj)? {
         a.state = future_state(py, obj, c_layout).ok();
         if task_kind(py, obj)?.is_some() {
-            a.name = task_name(py, obj, c_layout).ok().flatten().map(Arc::from);
+            // Unreadable, it is shown as '?' (the graph's node says why).
+            a.name = match task_name(py, obj, c_layout) {
+                Ok(name) => name.map(Arc::from),
+                Err(_) => Some("?".into()),
+            };
         }
     }
     Ok(a)

@@ -216,17 +216,26 @@ impl Builder<'_, '_> {
         details.insert("type", type_name.clone());
         let mut children = Vec::new();
         let label = if is_task {
-            let name = c_layout
-                .and_then(|c| task_name(py, obj, c).ok().flatten())
-                .unwrap_or_default();
+            let name = match c_layout.map(|c| task_name(py, obj, c)) {
+                Some(Ok(name)) => name.unwrap_or_default(),
+                Some(Err(e)) => {
+                    self.warnings
+                        .push(format!("task {obj:#x}: its name cannot be read: {e}"));
+                    "?".into()
+                }
+                None => String::new(),
+            };
             Label::named("Task", name)
         } else if kind == Kind::Gather {
-            children = py
-                .attr(obj, "_children")
-                .ok()
-                .flatten()
-                .and_then(|l| py.list(l).ok())
-                .unwrap_or_default();
+            let read = py.attr(obj, "_children").and_then(|l| match l {
+                Some(l) => py.list(l),
+                None => Ok(Vec::new()),
+            });
+            children = read.unwrap_or_else(|e| {
+                self.warnings
+                    .push(format!("gather {obj:#x}: its children cannot be read: {e}"));
+                Vec::new()
+            });
             let done = children
                 .iter()
                 .filter(|&&c| {
@@ -509,8 +518,15 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[Frame]) {
         }
         let (frame, code) = f.at;
         let local = |name: &str| py.frame_local(frame, code, name).ok().flatten();
-        let (Some(fs), Some(waiter)) = (local("fs"), local("waiter")) else {
-            continue;
+        let (fs, waiter) = match (py.frame_local(frame, code, "fs"), local("waiter")) {
+            (Ok(Some(fs)), Some(waiter)) => (fs, waiter),
+            (Err(e), _) => {
+                b.warnings.push(format!(
+                    "asyncio.wait in frame {frame:#x}: its watched set cannot be read: {e}"
+                ));
+                continue;
+            }
+            _ => continue,
         };
         let items = if &*py.obj_type_name(fs).unwrap_or_else(|_| "".into()) == "list" {
             py.list(fs)
@@ -557,11 +573,19 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[Frame]) {
 /// TaskGroup children, from its `_tasks` set.
 fn link_taskgroup(b: &mut Builder<'_, '_>, group: Addr) {
     let py = b.py;
-    if let Some(set) = py.attr(group, "_tasks").ok().flatten() {
-        for child in py.set_items(set).unwrap_or_default() {
-            b.future(child, None);
-            b.edge(group, child, EdgeKind::TaskGroup, None, false);
-        }
+    let children = py.attr(group, "_tasks").and_then(|set| match set {
+        Some(set) => py.set_items(set),
+        None => Ok(Vec::new()),
+    });
+    let children = children.unwrap_or_else(|e| {
+        b.warnings.push(format!(
+            "TaskGroup {group:#x}: its tasks cannot be read: {e}"
+        ));
+        Vec::new()
+    });
+    for child in children {
+        b.future(child, None);
+        b.edge(group, child, EdgeKind::TaskGroup, None, false);
     }
 }
 

@@ -284,19 +284,19 @@ pub struct Object {
     pub details: Details,
 }
 
-/// A node's short description in parts, so that sentences can name it by its head or its
-/// name without taking text apart: `head 'name' [facts]tail`, e.g. `Lock [locked, 2
-/// waiting]`, `executor job [RUNNING] on thread 0x7f…`, `Task 'A'`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A node's short description in parts, typed; `render` writes it out as
+/// `head 'name' [facts] on thread 0x…`, e.g. `Lock [locked, 2 waiting]`, `Task 'A'`, and
+/// sentences name a node by its head or its name without taking text apart.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Label {
     /// What it is: a type name, "timer", "Task"...
     pub head: Arc<str>,
     /// Its own name, shown quoted: a task's or a thread's.
     pub name: Option<Arc<str>>,
     /// The facts that matter, shown in brackets (none: no brackets).
-    pub facts: String,
-    /// Said after the facts: " on thread 0x…".
-    pub tail: String,
+    pub facts: Facts,
+    /// The thread it runs on (an executor job's worker), said after the facts.
+    pub on_thread: Option<u64>,
 }
 
 impl Label {
@@ -307,7 +307,7 @@ impl Label {
         }
     }
 
-    pub fn with(head: impl Into<Arc<str>>, facts: String) -> Label {
+    pub fn with(head: impl Into<Arc<str>>, facts: Facts) -> Label {
         Label {
             head: head.into(),
             facts,
@@ -322,33 +322,87 @@ impl Label {
             ..Label::default()
         }
     }
-
-    /// How a sentence names the node: `'A'` for a named one, else `head 0x…`.
-    pub fn who(&self, id: Id) -> String {
-        match &self.name {
-            Some(n) => format!("'{n}'"),
-            None => format!("{} {id}", self.head),
-        }
-    }
 }
 
-impl fmt::Display for Label {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.head)?;
-        if let Some(n) = &self.name {
-            write!(f, " '{n}'")?;
-        }
-        if !self.facts.is_empty() {
-            write!(f, " [{}]", self.facts)?;
-        }
-        f.write_str(&self.tail)
-    }
+/// The facts a label shows, by what the node is (the same facts are in its `details`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Facts {
+    #[default]
+    None,
+    Lock {
+        locked: bool,
+        waiting: u64,
+    },
+    Event {
+        set: bool,
+        waiting: u64,
+    },
+    Semaphore {
+        value: Option<i64>,
+        waiting: u64,
+    },
+    /// A Condition's waiters.
+    Waiting(u64),
+    Queue {
+        size: u64,
+        /// 0: unbounded.
+        maxsize: i64,
+        getters: u64,
+        putters: u64,
+        /// Items not yet marked done, shown for a queue waited on by `join()`.
+        unfinished: Option<i64>,
+    },
+    Barrier {
+        waiting: Option<i64>,
+        parties: Option<i64>,
+    },
+    /// A TaskGroup's tasks.
+    Tasks(u64),
+    Timer {
+        /// The delay `sleep()` was given, for a sleep's timer.
+        sleep: Option<Fact>,
+        deadline: Deadline,
+    },
+    /// A gather's children done, of all.
+    Done {
+        done: u64,
+        of: u64,
+    },
+    /// `asyncio.wait`.
+    Wait {
+        return_when: Option<Arc<str>>,
+        done: u64,
+        of: u64,
+        timeout: Option<f64>,
+    },
+    /// A socket or stream: its fd, and what the selector watches it for (bits 1 read, 2
+    /// write), when known.
+    Fd {
+        fd: Option<i64>,
+        watched: Option<i64>,
+    },
+    /// A subprocess.
+    Pid(Option<i64>),
+    /// An executor job's `concurrent.futures` state, as it is kept (`RUNNING`).
+    Job(Option<Arc<str>>),
+    /// A `concurrent.futures.Future`'s state, said in lower case.
+    Concurrent(Option<Arc<str>>),
+    /// An event loop's class.
+    Class(Arc<str>),
+    /// A timer whose deadline could not be read, and why.
+    DeadlineUnreadable(String),
 }
 
-impl Serialize for Label {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
+/// When a timer fires.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deadline {
+    /// Seconds from now: by this machine's clock (`live`), else from the loop's last
+    /// wake-up (a core's "now").
+    In { left: f64, live: bool },
+    /// Its loop time, "now" unknown.
+    LoopTime(f64),
+    /// A timer of this class whose deadline could not be read.
+    Unreadable(Arc<str>),
 }
 
 /// An object's facts by name, serialized as a JSON object with sorted keys. A few entries

@@ -4,7 +4,7 @@
 use super::uvloop;
 use crate::cpython::Py;
 use crate::error::Result;
-use crate::model::{Details, EdgeKind, Fact, Frame, Id, Kind, Label};
+use crate::model::{Deadline, Details, EdgeKind, Fact, Facts, Frame, Id, Kind, Label};
 use crate::target::Addr;
 
 /// asyncio classes whose `self` in a waiting frame names the resource, and their kind.
@@ -83,14 +83,14 @@ pub fn classify(py: &Py<'_>, frames: &[Frame], clock: Option<Clock>) -> Result<O
         let mut r = timer(py, h, clock, EdgeKind::Sleep)?;
         // The delay as the program passed it (int or float), for "sleep(3600)".
         if let Some(delay) = py.frame_local(*frame, *code, "delay")? {
-            // Written as JSON writes it, e.g. 3600 or 0.5 (and 1.0 for a float one).
             let v = match py.int(delay) {
-                Ok(i) => Some((Fact::Int(i), i.to_string())),
-                Err(_) => (py.float(delay).ok())
-                    .map(|f| (Fact::Float(f), serde_json::Value::from(f).to_string())),
+                Ok(i) => Some(Fact::Int(i)),
+                Err(_) => py.float(delay).ok().map(Fact::Float),
             };
-            if let Some((v, text)) = v {
-                r.label.facts = format!("sleep({text}), {}", r.label.facts);
+            if let Some(v) = v {
+                if let Facts::Timer { sleep, .. } = &mut r.label.facts {
+                    *sleep = Some(v.clone());
+                }
                 r.details.insert("delay", v);
             }
         }
@@ -191,13 +191,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
             }
             let mut d = Details::new();
             d.insert("pid", int(py.attr(me, "_pid")?));
-            let label = Label::with(
-                "subprocess",
-                format!(
-                    "pid {}",
-                    int(py.attr(me, "_pid")?).map_or("?".into(), |p| p.to_string())
-                ),
-            );
+            let label = Label::with("subprocess", Facts::Pid(int(py.attr(me, "_pid")?)));
             return Ok(Some(Resource {
                 addr: me,
                 kind: Kind::Subprocess,
@@ -208,30 +202,12 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
         }
         _ => return Ok(None),
     };
-    let label = match what {
-        Some((fd, events)) => {
-            let how = match events & 3 {
-                1 => "watched for reading",
-                2 => "watched for writing",
-                3 => "watched for reading and writing",
-                _ => "not watched",
-            };
-            d.insert("selector_events", events);
-            Label::with(
-                kind.as_str(),
-                format!("fd {}, {how}", fd.map_or("?".into(), |f| f.to_string())),
-            )
-        }
-        None => Label::with(
-            kind.as_str(),
-            format!(
-                "fd {}",
-                d.get("fd")
-                    .and_then(Fact::as_int)
-                    .map_or("?".into(), |f| f.to_string())
-            ),
-        ),
-    };
+    let watched = what.map(|(_, events)| events);
+    if let Some(events) = watched {
+        d.insert("selector_events", events);
+    }
+    let fd = d.get("fd").and_then(Fact::as_int);
+    let label = Label::with(kind.as_str(), Facts::Fd { fd, watched });
     Ok(Some(Resource {
         addr,
         kind,
@@ -317,40 +293,43 @@ pub fn describe(
     let _ = clock;
     let type_name = py.short_type_name(obj)?;
     let mut d = Details::new();
-    let facts = match kind {
+    let facts: Facts = match kind {
         Kind::Lock => {
             let locked = flag(py, obj, "_locked")?;
             let waiters = count(py, obj, "_waiters")?;
             d.insert("locked", locked);
             d.insert("waiters", waiters);
-            format!(
-                "{}, {waiters} waiting",
-                if locked { "locked" } else { "unlocked" }
-            )
+            Facts::Lock {
+                locked,
+                waiting: waiters,
+            }
         }
         Kind::Event => {
             let set = flag(py, obj, "_value")?;
             let waiters = count(py, obj, "_waiters")?;
             d.insert("set", set);
             d.insert("waiters", waiters);
-            format!("{}, {waiters} waiting", if set { "set" } else { "not set" })
+            Facts::Event {
+                set,
+                waiting: waiters,
+            }
         }
         Kind::Semaphore => {
             let value = int_attr(py, obj, "_value")?;
             let waiters = count(py, obj, "_waiters")?;
             d.insert("value", value);
             d.insert("waiters", waiters);
-            format!(
-                "value {}, {waiters} waiting",
-                value.map_or("?".into(), |v| v.to_string())
-            )
+            Facts::Semaphore {
+                value,
+                waiting: waiters,
+            }
         }
         Kind::Condition => {
             let waiters = count(py, obj, "_waiters")?;
             let lock = py.attr(obj, "_lock")?;
             d.insert("waiters", waiters);
             d.insert("lock", lock.map(Id));
-            format!("{waiters} waiting")
+            Facts::Waiting(waiters)
         }
         Kind::Queue => {
             let size = match py.attr(obj, "_queue")? {
@@ -367,24 +346,20 @@ pub fn describe(
             // Items taken but not yet marked task_done(): what join() waits for.
             let unfinished = int_attr(py, obj, "_unfinished_tasks")?;
             d.insert("unfinished", unfinished);
-            let cap = if maxsize > 0 {
-                format!("/{maxsize}")
-            } else {
-                String::new()
-            };
-            let joining = if edge == EdgeKind::Join {
-                format!(", {} unfinished", unfinished.unwrap_or(0))
-            } else {
-                String::new()
-            };
-            format!("{size}{cap} items, {getters} getters, {putters} putters{joining}")
+            Facts::Queue {
+                size,
+                maxsize,
+                getters,
+                putters,
+                unfinished: (edge == EdgeKind::Join).then(|| unfinished.unwrap_or(0)),
+            }
         }
         Kind::Barrier => {
             let parties = int_attr(py, obj, "_parties")?;
             let waiting = int_attr(py, obj, "_count")?;
             d.insert("parties", parties);
             d.insert("waiting", waiting);
-            format!("{}/{} waiting", waiting.unwrap_or(0), parties.unwrap_or(0))
+            Facts::Barrier { waiting, parties }
         }
         Kind::TaskGroup => {
             let tasks = match py.attr(obj, "_tasks")? {
@@ -396,9 +371,9 @@ pub fn describe(
                 .filter(|&p| !py.is_none(p).unwrap_or(true));
             d.insert("tasks", tasks);
             d.insert("parent", parent.map(Id));
-            format!("{tasks} tasks")
+            Facts::Tasks(tasks as u64)
         }
-        _ => String::new(),
+        _ => Facts::None,
     };
     // A TaskGroup is named by its class whatever the subclass; the rest by their own.
     let head = if kind == Kind::TaskGroup {
@@ -446,7 +421,7 @@ pub fn timer(py: &Py<'_>, handle: Addr, clock: Option<Clock>, edge: EdgeKind) ->
     };
     d.insert("when", when);
     d.insert("cancelled", cancelled);
-    let label = match (when, clock) {
+    let deadline = match (when, clock) {
         (Some(w), Some(c)) => {
             let left = w - c.now;
             d.insert("remaining", left);
@@ -458,19 +433,21 @@ pub fn timer(py: &Py<'_>, handle: Addr, clock: Option<Clock>, edge: EdgeKind) ->
                     "the loop's last select()"
                 },
             );
-            if c.live {
-                format!("fires in {left:.1}s")
-            } else {
-                format!("fires ≤{left:.1}s after the loop's last wake-up")
-            }
+            Deadline::In { left, live: c.live }
         }
-        (Some(w), None) => format!("at loop time {w:.1}; now unknown"),
+        (Some(w), None) => Deadline::LoopTime(w),
         (None, _) => {
             d.insert("unreadable", unreadable);
-            format!("{}: deadline not readable", py.short_type_name(handle)?)
+            Deadline::Unreadable(py.short_type_name(handle)?)
         }
     };
-    let label = Label::with("timer", label);
+    let label = Label::with(
+        "timer",
+        Facts::Timer {
+            sleep: None,
+            deadline,
+        },
+    );
     Ok(Resource {
         addr: handle,
         kind: Kind::Timer,

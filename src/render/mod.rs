@@ -2,6 +2,7 @@
 
 pub mod dot;
 pub mod json;
+pub mod label;
 pub mod text;
 
 use crate::model::Snapshot;

@@ -10,11 +10,12 @@ use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
 use crate::model::{
-    Cycle, Details, Edge, EdgeKind, Fact, Frame, Id, Kind, Label, Object, ObjectState, Site, State,
-    Task,
+    Cycle, Details, Edge, EdgeKind, Fact, Facts, Frame, Id, Kind, Label, Object, ObjectState, Site,
+    State, Task,
 };
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 mod cycles;
 mod threadsafe;
@@ -248,7 +249,13 @@ impl Builder<'_, '_> {
                 .count();
             details.insert("children", children.len());
             details.insert("done", done);
-            Label::with("gather", format!("{done}/{} done", children.len()))
+            Label::with(
+                "gather",
+                Facts::Done {
+                    done: done as u64,
+                    of: children.len() as u64,
+                },
+            )
         } else {
             let n = callbacks(py, obj).map(|c| c.len()).unwrap_or(0);
             details.insert("callbacks", n);
@@ -381,7 +388,7 @@ impl Builder<'_, '_> {
             .flatten()
             .and_then(|s| py.str(s).ok());
         d.insert("state", state.clone());
-        let label = Label::with("executor job", state.as_deref().unwrap_or("?").into());
+        let label = Label::with("executor job", Facts::Job(state.as_deref().map(Arc::from)));
         self.add(
             source,
             Kind::Executor,
@@ -559,12 +566,12 @@ fn watched_set(b: &mut Builder<'_, '_>, frames: &[Frame]) {
             o.details.insert("timeout", timeout);
             o.label = Label::with(
                 "asyncio.wait",
-                format!(
-                    "{}, {done}/{} done{}",
-                    return_when.as_deref().unwrap_or("?"),
-                    items.len(),
-                    timeout.map_or(String::new(), |t| format!(", timeout {t}s"))
-                ),
+                Facts::Wait {
+                    return_when: return_when.as_deref().map(Arc::from),
+                    done: done as u64,
+                    of: items.len() as u64,
+                    timeout,
+                },
             );
         }
     }
@@ -811,7 +818,7 @@ fn find_workers(b: &mut Builder<'_, '_>, threads: &[ThreadStack]) {
                 let thread = *tid;
                 if let Some(o) = b.objects.get_mut(&fut) {
                     o.details.insert("thread", thread);
-                    o.label.tail = format!(" on thread {thread:#x}");
+                    o.label.on_thread = Some(thread);
                 }
             }
         }

@@ -9,9 +9,10 @@
 use super::Builder;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
-use crate::model::{Details, EdgeKind, Kind, Label, Site, Task};
+use crate::model::{Details, EdgeKind, Facts, Kind, Label, Site, Task};
 use crate::target::Addr;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Most queued callbacks read from one loop's `_ready` deque.
 const MAX_READY: usize = 10_000;
@@ -93,7 +94,7 @@ fn concurrent_future(b: &mut Builder<'_, '_>, cf: Addr) {
     d.insert("state", state.clone());
     let label = Label::with(
         "concurrent Future",
-        state.as_deref().unwrap_or("?").to_lowercase(),
+        Facts::Concurrent(state.as_deref().map(Arc::from)),
     );
     b.add(cf, Kind::ConcurrentFuture, label, None, d);
 }
@@ -170,7 +171,7 @@ fn loop_node(b: &mut Builder<'_, '_>, lp: Addr, loops: &HashMap<Addr, Option<u64
     b.add(
         lp,
         Kind::Loop,
-        Label::with("event loop", type_name.to_string()),
+        Label::with("event loop", Facts::Class(type_name)),
         None,
         d,
     );

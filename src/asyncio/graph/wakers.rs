@@ -14,7 +14,7 @@ use crate::asyncio::waits;
 use crate::cpython::Py;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
-use crate::model::{EdgeKind, Frame, Kind, Label, Site, Task};
+use crate::model::{EdgeKind, Facts, Frame, Kind, Label, Site, Task};
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -442,7 +442,10 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
                 b.add(
                     h,
                     Kind::Callback,
-                    Label::with("timer on the loop", format!("deadline not readable: {e}")),
+                    Label::with(
+                        "timer on the loop",
+                        Facts::DeadlineUnreadable(e.to_string()),
+                    ),
                     None,
                     Default::default(),
                 );

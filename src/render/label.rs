@@ -1,0 +1,134 @@
+//! A node's label as every renderer writes it: `head 'name' [facts] on thread 0x…`, e.g.
+//! `Lock [locked, 2 waiting]`, `timer [sleep(3600), fires in 3599.9s]`, `Task 'A'`.
+
+use crate::model::{Deadline, Fact, Facts, Label};
+use serde::{Serialize, Serializer};
+use std::fmt::{self, Display, Formatter, Write};
+
+impl Display for Label {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.head)?;
+        if let Some(n) = &self.name {
+            write!(f, " '{n}'")?;
+        }
+        if self.facts != Facts::None {
+            write!(f, " [{}]", self.facts)?;
+        }
+        if let Some(thread) = self.on_thread {
+            write!(f, " on thread {thread:#x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The JSON's `label`: the text form.
+impl Serialize for Label {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A count or an unknown ("?").
+struct Maybe<T>(Option<T>);
+
+impl<T: Display> Display for Maybe<T> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(v) => v.fmt(f),
+            None => f.write_char('?'),
+        }
+    }
+}
+
+impl Display for Facts {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Facts::None => Ok(()),
+            Facts::Lock { locked, waiting } => {
+                let state = if *locked { "locked" } else { "unlocked" };
+                write!(f, "{state}, {waiting} waiting")
+            }
+            Facts::Event { set, waiting } => {
+                let state = if *set { "set" } else { "not set" };
+                write!(f, "{state}, {waiting} waiting")
+            }
+            Facts::Semaphore { value, waiting } => {
+                write!(f, "value {}, {waiting} waiting", Maybe(*value))
+            }
+            Facts::Waiting(n) => write!(f, "{n} waiting"),
+            Facts::Queue {
+                size,
+                maxsize,
+                getters,
+                putters,
+                unfinished,
+            } => {
+                write!(f, "{size}")?;
+                if *maxsize > 0 {
+                    write!(f, "/{maxsize}")?;
+                }
+                write!(f, " items, {getters} getters, {putters} putters")?;
+                match unfinished {
+                    Some(n) => write!(f, ", {n} unfinished"),
+                    None => Ok(()),
+                }
+            }
+            Facts::Barrier { waiting, parties } => write!(
+                f,
+                "{}/{} waiting",
+                waiting.unwrap_or(0),
+                parties.unwrap_or(0)
+            ),
+            Facts::Tasks(n) => write!(f, "{n} tasks"),
+            Facts::Timer { sleep, deadline } => {
+                if let Some(delay) = sleep {
+                    // As JSON writes the number: 3600, 0.5, 1.0.
+                    let delay = match delay {
+                        Fact::Int(i) => i.to_string(),
+                        Fact::Float(x) => serde_json::Value::from(*x).to_string(),
+                        _ => "?".into(),
+                    };
+                    write!(f, "sleep({delay}), ")?;
+                }
+                match deadline {
+                    Deadline::In { left, live: true } => write!(f, "fires in {left:.1}s"),
+                    Deadline::In { left, live: false } => {
+                        write!(f, "fires ≤{left:.1}s after the loop's last wake-up")
+                    }
+                    Deadline::LoopTime(w) => write!(f, "at loop time {w:.1}; now unknown"),
+                    Deadline::Unreadable(class) => write!(f, "{class}: deadline not readable"),
+                }
+            }
+            Facts::Done { done, of } => write!(f, "{done}/{of} done"),
+            Facts::Wait {
+                return_when,
+                done,
+                of,
+                timeout,
+            } => {
+                write!(f, "{}, {done}/{of} done", Maybe(return_when.as_deref()))?;
+                match timeout {
+                    Some(t) => write!(f, ", timeout {t}s"),
+                    None => Ok(()),
+                }
+            }
+            Facts::Fd { fd, watched } => {
+                write!(f, "fd {}", Maybe(*fd))?;
+                match watched.map(|w| w & 3) {
+                    Some(1) => f.write_str(", watched for reading"),
+                    Some(2) => f.write_str(", watched for writing"),
+                    Some(3) => f.write_str(", watched for reading and writing"),
+                    Some(_) => f.write_str(", not watched"),
+                    None => Ok(()),
+                }
+            }
+            Facts::Pid(pid) => write!(f, "pid {}", Maybe(*pid)),
+            Facts::Job(state) => Maybe(state.as_deref()).fmt(f),
+            Facts::Concurrent(state) => {
+                f.write_str(&state.as_deref().unwrap_or("?").to_lowercase())
+            }
+            Facts::Class(name) => f.write_str(name),
+            Facts::DeadlineUnreadable(why) => write!(f, "deadline not readable: {why}"),
+        }
+    }
+}

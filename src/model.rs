@@ -165,7 +165,8 @@ impl Serialize for Site {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Everything one decode found. `render` writes it as text, DOT or JSON.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Full CPython version of the target, e.g. "3.12.1".
     pub python: String,
@@ -587,28 +588,84 @@ vocabulary! {
     }
 }
 
-/// A cycle of waits, e.g. two tasks each holding the Lock the other wants.
-#[derive(Debug, Clone, Serialize)]
+/// A cycle of waits, e.g. two tasks each holding the Lock the other wants. `render` says it
+/// in one line ("deadlock: Task 'A' → Lock 0x… (held by 'B') → ...").
+#[derive(Debug, Clone)]
 pub struct Cycle {
     /// Object ids around the cycle, in edge order.
     pub nodes: Vec<Id>,
-    /// One line, e.g. "deadlock: Task 'A' → Lock 0x… (held by 'B') → Task 'B' → ...".
-    pub description: String,
     pub grade: Grade,
     /// The edges around the cycle, `nodes[i]` to the next, each with every waker found
     /// of the object it leaves (for `could-wake` edges).
     pub steps: Vec<Step>,
     /// Not a deadlock: what can break the cycle. Likely: what can still run and was not
-    /// shown unable to break it.
-    pub breakers: Vec<String>,
+    /// shown unable to break it. The first ones found; `breakers_total` counts them all.
+    pub breakers: Vec<Breaker>,
+    pub breakers_total: usize,
 }
 
 /// One edge of a cycle.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
     pub kind: EdgeKind,
-    /// For a `could-wake` edge: every waker of the object (in the cycle or not).
+    /// For a `could-wake` edge: every waker of the object (in the cycle or not), the first
+    /// ones; `wakers_total` counts them all.
     pub wakers: Vec<Id>,
+    #[serde(skip)]
+    pub wakers_total: usize,
+}
+
+/// Something that can break a cycle, or could not be shown unable to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Breaker {
+    /// A node outside the cycle that can still move: a task with the first thing it waits
+    /// on that can (none: it can run), a timer, a thread...
+    Node { id: Id, waiting_on: Option<Id> },
+    /// A member of the cycle giving up at its own deadline (a timeout, a `wait_for`).
+    GivesUp { member: Id, deadline: Id },
+    /// A member that moves by itself at its deadline.
+    Deadline(Id),
+    /// What runs outside the graph.
+    Outside(Outside),
+}
+
+/// What can still run code but is no node of the graph: threads and loop callbacks that
+/// were not found to wake anything, and what could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outside {
+    /// A thread that runs none of the tasks and is not idle.
+    Thread { name: Option<Arc<str>>, id: u64 },
+    /// A callback queued (or a timer, `timed`) on an event loop.
+    Handle {
+        timed: bool,
+        handle: Id,
+        event_loop: Id,
+    },
+    /// The same, whose callback could not be read.
+    UnreadHandle {
+        timed: bool,
+        handle: Id,
+        event_loop: Id,
+        error: String,
+    },
+    /// Callbacks and timers of a loop past the ones read.
+    MoreHandles {
+        event_loop: Id,
+        more: usize,
+        read: usize,
+    },
+    /// A loop whose callbacks and timers could not be read, and its class.
+    UnreadLoop { event_loop: Id, class: Arc<str> },
+    /// A task whose chain could not be read completely.
+    IncompleteTask { task: Id, error: String },
+    /// A future whose done-callbacks could not be read.
+    UnreadCallbacks { future: Id, error: String },
+    /// A done-callback that could not be read.
+    UnreadCallback {
+        callback: Id,
+        future: Id,
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -207,7 +207,7 @@ fn an_unreadable_task_is_a_warning_and_the_rest_stands() {
 /// read is something that could still run, not nothing.
 #[test]
 fn an_unreadable_loop_callback_is_no_proof_of_deadlock() {
-    use awaitwhat::model::{EdgeKind, Grade, Kind};
+    use awaitwhat::model::{Breaker, EdgeKind, Grade, Kind, Outside};
     let s = common::start("3.12.1", "wake_callback");
     let core = CoreFile::open(&common::gcore(&s)).expect("core");
     let opts = Options {
@@ -235,13 +235,14 @@ fn an_unreadable_loop_callback_is_no_proof_of_deadlock() {
     let snap = snapshot::take(&mem, &core.modules(), &opts).expect("a partial answer");
     assert_eq!(snap.cycles.len(), 1, "{:#?}", snap.cycles);
     let cycle = &snap.cycles[0];
-    assert_eq!(cycle.grade, Grade::Likely, "{}", cycle.description);
+    let say = awaitwhat::render::cycles::Sentences::new(&snap.objects);
+    assert_eq!(cycle.grade, Grade::Likely, "{}", say.line(cycle));
     assert!(
-        cycle
-            .breakers
-            .iter()
-            .any(|b| b.contains(&format!("{timer:#x}"))),
+        cycle.breakers.iter().any(|b| matches!(
+            b,
+            Breaker::Outside(Outside::UnreadHandle { handle, .. }) if handle.0 == timer
+        )),
         "{:?}",
-        cycle.breakers
+        say.breakers(cycle)
     );
 }

@@ -1,5 +1,6 @@
 //! Renderers: pure functions from a `Snapshot` to text.
 
+pub mod cycles;
 pub mod dot;
 pub mod json;
 pub mod label;
@@ -39,7 +40,7 @@ pub fn render_into(s: &Snapshot, format: &str, w: &mut dyn Write) -> Result<(), 
             failed.map_or(Ok(()), |e| Err(io(e)))
         }
         "json" => {
-            serde_json::to_writer_pretty(&mut *w, s).map_err(|e| e.to_string())?;
+            json::render_into(s, w)?;
             w.write_all(b"\n").map_err(io)
         }
         other => w.write_all(render(s, other)?.as_bytes()).map_err(io),

@@ -55,8 +55,9 @@ pub fn render_in_parts(s: &Snapshot, emit: &mut dyn FnMut(&str)) {
         let _ = write!(out, ", {}", plural(s.loops.len(), "event loop"));
     }
     out.push('\n');
+    let say = super::cycles::Sentences::new(&s.objects);
     for c in &s.cycles {
-        let _ = writeln!(out, "{}", c.description);
+        let _ = writeln!(out, "{}", say.line(c));
     }
     if many_loops {
         for l in &s.loops {

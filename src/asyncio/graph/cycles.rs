@@ -2,15 +2,12 @@
 //! named in one line from a task and graded: a deadlock only when nothing outside the cycle
 //! can still break it (see [`Grade`]).
 
-use super::wakers::Runner;
-use crate::model::{Cycle, Edge, EdgeKind, Fact, Grade, Kind, Object, Step};
+use crate::model::{Breaker, Cycle, Edge, EdgeKind, Fact, Grade, Kind, Object, Outside, Step};
 use crate::target::AddrMap;
 use std::collections::{HashMap, HashSet};
 
 /// Most cycles we report.
 const MAX_CYCLES: usize = 100;
-/// Most breakers (or other wakers) named in one cycle's line.
-const MAX_NAMED: usize = 4;
 /// Most breakers listed for one cycle (a server may have 100,000 tasks that can still run);
 /// past it, one last entry counts the rest.
 const MAX_BREAKERS: usize = 16;
@@ -19,15 +16,15 @@ const MAX_WAKERS: usize = 1000;
 
 /// What can still run besides the graph's nodes: threads and loop callbacks that wake
 /// nothing we can see, and what could not be read.
-pub struct Outside<'a> {
-    pub runners: &'a [Runner],
-    pub unread: &'a [String],
+pub struct Others<'a> {
+    pub runners: &'a [Outside],
+    pub unread: &'a [Outside],
 }
 
 /// Cycles of the edge graph (Tarjan's strongly connected components, iteratively; one
 /// cycle named per component). `objects` are in address order (the search starts from
 /// the smallest).
-pub fn cycles(objects: &[Object], edges: &[Edge], outside: &Outside<'_>) -> Vec<Cycle> {
+pub fn cycles(objects: &[Object], edges: &[Edge], outside: &Others<'_>) -> Vec<Cycle> {
     let all: Vec<&Object> = objects.iter().collect();
     let index: AddrMap<usize> = objects
         .iter()
@@ -90,8 +87,8 @@ pub fn cycles(objects: &[Object], edges: &[Edge], outside: &Outside<'_>) -> Vec<
     out
 }
 
-/// The first `max` phrases, and how many there are in all (the rest are counted, not made).
-fn first(all: impl Iterator<Item = String>, max: usize) -> (Vec<String>, usize) {
+/// The first `max` items, and how many there are in all (the rest are counted, not kept).
+fn first<T>(all: impl Iterator<Item = T>, max: usize) -> (Vec<T>, usize) {
     let mut shown = Vec::new();
     let mut total = 0;
     for phrase in all {
@@ -101,17 +98,6 @@ fn first(all: impl Iterator<Item = String>, max: usize) -> (Vec<String>, usize) 
         total += 1;
     }
     (shown, total)
-}
-
-/// Phrases joined for a line: the first [`MAX_NAMED`], then "N more".
-fn named(shown: &[String], total: usize) -> String {
-    let mut out: Vec<&str> = shown.iter().take(MAX_NAMED).map(String::as_str).collect();
-    let more = total.saturating_sub(out.len());
-    let tail = format!("{more} more");
-    if more > 0 {
-        out.push(&tail);
-    }
-    out.join(", ")
 }
 
 /// Can a node still make progress by itself, whatever the rest of the graph does?
@@ -164,7 +150,7 @@ struct Graded<'g, 'o> {
     adj: &'g [Vec<(usize, usize)>],
     edges: &'g [Edge],
     stuck: &'g [bool],
-    outside: &'g Outside<'o>,
+    outside: &'g Others<'o>,
 }
 
 impl Graded<'_, '_> {
@@ -174,19 +160,23 @@ impl Graded<'_, '_> {
         let steps: Vec<Step> = via
             .iter()
             .zip(nodes)
-            .map(|(&ei, &from)| Step {
-                kind: self.edges[ei].kind,
-                wakers: if self.edges[ei].kind == EdgeKind::CouldWake {
-                    (self.wakers(from).into_iter().take(MAX_WAKERS))
-                        .map(|w| all[w].id)
-                        .collect()
+            .map(|(&ei, &from)| {
+                let wakers = if self.edges[ei].kind == EdgeKind::CouldWake {
+                    self.wakers(from)
                 } else {
                     Vec::new()
-                },
+                };
+                Step {
+                    kind: self.edges[ei].kind,
+                    wakers_total: wakers.len(),
+                    wakers: (wakers.into_iter().take(MAX_WAKERS))
+                        .map(|w| all[w].id)
+                        .collect(),
+                }
             })
             .collect();
         let woken = steps.iter().any(|s| s.kind == EdgeKind::CouldWake);
-        let (grade, (mut breakers, total)) = if !nodes.iter().all(|&n| self.stuck[n]) {
+        let (grade, (breakers, breakers_total)) = if !nodes.iter().all(|&n| self.stuck[n]) {
             // Something a node of the cycle waits on can still move.
             let mut found: Vec<(usize, usize)> = Vec::new();
             for &n in nodes {
@@ -198,14 +188,15 @@ impl Graded<'_, '_> {
             }
             let say = |&(n, d): &(usize, usize)| match all[d].kind {
                 // A member's own deadline: it gives up, and lets go of what it holds.
-                Kind::Timeout | Kind::WaitFor => {
-                    format!("{} giving up at {}", all[n].label, all[d].label)
-                }
+                Kind::Timeout | Kind::WaitFor => Breaker::GivesUp {
+                    member: all[n].id,
+                    deadline: all[d].id,
+                },
                 _ => self.breaker(d),
             };
             // And a member that moves by itself: the deadline of a `wait_for` in the cycle.
             let own = (nodes.iter().filter(|&&n| live_by_itself(all[n])))
-                .map(|&n| format!("the deadline of {}", self.name(n)));
+                .map(|&n| Breaker::Deadline(all[n].id));
             (
                 Grade::NotDeadlock,
                 first(found.iter().map(say).chain(own), MAX_BREAKERS),
@@ -216,11 +207,10 @@ impl Graded<'_, '_> {
         } else {
             // An Event, a Queue...: anything that can still run might wake it.
             let live = (0..all.len()).filter(|&i| all[i].kind == Kind::Task && !self.stuck[i]);
-            let runners = self.outside.runners.iter().map(|r| r.what.clone());
             let could = first(
                 live.map(|i| self.breaker(i))
-                    .chain(runners)
-                    .chain(self.outside.unread.iter().cloned()),
+                    .chain(self.outside.runners.iter().cloned().map(Breaker::Outside))
+                    .chain(self.outside.unread.iter().cloned().map(Breaker::Outside)),
                 MAX_BREAKERS,
             );
             if could.1 == 0 {
@@ -229,17 +219,12 @@ impl Graded<'_, '_> {
                 (Grade::Likely, could)
             }
         };
-        let description = self.describe(nodes, via, &steps, grade, (&breakers, total), &inside);
-        // The JSON lists the first ones and counts the rest.
-        if total > breakers.len() {
-            breakers.push(format!("{} more", total - breakers.len()));
-        }
         Cycle {
             nodes: nodes.iter().map(|&n| all[n].id).collect(),
-            description,
             grade,
             steps,
             breakers,
+            breakers_total,
         }
     }
 
@@ -254,102 +239,14 @@ impl Graded<'_, '_> {
         out
     }
 
-    /// A node that can still move, and what it waits on: "Task 'C' (timer [sleep(3600),
-    /// fires in 3599.9s])".
-    fn breaker(&self, i: usize) -> String {
-        let o = self.all[i];
-        let name = self.name(i);
-        let on: Vec<String> = self.adj[i]
-            .iter()
-            .filter(|(d, _)| !self.stuck[*d])
-            .map(|(d, _)| self.all[*d].label.to_string())
-            .take(1)
-            .collect();
-        match (o.kind, on.first()) {
-            (Kind::Task, Some(on)) => format!("{name} (waiting on {on})"),
-            (Kind::Task, None) => format!("{name} (can run)"),
-            _ => name,
-        }
-    }
-
-    fn name(&self, i: usize) -> String {
-        let o = self.all[i];
-        if matches!(
-            o.kind,
-            Kind::Task | Kind::Thread | Kind::Timer | Kind::Timeout | Kind::Callback
-        ) {
-            o.label.to_string()
-        } else {
-            format!("{} {}", o.label.head, o.id)
-        }
-    }
-
-    fn describe(
-        &self,
-        nodes: &[usize],
-        via: &[usize],
-        steps: &[Step],
-        grade: Grade,
-        (breakers, total): (&[String], usize),
-        inside: &HashSet<usize>,
-    ) -> String {
-        let all = self.all;
-        // A task by its quoted name, anything else by its label.
-        let who = |i: usize| {
-            let l = &all[i].label;
-            match (all[i].kind, &l.name) {
-                (Kind::Task, Some(name)) => format!("'{name}'"),
-                _ => l.to_string(),
-            }
-        };
-        let mut parts = Vec::new();
-        for (k, &n) in nodes.iter().enumerate() {
-            let mut s = self.name(n);
-            let next = who(nodes[(k + 1) % nodes.len()]);
-            match steps[k].kind {
-                EdgeKind::HeldBy => s.push_str(&format!(" (held by {next})")),
-                EdgeKind::CouldWake => {
-                    let next_id = self.edges[via[k]].to;
-                    let (others, others_total) = first(
-                        (self.wakers(n).into_iter())
-                            .filter(|&w| all[w].id != next_id)
-                            .map(|w| {
-                                if inside.contains(&w) {
-                                    who(w)
-                                } else {
-                                    self.name(w)
-                                }
-                            }),
-                        MAX_NAMED,
-                    );
-                    let others = named(&others, others_total);
-                    if others.is_empty() && grade == Grade::Deadlock {
-                        s.push_str(&format!(" (only {next} could wake it)"));
-                    } else if others.is_empty() {
-                        s.push_str(&format!(" ({next} could wake it)"));
-                    } else {
-                        s.push_str(&format!(" ({next} could wake it; so could {others})"));
-                    }
-                }
-                EdgeKind::Result => s.push_str(" (blocked in Future.result())"),
-                EdgeKind::Scheduled => s.push_str(" (its coroutine is queued on the loop)"),
-                EdgeKind::BlockedBy => s.push_str(&format!(" (its thread is blocked by {next})")),
-                _ => {}
-            }
-            parts.push(s);
-        }
-        parts.push(all[nodes[0]].label.to_string());
-        let path = parts.join(" → ");
-        match grade {
-            Grade::Deadlock => format!("deadlock: {path}"),
-            Grade::Likely => format!(
-                "likely deadlock: {path}; not ruled out, as it can still run: {}",
-                named(breakers, total)
-            ),
-            Grade::NotDeadlock => format!(
-                "wait cycle, not a deadlock: {path}; it can be broken by {}",
-                named(breakers, total)
-            ),
+    /// A node that can still move, and (a task) the first thing it waits on that can.
+    fn breaker(&self, i: usize) -> Breaker {
+        let waiting_on = (self.adj[i].iter())
+            .find(|(d, _)| !self.stuck[*d])
+            .map(|(d, _)| self.all[*d].id);
+        Breaker::Node {
+            id: self.all[i].id,
+            waiting_on,
         }
     }
 }
@@ -414,6 +311,7 @@ fn tarjan(adj: &[Vec<(usize, usize)>]) -> Vec<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::model::{Details, Id, Label};
+    use crate::render::cycles::Sentences;
     use crate::target::Addr;
 
     fn obj(addr: Addr, kind: Kind, label: &str) -> Object {
@@ -456,7 +354,7 @@ mod tests {
             edge(0x20, 0x30, EdgeKind::Result),
             edge(0x30, 0x10, EdgeKind::Scheduled),
         ];
-        let none = Outside {
+        let none = Others {
             runners: &[],
             unread: &[],
         };
@@ -464,7 +362,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].nodes, [Id(0x20), Id(0x30), Id(0x10)]);
         assert_eq!(
-            found[0].description,
+            Sentences::new(&objects).line(&found[0]),
             "deadlock: Task 'blocker' (blocked in Future.result()) → concurrent Future 0x30 \
              (its coroutine is queued on the loop) → event loop 0x10 (its thread is blocked \
              by 'blocker') → Task 'blocker'"
@@ -474,7 +372,7 @@ mod tests {
     #[test]
     fn no_cycle_in_a_tree() {
         let objects = Vec::from([obj(1, Kind::Task, "a"), obj(2, Kind::Task, "b")]);
-        let none = Outside {
+        let none = Others {
             runners: &[],
             unread: &[],
         };
@@ -505,7 +403,7 @@ mod tests {
 
     #[test]
     fn a_waker_that_can_still_run_breaks_the_cycle() {
-        let none = Outside {
+        let none = Others {
             runners: &[],
             unread: &[],
         };
@@ -514,19 +412,20 @@ mod tests {
         let found = cycles(&objects, &edges, &none);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].grade, Grade::NotDeadlock);
-        assert_eq!(found[0].breakers, ["Task 'C' (waiting on what C waits on)"]);
-        assert_eq!(found[0].steps[1].wakers, [Id(0x20), Id(0x30)]);
-        assert!(
-            found[0]
-                .description
-                .starts_with("wait cycle, not a deadlock: ")
+        let say = Sentences::new(&objects);
+        assert_eq!(
+            say.breakers(&found[0]),
+            ["Task 'C' (waiting on what C waits on)"]
         );
-        assert!(!found[0].description.contains("only"));
+        assert_eq!(found[0].steps[1].wakers, [Id(0x20), Id(0x30)]);
+        let line = say.line(&found[0]);
+        assert!(line.starts_with("wait cycle, not a deadlock: "), "{line}");
+        assert!(!line.contains("only"), "{line}");
     }
 
     #[test]
     fn a_waker_stuck_on_the_cycle_does_not() {
-        let none = Outside {
+        let none = Others {
             runners: &[],
             unread: &[],
         };
@@ -535,25 +434,27 @@ mod tests {
         edges.pop();
         edges.push(edge(0x30, 0x40, EdgeKind::Acquire));
         let found = cycles(&objects, &edges, &none);
+        let say = Sentences::new(&objects);
         assert_eq!(found[0].grade, Grade::Deadlock);
-        assert!(found[0].description.starts_with("deadlock: "));
+        assert!(say.line(&found[0]).starts_with("deadlock: "));
         // Something else that can still run leaves it unproven.
-        let runner = [Runner {
-            what: "Thread 'x'".into(),
+        let runner = [Outside::Thread {
+            name: Some("x".into()),
+            id: 0x99,
         }];
-        let some = Outside {
+        let some = Others {
             runners: &runner,
             unread: &[],
         };
         let found = cycles(&objects, &edges, &some);
         assert_eq!(found[0].grade, Grade::Likely);
-        assert_eq!(found[0].breakers, ["Thread 'x'"]);
-        assert!(found[0].description.starts_with("likely deadlock: "));
+        assert_eq!(say.breakers(&found[0]), ["Thread 'x' (0x99)"]);
+        assert!(say.line(&found[0]).starts_with("likely deadlock: "));
     }
 
     #[test]
     fn many_tasks_that_can_still_run_are_counted_not_listed() {
-        let none = Outside {
+        let none = Others {
             runners: &[],
             unread: &[],
         };
@@ -564,12 +465,11 @@ mod tests {
         objects.extend((0..20).map(|i| obj(0x1000 + i, Kind::Task, "idle")));
         let found = cycles(&objects, &edges, &none);
         assert_eq!(found[0].grade, Grade::Likely);
-        assert_eq!(found[0].breakers.len(), MAX_BREAKERS + 1);
-        assert_eq!(found[0].breakers[MAX_BREAKERS], "4 more");
-        assert!(
-            found[0].description.ends_with(", 16 more"),
-            "{}",
-            found[0].description
-        );
+        let say = Sentences::new(&objects);
+        let breakers = say.breakers(&found[0]);
+        assert_eq!(breakers.len(), MAX_BREAKERS + 1);
+        assert_eq!(breakers[MAX_BREAKERS], "4 more");
+        let line = say.line(&found[0]);
+        assert!(line.ends_with(", 16 more"), "{line}");
     }
 }

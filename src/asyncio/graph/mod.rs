@@ -10,8 +10,8 @@ use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
 use crate::model::{
-    Cycle, Details, Edge, EdgeKind, Fact, Facts, Frame, Id, Kind, Label, Object, ObjectState, Site,
-    State, Task,
+    Cycle, Details, Edge, EdgeKind, Fact, Facts, Frame, Id, Kind, Label, Object, ObjectState,
+    Outside, Site, State, Task,
 };
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
@@ -105,9 +105,9 @@ struct Builder<'a, 'r> {
     /// (future, callback) for the done-callbacks that are not asyncio's own links.
     done_callbacks: Vec<(Addr, Addr)>,
     /// Threads and loop callbacks that can still run code and wake nothing we can see.
-    runners: Vec<wakers::Runner>,
+    runners: Vec<Outside>,
     /// What could not be read, that could still run code.
-    unread: Vec<String>,
+    unread: Vec<Outside>,
     /// How many gathers deep `future` is.
     nesting: usize,
 }
@@ -292,8 +292,10 @@ impl Builder<'_, '_> {
                 Ok(c) => c,
                 Err(e) => {
                     self.warnings.push(format!("callbacks of {f:#x}: {e}"));
-                    self.unread
-                        .push(format!("the done-callbacks of future {f:#x} ({e})"));
+                    self.unread.push(Outside::UnreadCallbacks {
+                        future: Id(f),
+                        error: e.to_string(),
+                    });
                     continue;
                 }
             };
@@ -303,8 +305,11 @@ impl Builder<'_, '_> {
                     Err(e) => {
                         self.warnings
                             .push(format!("callback {cb:#x} of {f:#x}: {e}"));
-                        self.unread
-                            .push(format!("done-callback {cb:#x} of future {f:#x} ({e})"));
+                        self.unread.push(Outside::UnreadCallback {
+                            callback: Id(cb),
+                            future: Id(f),
+                            error: e.to_string(),
+                        });
                         continue;
                     }
                 };
@@ -502,7 +507,7 @@ pub fn build(
         cross_check_awaited_by(&mut b);
     }
     let objects = b.objects.sorted();
-    let outside = cycles::Outside {
+    let outside = cycles::Others {
         runners: &b.runners,
         unread: &b.unread,
     };

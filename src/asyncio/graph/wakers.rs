@@ -14,7 +14,7 @@ use crate::asyncio::waits;
 use crate::cpython::Py;
 use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
-use crate::model::{EdgeKind, Facts, Frame, Kind, Label, Site, Task};
+use crate::model::{EdgeKind, Facts, Frame, Id, Kind, Label, Outside, Site, Task};
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -34,12 +34,6 @@ fn waking_methods(kind: Kind, edge: EdgeKind) -> &'static [&'static str] {
         (Kind::Barrier, _) => &["wait"],
         _ => &[],
     }
-}
-
-/// Something that can still run code: a thread or a loop callback that was not found to
-/// wake anything, or could not be read. Named when a cycle's grade depends on it.
-pub struct Runner {
-    pub what: String,
 }
 
 /// The waited-on objects: the waking methods of each, and who waits on it.
@@ -110,11 +104,10 @@ pub(super) fn wakers(
     for t in tasks.iter().filter(|t| t.running_on_thread.is_none()) {
         frames_wake(b, &waited, &mut globals, t.address.0, &t.frames);
         if let Some(e) = &t.error {
-            let label = b.objects.get(&t.address.0).map(|o| o.label.to_string());
-            b.unread.push(format!(
-                "{} (its chain is incomplete: {e})",
-                label.unwrap_or_else(|| format!("task {:#x}", t.address.0))
-            ));
+            b.unread.push(Outside::IncompleteTask {
+                task: t.address,
+                error: e.clone(),
+            });
         }
     }
     let running: HashMap<u64, Addr> = tasks
@@ -269,8 +262,9 @@ fn threads_wake(
         let label = Label::named("Thread", name);
         b.add(tid, Kind::Thread, label, None, Default::default());
     } else if !found && own && !idle(&frames) {
-        b.runners.push(Runner {
-            what: format!("Thread '{name}' ({tid:#x})"),
+        b.runners.push(Outside::Thread {
+            name: names.get(&tid).map(|n| Arc::from(n.as_str())),
+            id: tid,
         });
     }
 }
@@ -359,26 +353,20 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
         }
     };
     let (Some(ready), Some(timers)) = (read("_ready"), read("_scheduled")) else {
-        b.unread.push(format!(
-            "the callbacks and timers of event loop {lp:#x} ({}), which could not be read",
-            py.short_type_name(lp).as_deref().unwrap_or("?")
-        ));
+        b.unread.push(Outside::UnreadLoop {
+            event_loop: Id(lp),
+            class: py.short_type_name(lp).unwrap_or_else(|_| "?".into()),
+        });
         return;
-    };
-    let what = |timed: bool| {
-        if timed {
-            "a timer"
-        } else {
-            "a queued callback"
-        }
     };
     let all = ready.len() + timers.len();
     if all > MAX_HANDLES {
         // Not read, so not shown unable to wake anything: they could break a cycle.
-        b.unread.push(format!(
-            "{} more callbacks and timers of event loop {lp:#x} (only the first {MAX_HANDLES} are read)",
-            all - MAX_HANDLES
-        ));
+        b.unread.push(Outside::MoreHandles {
+            event_loop: Id(lp),
+            more: all - MAX_HANDLES,
+            read: MAX_HANDLES,
+        });
     }
     for (h, timed) in ready
         .iter()
@@ -398,10 +386,12 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
             Ok(Some(cb)) => cb,
             Ok(None) => continue,
             Err(e) => {
-                b.unread.push(format!(
-                    "{} {h:#x} on event loop {lp:#x}, whose callback could not be read ({e})",
-                    what(timed)
-                ));
+                b.unread.push(Outside::UnreadHandle {
+                    timed,
+                    handle: Id(h),
+                    event_loop: Id(lp),
+                    error: e.to_string(),
+                });
                 continue;
             }
         };
@@ -464,8 +454,10 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
             continue;
         }
         if !internal(&callable) {
-            b.runners.push(Runner {
-                what: format!("{} {h:#x} on event loop {lp:#x}", what(timed)),
+            b.runners.push(Outside::Handle {
+                timed,
+                handle: Id(h),
+                event_loop: Id(lp),
             });
         }
     }

@@ -12,6 +12,22 @@ import oracle  # noqa: E402
 STATE = []
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("holder", ["hold", "wait"], "Future"),
+    ("waiter-0", ["waiter", "wait"], "Future"),
+    ("waiter-1", ["waiter", "wait"], "Future"),
+    ("waiter-2", ["waiter", "wait"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 2, "waits": 1}
+EXPECT_PRIMITIVES = [("Event", [], None), ("Condition", ["holder"], None)]
+
+
 def ready():
     """Three waiters in cond.wait() and the lock taken by 'holder'."""
     return bool(STATE) and len(STATE[0]._waiters) == 3 and STATE[0].locked()

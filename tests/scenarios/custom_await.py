@@ -14,6 +14,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("future", ["use", "__await__"], "Future"),
+    ("sleep", ["use", "__await__", "sleep"], "Future"),
+    ("wrapper", ["use", "wrapped_sleep", "sleep"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "timers": 2, "waits": 2}
+EXPECT_PRIMITIVES = []
+
+
 class FutureAwaitable:
     def __init__(self):
         self._fut = oracle.keep(asyncio.get_running_loop().create_future())

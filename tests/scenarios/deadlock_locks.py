@@ -10,6 +10,20 @@ EXPECT_CYCLE = ["A", "B"]
 LOCKS = []
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("A", ["take_both", "__aenter__", "acquire"], "Future"),
+    ("B", ["take_both", "__aenter__", "acquire"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 2, "waits": 1}
+EXPECT_PRIMITIVES = [("Lock", ["A"], None), ("Lock", ["B"], None)]
+
+
 def ready():
     """Both locks taken and each with one waiter: the deadlock has formed."""
     return len(LOCKS) == 2 and all(lock.locked() and len(lock._waiters or ()) == 1 for lock in LOCKS)

@@ -10,6 +10,20 @@ EXPECT_CYCLE = ["A", "B"]
 other = {}
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("A", ["wait_for_other"], "Task"),
+    ("B", ["wait_for_other"], "Task"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "waits": 3}
+EXPECT_PRIMITIVES = []
+
+
 def ready():
     """Each task is blocked on the other."""
     return len(other) == 2 and other["A"]._fut_waiter is other["B"] is not None and other["B"]._fut_waiter is other["A"]

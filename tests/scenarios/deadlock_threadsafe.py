@@ -18,6 +18,23 @@ EXPECT_CYCLE = ["blocker"]
 WORKER = []
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "Task"),
+    (None, ["remote", "wait"], "Future"),
+    ("blocker", ["blocker", "result", "wait"], "<running>"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"resources": 1, "waits": 1, "threadsafe": 2}
+EXPECT_PRIMITIVES = [("Event", [], None)]
+# Threads besides the main one: (name, or None for any; its innermost functions, outermost
+# first, where a list means any one of them).
+EXPECT_THREADS = [("worker", ["result", "wait"])]
+
+
 async def remote(ev):
     await ev.wait()
 

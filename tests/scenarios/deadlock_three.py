@@ -12,6 +12,21 @@ EXPECT_CYCLE = ["A", "B", "C"]
 STATE = []
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("A", ["a", "wait"], "Future"),
+    ("B", ["b", "get"], "Future"),
+    ("C", ["c", "__aenter__", "acquire"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 3, "waits": 1}
+EXPECT_PRIMITIVES = [("Lock", ["A"], None), ("Event", [], ["B"]), ("Queue", [], ["C"])]
+
+
 def ready():
     """A waits on the event, B on the queue, C on the lock."""
     if not STATE:

@@ -13,6 +13,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 3, "waits": 1}
+EXPECT_PRIMITIVES = [("Lock", ["fetcher"], None), ("Event", [], None), ("Queue", [], None)]
+
+
 async def refresh_cache(lock, ready):
     async with lock:
         await ready.wait()

@@ -12,6 +12,21 @@ import oracle  # noqa: E402
 MIN_VERSION = (3, 12)
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("eager-1", ["wait_on"], "Future"),
+    ("eager-2", ["wait_on"], "Future"),
+    (None, ["wait_on"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "waits": 4}
+EXPECT_PRIMITIVES = []
+
+
 async def wait_on(fut):
     await fut
 

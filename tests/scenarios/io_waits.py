@@ -12,6 +12,24 @@ import oracle  # noqa: E402
 TASKS = []
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("stream", ["read_line", "readline", "readuntil", "_wait_for_data"], "Future"),
+    ("socket", ["recv", "sock_recv"], "Future"),
+    ("send", ["send", "sock_sendall"], "Future"),
+    ("child", ["wait_child", "wait", "_wait"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "waits": 5, "io": 4}
+EXPECT_PRIMITIVES = []
+# Threads not checked: up to 3.11 the child watcher waits for the subprocess in one.
+IGNORE_THREADS = "waitpid"
+
+
 def ready():
     """The three waiting tasks exist and are blocked (not the set-up in main)."""
     return len(TASKS) == 4 and all(t._fut_waiter is not None for t in TASKS)

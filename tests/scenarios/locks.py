@@ -9,6 +9,28 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("holder", ["hold_lock", "sleep"], "Future"),
+    ("lock", ["want_lock", "__aenter__", "acquire"], "Future"),
+    ("event", ["wait_event", "wait"], "Future"),
+    ("get", ["get_item", "get"], "Future"),
+    ("put", ["put_item", "put"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 4, "timers": 1, "waits": 1}
+EXPECT_PRIMITIVES = [
+    ("Lock", ["holder"], None),
+    ("Event", [], None),
+    ("Queue", [], None),
+    ("Queue", [], None),
+]
+
+
 async def hold_lock(lock):
     async with lock:
         await asyncio.sleep(3600)

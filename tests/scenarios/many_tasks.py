@@ -12,6 +12,22 @@ COUNT = int(os.environ.get("AW_TASKS", "10000"))
 TICK = float(os.environ.get("AW_TICK", "0"))
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type[,
+# how many: "rest" for every other task]]).
+EXPECT_SHAPES = [
+    ("main", ["main", "wait"], "Future"),
+    (None, ["worker", "step", "wait"], "Future", "Task", "rest"),
+]
+# The oracle's graph: entries per section, and each registered primitive's (type,
+# holders, wakers) by task name; every task waits on the first one.
+EXPECT_GRAPH = {"resources": 1}
+EXPECT_PRIMITIVES = [("Event", [], None)]
+EXPECT_ALL_WAIT_ON_FIRST = True
+EXPECT_MIN_TASKS = 2
+
+
 async def step(i, ev):
     await ev.wait()
 

@@ -8,6 +8,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = []
+# What the text says instead of stacks; the oracle says so too ("no_asyncio": true).
+EXPECT_TEXT = "asyncio is not imported"
+
+
 def check(signum, frame):
     if "asyncio" in sys.modules:
         oracle._exit(1, "CHANGED: asyncio got imported")

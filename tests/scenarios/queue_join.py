@@ -10,6 +10,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("worker", ["work", "wait"], "Future"),
+    ("joiner", ["join", "join", "wait"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 2, "waits": 1}
+EXPECT_PRIMITIVES = [("Queue", [], ["worker"]), ("Event", [], None)]
+
+
 async def join(q):
     await q.join()
 

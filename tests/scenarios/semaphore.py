@@ -10,6 +10,28 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("hold-1", ["hold", "wait"], "Future"),
+    ("hold-2", ["hold", "wait"], "Future"),
+    ("bhold", ["hold", "wait"], "Future"),
+    ("want-1", ["want", "__aenter__", "acquire"], "Future"),
+    ("want-2", ["want", "__aenter__", "acquire"], "Future"),
+    ("bwant", ["want", "__aenter__", "acquire"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 3, "waits": 1}
+EXPECT_PRIMITIVES = [
+    ("Event", [], None),
+    ("Semaphore", ["hold-1", "hold-2"], None),
+    ("BoundedSemaphore", ["bhold"], None),
+]
+
+
 async def hold(sem, never):
     async with sem:
         await never.wait()

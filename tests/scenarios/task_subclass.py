@@ -9,6 +9,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture", "MyTask"),
+    ("via-factory", ["sleeper", "sleep"], "Future", "MyTask"),
+    ("direct", ["sleeper", "sleep"], "Future", "MyTask"),
+    ("py-subclass", ["sleeper", "sleep"], "Future", "MyPyTask"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "timers": 3, "waits": 1}
+EXPECT_PRIMITIVES = []
+
+
 class MyTask(asyncio.Task):
     pass
 

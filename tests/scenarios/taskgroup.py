@@ -9,6 +9,29 @@ import oracle  # noqa: E402
 MIN_VERSION = (3, 11)
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = {
+    (3, 8): [
+        ("main", ["main", "__aexit__"], "Future"),
+        ("child-0", ["child", "wait"], "Future"),
+        ("child-1", ["child", "wait"], "Future"),
+        ("child-2", ["child", "wait"], "Future"),
+    ],
+    (3, 14): [
+        ("main", ["main", "__aexit__", "_aexit"], "Future"),
+        ("child-0", ["child", "wait"], "Future"),
+        ("child-1", ["child", "wait"], "Future"),
+        ("child-2", ["child", "wait"], "Future"),
+    ],
+}
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"resources": 1, "taskgroups": 1}
+EXPECT_PRIMITIVES = [("Event", [], None)]
+
+
 async def child(ev):
     await ev.wait()
 

@@ -11,6 +11,19 @@ import oracle  # noqa: E402
 MIN_VERSION = (3, 11)
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main", "wait"], "Future"),
+    ("nested", ["nested", "sleep"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"resources": 1, "timers": 3}
+EXPECT_PRIMITIVES = [("Event", [], None)]
+
+
 async def nested():
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(None):

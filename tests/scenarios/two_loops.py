@@ -13,6 +13,26 @@ import oracle  # noqa: E402
 BACKGROUND = []
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "Task"),
+    ("fg-sleep", ["nap", "sleep"], "Future"),
+    ("bg-event", ["wait_event", "wait"], "Future"),
+    ("bg-sleep", ["nap", "sleep"], "Future"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"resources": 1, "timers": 2, "waits": 1}
+EXPECT_PRIMITIVES = [("Event", [], None)]
+# Threads besides the main one: (name, or None for any; its innermost functions, outermost
+# first, where a list means any one of them).
+# The second loop's thread, parked in its selector.
+EXPECT_THREADS = [("loop-thread", [["select", "poll"]])]
+EXPECT_LOOPS = 2
+
+
 async def wait_event(ev):
     await ev.wait()
 

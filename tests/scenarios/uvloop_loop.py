@@ -21,6 +21,23 @@ except ImportError as e:
              "under target/pydeps/%d.%d, put that on PYTHONPATH" % ((e,) + sys.version_info[:2]))
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = [
+    ("main", ["main"], "_GatheringFuture"),
+    ("get", ["get_item", "get"], "Future"),
+    ("holder", ["hold_lock", "sleep"], "Future"),
+    ("lock", ["want_lock", "__aenter__", "acquire"], "Future"),
+    ("event", ["wait_event", "wait"], "Future"),
+    ("awaiter", ["await_task"], "Task"),
+]
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 3, "timers": 1, "waits": 2}
+EXPECT_PRIMITIVES = [("Lock", ["holder"], None), ("Event", [], None), ("Queue", [], None)]
+
+
 async def await_task(task):
     return await task
 

@@ -9,6 +9,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
+EXPECT_SHAPES = {
+    (3, 8): [
+        ("main", ["main", "wait_for"], "Future"),
+        (None, ["slow", "wait"], "Future"),
+    ],
+    (3, 12): [
+        ("main", ["main", "wait_for", "slow", "wait"], "Future"),
+    ],
+}
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {
+    (3, 8): {"resources": 1, "waits": 1, "links": {"wait_for": 1}},
+    (3, 12): {"resources": 1, "timers": 1},
+}
+EXPECT_PRIMITIVES = [("Event", [], None)]
+
+
 async def slow(ev):
     await ev.wait()
 

@@ -16,6 +16,18 @@ EXPECT_GRADE = "not a deadlock"
 WORKER = []
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 2, "waits": 2, "executors": 1, "links": {"executor": 1}}
+EXPECT_PRIMITIVES = [("Lock", ["A"], None), ("Event", [], ["B", "other"])]
+# Threads besides the main one: (name, or None for any; its innermost functions, outermost
+# first, where a list means any one of them).
+# The worker that will wake the event, asleep in its job.
+EXPECT_THREADS = [(None, ["job"])]
+
+
 def ready():
     """The lock/event cycle has formed and the job runs."""
     return bool(WORKER) and cycle.ready()

@@ -12,6 +12,14 @@ EXPECT_CYCLE = ["A", "B"]
 EXPECT_GRADE = "not a deadlock"
 
 
+# What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
+# these literals; a dict keyed by version means "from this version on").
+# The oracle's graph: entries per section (links per kind), and each registered
+# primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
+EXPECT_GRAPH = {"gathers": 1, "resources": 2, "timers": 1, "waits": 1}
+EXPECT_PRIMITIVES = [("Lock", ["A"], None), ("Event", [], ["B", "C"])]
+
+
 async def c(event):
     await asyncio.sleep(oracle.wake_delay())
     event.set()

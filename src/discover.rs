@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::layout::{self, Layout, Offsets, Source, Version};
 use crate::target::core::CoreFile;
 use crate::target::elf::ElfFile;
+use crate::target::elf_image;
 use crate::target::{Addr, Module, Reader};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -381,40 +382,20 @@ fn hexs(b: &[u8]) -> String {
 /// Read the GNU build id from the module's program headers and notes in target memory.
 fn memory_build_id(mem: &Reader<'_>, m: &Loaded) -> Option<Vec<u8>> {
     let base = m.module.base;
-    let header = mem.bytes(base, 64).ok()?;
-    if &header[..4] != b"\x7fELF" {
-        return None;
-    }
-    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as u64;
-    let u64_at =
-        |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or_default());
-    let phoff = u64_at(&header, 32);
-    let phnum = u16_at(&header, 56).min(64);
-    let phdrs = mem.bytes(base + phoff, (phnum * 56) as usize).ok()?;
-    for ph in phdrs.chunks_exact(56) {
-        if u32::from_le_bytes(ph[..4].try_into().unwrap_or_default()) != 4 {
-            continue; // PT_NOTE
-        }
-        let size = u64_at(ph, 32).min(4096);
-        let notes = mem
-            .bytes(m.bias.wrapping_add(u64_at(ph, 16)), size as usize)
-            .ok()?;
-        let mut at = 0usize;
-        while at + 12 <= notes.len() {
-            let word = |o: usize| {
-                u32::from_le_bytes(notes[o..o + 4].try_into().unwrap_or_default()) as usize
-            };
-            let (namesz, descsz, kind) = (word(at), word(at + 4), word(at + 8));
-            let name_at = at + 12;
-            let desc_at = name_at + namesz.div_ceil(4) * 4;
-            let end = desc_at + descsz.div_ceil(4) * 4;
-            if end > notes.len() {
-                break;
-            }
-            if kind == 3 && &notes[name_at..name_at + namesz.min(3)] == b"GNU" {
-                return Some(notes[desc_at..desc_at + descsz].to_vec());
-            }
-            at = end;
+    let header = elf_image::header(&mem.bytes(base, 64).ok()?)?;
+    let phnum = header.phnum.min(64) as usize;
+    let table = mem
+        .bytes(
+            base.wrapping_add(header.phoff),
+            phnum * elf_image::PHDR_SIZE,
+        )
+        .ok()?;
+    for ph in elf_image::program_headers(&table).filter(|ph| ph.kind == elf_image::PT_NOTE) {
+        let size = ph.filesz.min(4096) as usize;
+        let notes = mem.bytes(m.bias.wrapping_add(ph.vaddr), size).ok()?;
+        let gnu = elf_image::notes(&notes).find(|n| n.kind == 3 && n.name.starts_with(b"GNU"));
+        if let Some(note) = gnu {
+            return Some(note.desc.to_vec());
         }
     }
     None

@@ -1,6 +1,7 @@
 //! ELF core files: memory from `PT_LOAD` segments, the mapped files from the `NT_FILE`
 //! note, and read-only file contents the core left out read from those files on disk.
 
+use super::elf_image::{self, PHDR_SIZE, PT_LOAD, PT_NOTE, u64_at};
 use super::{Addr, Memory, Module};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -9,8 +10,6 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const PT_LOAD: u32 = 1;
-const PT_NOTE: u32 = 4;
 const NT_FILE: u32 = 0x4649_4c45;
 const ET_CORE: u16 = 4;
 
@@ -56,36 +55,29 @@ impl CoreFile {
         let map = unsafe { memmap2::Mmap::map(&file) }
             .map_err(|e| Error::Target(format!("{}: {e}", path.display())))?;
         let b: &[u8] = &map;
-        if b.len() < 64 || &b[..4] != b"\x7fELF" || b[4] != 2 || b[5] != 1 {
-            return Err(bad(path, "not a 64-bit little-endian ELF file"));
-        }
-        if u16_at(b, 16) != Some(ET_CORE) {
+        let header =
+            elf_image::header(b).ok_or_else(|| bad(path, "not a 64-bit little-endian ELF file"))?;
+        if header.kind != ET_CORE {
             return Err(bad(path, "ELF type is not CORE"));
         }
-        let phoff = u64_at(b, 32).ok_or_else(|| bad(path, "header"))?;
-        let phnum = u16_at(b, 56).ok_or_else(|| bad(path, "header"))? as u64;
+        let table = slice(b, header.phoff, header.phnum as u64 * PHDR_SIZE as u64)
+            .ok_or_else(|| bad(path, "program headers out of the file"))?;
         let mut segments = Vec::new();
         let mut mappings = Vec::new();
-        for i in 0..phnum {
-            let ph = phoff
-                .checked_add(i * 56)
-                .ok_or_else(|| bad(path, "program headers"))? as usize;
-            let kind = u32_at(b, ph).ok_or_else(|| bad(path, "program headers out of the file"))?;
-            let field = |o: usize| {
-                u64_at(b, ph + o).ok_or_else(|| bad(path, "program headers out of the file"))
-            };
-            let (offset, vaddr, filesz, memsz) = (field(8)?, field(16)?, field(32)?, field(40)?);
-            match kind {
+        for ph in elf_image::program_headers(table) {
+            match ph.kind {
                 PT_LOAD => segments.push(Segment {
-                    vaddr,
-                    memsz,
-                    offset,
-                    filesz,
+                    vaddr: ph.vaddr,
+                    memsz: ph.memsz,
+                    offset: ph.offset,
+                    filesz: ph.filesz,
                 }),
                 PT_NOTE => {
-                    let notes = slice(b, offset, filesz)
+                    let notes = slice(b, ph.offset, ph.filesz)
                         .ok_or_else(|| bad(path, "note segment out of the file"))?;
-                    mappings.extend(parse_nt_file(notes));
+                    for note in elf_image::notes(notes).filter(|n| n.kind == NT_FILE) {
+                        mappings.extend(parse_file_table(note.desc));
+                    }
                 }
                 _ => {}
             }
@@ -206,41 +198,7 @@ fn slice(b: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
     let end = start.checked_add(usize::try_from(len).ok()?)?;
     b.get(start..end)
 }
-fn u16_at(b: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?))
-}
-fn u32_at(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
-}
-fn u64_at(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
-}
-
-/// Mappings from the `NT_FILE` note(s) of a note segment; malformed notes are skipped.
-fn parse_nt_file(notes: &[u8]) -> Vec<Mapping> {
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    while at + 12 <= notes.len() {
-        let (Some(namesz), Some(descsz), Some(kind)) = (
-            u32_at(notes, at),
-            u32_at(notes, at + 4),
-            u32_at(notes, at + 8),
-        ) else {
-            break;
-        };
-        let desc_at = at + 12 + (namesz as usize).div_ceil(4) * 4;
-        let end = desc_at.saturating_add((descsz as usize).div_ceil(4) * 4);
-        if end > notes.len() {
-            break;
-        }
-        if kind == NT_FILE {
-            out.extend(parse_file_table(&notes[desc_at..desc_at + descsz as usize]));
-        }
-        at = end;
-    }
-    out
-}
-
+/// The mappings of one `NT_FILE` note's descriptor.
 fn parse_file_table(d: &[u8]) -> Vec<Mapping> {
     let (Some(count), Some(page)) = (u64_at(d, 0), u64_at(d, 8)) else {
         return Vec::new();

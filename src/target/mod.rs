@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod core;
 pub mod elf;
+pub mod elf_image;
 pub mod files;
 pub mod journal;
 pub mod live;

@@ -219,7 +219,7 @@ impl Py<'_> {
         let flags = self.type_flags(tp)?;
         let managed = self.era.managed_dict;
         if managed != ManagedDict::No && flags & TPFLAGS_MANAGED_DICT != 0 {
-            let word = self.mem.u64(obj - MANAGED_DICT_OFFSET)?;
+            let word = self.mem.u64(obj.saturating_sub(MANAGED_DICT_OFFSET))?;
             let cached_keys = || -> Result<Addr> { self.mem.ptr(tp + o.ht_cached_keys()?) };
             let from_values =
                 |values: Addr| -> Result<Option<Addr>> {
@@ -255,7 +255,9 @@ impl Py<'_> {
             if word != 0 {
                 return self.dict_get(word, name);
             }
-            let values = self.mem.ptr(obj - MANAGED_VALUES_OFFSET_311)?;
+            let values = self
+                .mem
+                .ptr(obj.saturating_sub(MANAGED_VALUES_OFFSET_311))?;
             return if values != 0 {
                 from_values(values)
             } else {

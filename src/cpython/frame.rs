@@ -88,9 +88,16 @@ impl Py<'_> {
             } else {
                 o.if_prev_instr()?
             };
-            let ip = self.mem.ptr(frame + ip)? as i64;
-            let base = (code + o.co_code_adaptive()?) as i64;
-            Ok((ip - base) / 2)
+            let ip = self.mem.ptr(frame + ip)?;
+            let base = code + o.co_code_adaptive()?;
+            // Before the first instruction (3.11's prev_instr) is -1; a pointer far from
+            // its code is corrupted memory, never an overflow.
+            let units = (ip as i128 - base as i128) / 2;
+            i64::try_from(units).map_err(|_| Error::Implausible {
+                what: "instruction pointer far from its code",
+                addr: frame,
+                value: ip,
+            })
         } else {
             Ok(self.mem.i32(frame + o.f_lasti()?)? as i64)
         }

@@ -126,7 +126,7 @@ impl Py<'_> {
                 if top == 0 {
                     return Ok(None); // executing
                 }
-                self.mem.ptr(top - 8)?
+                self.mem.ptr(top.saturating_sub(8))?
             }
         };
         Ok(Some(top).filter(|&a| a != 0))

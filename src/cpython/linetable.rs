@@ -1,4 +1,5 @@
-//! The three line-number table formats, as pure functions over the table bytes.
+//! The three line-number table formats, as pure functions over the table bytes (a
+//! corrupted table gives a wrong line or none, never an overflow).
 
 /// 3.8–3.9 `co_lnotab`: (byte increment, signed line increment) pairs; `offset` in bytes.
 pub fn lnotab_line(table: &[u8], firstlineno: i32, offset: u32) -> i32 {
@@ -9,7 +10,7 @@ pub fn lnotab_line(table: &[u8], firstlineno: i32, offset: u32) -> i32 {
         if addr > offset {
             break;
         }
-        line += pair[1] as i8 as i32;
+        line = line.saturating_add(pair[1] as i8 as i32);
     }
     line
 }
@@ -25,7 +26,7 @@ pub fn linetable_310_line(table: &[u8], firstlineno: i32, offset: u32) -> Option
         let current = if delta == -128 {
             None
         } else {
-            line += delta as i32;
+            line = line.saturating_add(delta as i32);
             Some(line)
         };
         if start <= offset && offset < end {
@@ -55,17 +56,17 @@ pub fn locations_line(table: &[u8], firstlineno: i32, unit: u32) -> Option<i32> 
                 Some(line)
             }
             10..=12 => {
-                line += code as i32 - 10;
+                line = line.saturating_add(code as i32 - 10);
                 r.byte()?;
                 r.byte()?;
                 Some(line)
             }
             13 => {
-                line += r.svarint()?;
+                line = line.saturating_add(r.svarint()?);
                 Some(line)
             }
             14 => {
-                line += r.svarint()?;
+                line = line.saturating_add(r.svarint()?);
                 r.varint()?;
                 r.varint()?;
                 r.varint()?;

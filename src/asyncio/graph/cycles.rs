@@ -1,6 +1,7 @@
 //! Wait cycles: strongly connected components of the wait graph (iterative Tarjan), each
-//! named in one line from a task and graded: a deadlock only when nothing outside the cycle
-//! can still break it (see [`Grade`]).
+//! walked from a task and graded: a deadlock only when nothing outside the cycle can still
+//! break it (see [`Grade`]); what can, or was not shown unable to, is kept typed as its
+//! breakers. `render/cycles.rs` says it in words.
 
 use crate::model::{Breaker, Cycle, Edge, EdgeKind, Fact, Grade, Kind, Object, Outside, Step};
 use crate::target::AddrMap;

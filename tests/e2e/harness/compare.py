@@ -191,6 +191,13 @@ def vocabulary(field):
         if out.returncode != 0:
             raise RuntimeError("%s vocabulary failed: %s" % (CLI, out.stderr))
         _VOCABULARY.update(json.loads(out.stdout))
+        # The harness's own groupings must be words of the vocabulary: a renamed kind
+        # fails here, not silently in every check.
+        for words, of in ((INFERRED_EDGES, "edges[].kind"), (PRIMITIVE_KINDS, "objects[].kind"),
+                          (set(GRADE_PREFIX), "cycles[].grade")):
+            unknown = words - set(_VOCABULARY[of])
+            if unknown:
+                raise RuntimeError("%s: %s not in awaitwhat's vocabulary" % (of, sorted(unknown)))
     return set(_VOCABULARY[field])
 
 

@@ -3,6 +3,7 @@
 //! Per-item failures become warnings and partial entries; only a target we cannot
 //! understand at all is an error.
 
+use crate::asyncio::stdlib::Stdlib;
 use crate::asyncio::{graph, loops, tasks};
 use crate::cpython::Py;
 use crate::discover::{Options, discover, fallback_files, with_core_modules};
@@ -56,12 +57,14 @@ fn decode(
     let mut threads = Threads::default();
     let mut tasks_out = Vec::new();
     let mut asyncio_seen = false;
+    let mut stdlib = None;
     for &interp in &interps {
         let states = py.threads(interp)?;
         threads.add(&py, interp, &states);
         warnings.append(&mut threads.warnings);
         if let Some(found) = tasks::pending(&py, &par, interp, &states, &threads.stacks)? {
             asyncio_seen = true;
+            stdlib = stdlib.or_else(|| Stdlib::of(&py, py.sys_modules(interp).ok()?));
             warnings.extend(found.warnings);
             tasks_out.extend(found.tasks);
         }
@@ -71,6 +74,12 @@ fn decode(
             threads: threads.threads.len(),
         });
     }
+    let stdlib = stdlib.unwrap_or_else(|| {
+        warnings.push(
+            "asyncio's package directory could not be read: any frame in a directory named asyncio is taken for asyncio's".into(),
+        );
+        Stdlib::guessed()
+    });
     let (loops, loop_threads) = loops::event_loops(&py, &tasks_out);
     let clock = loops::clock(&py, opts.live, &threads.stacks);
     let names = threads.names();
@@ -81,6 +90,7 @@ fn decode(
         &names,
         &loop_threads,
         clock,
+        &stdlib,
     );
     warnings.extend(graph.warnings);
     let mut snap = Snapshot {

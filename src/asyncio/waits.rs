@@ -1,6 +1,7 @@
 //! Typed waits: what the object at the end of a task's chain really is (a Lock, an Event,
 //! a Queue, a sleep timer, a TaskGroup...) and the facts that matter about it.
 
+use super::stdlib::Stdlib;
 use super::uvloop;
 use crate::cpython::Py;
 use crate::error::Result;
@@ -40,10 +41,6 @@ pub struct Resource {
     pub edge: EdgeKind,
 }
 
-fn in_asyncio(file: &str) -> bool {
-    file.contains("/asyncio/")
-}
-
 /// The resource kind of an object, if it is one of asyncio's primitives.
 pub fn resource_kind(py: &Py<'_>, obj: Addr) -> Result<Option<Kind>> {
     py.class_in(obj, RESOURCES)
@@ -65,14 +62,19 @@ pub enum Wait {
 
 /// What the innermost asyncio frames of a chain wait on. `frames` are outermost first;
 /// only suspended chains are passed here.
-pub fn classify(py: &Py<'_>, frames: &[Frame], clock: Option<Clock>) -> Result<Option<Wait>> {
+pub fn classify(
+    py: &Py<'_>,
+    frames: &[Frame],
+    clock: Option<Clock>,
+    stdlib: &Stdlib,
+) -> Result<Option<Wait>> {
     // The innermost run of asyncio's own frames says what is awaited; its outermost
     // primitive is the one the program used (Barrier.wait, not the Condition inside it;
     // the Lock of `async with lock`, entered through `__aenter__`).
     let inner = frames
         .iter()
         .rev()
-        .take_while(|f| in_asyncio(&f.file))
+        .take_while(|f| stdlib.contains(&f.file))
         .count();
     let run = &frames[frames.len() - inner..];
     if let Some(Frame {
@@ -244,10 +246,10 @@ fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Opt
 
 /// Primitives a chain is waiting *inside* (`Condition.wait` has released its lock): an
 /// `async with` on one of them in an outer frame does not mean the task holds it.
-pub fn released(py: &Py<'_>, frames: &[Frame]) -> Vec<Addr> {
+pub fn released(py: &Py<'_>, frames: &[Frame], stdlib: &Stdlib) -> Vec<Addr> {
     frames
         .iter()
-        .filter(|f| in_asyncio(&f.file) && matches!(&*f.function, "wait" | "wait_for"))
+        .filter(|f| stdlib.contains(&f.file) && matches!(&*f.function, "wait" | "wait_for"))
         .filter_map(|f| py.frame_local(f.at.0, f.at.1, "self").ok().flatten())
         .filter(|&me| resource_kind(py, me).ok().flatten() == Some(Kind::Condition))
         .collect()

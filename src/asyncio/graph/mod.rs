@@ -3,6 +3,7 @@
 //! cycles in it.
 
 use super::callbacks::{Link, callbacks, classify as classify_link};
+use super::stdlib::Stdlib;
 use super::tasks::{future_kind, future_state, task_kind, task_name};
 use super::waits::{self, Clock, Resource, Wait};
 use crate::cpython::Py;
@@ -92,6 +93,8 @@ impl Nodes {
 struct Builder<'a, 'r> {
     py: &'a Py<'r>,
     clock: Option<Clock>,
+    /// Which frames are asyncio's own.
+    stdlib: &'a Stdlib,
     objects: Nodes,
     edges: Vec<Edge>,
     /// Every edge once, as (from, to, kind): also says which nodes any edge uses.
@@ -414,10 +417,12 @@ pub fn build(
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
     clock: Option<Clock>,
+    stdlib: &Stdlib,
 ) -> Graph {
     let mut b = Builder {
         py,
         clock,
+        stdlib,
         objects: Nodes::default(),
         edges: Vec::new(),
         edge_set: HashSet::default(),
@@ -450,11 +455,11 @@ pub fn build(
             .frames
             .iter()
             .rev()
-            .find(|f| !f.file.contains("/asyncio/"))
+            .find(|f| !stdlib.contains(&f.file))
             .or(t.frames.last())
             .map(Site::of);
         let Some(w) = t.waiter else { continue };
-        let wait = waits::classify(py, &t.frames, clock)
+        let wait = waits::classify(py, &t.frames, clock, stdlib)
             .and_then(|found| found.map(|found| b.wait(found)).transpose());
         match wait {
             Ok(Some((addr, Kind::Stream | Kind::Socket | Kind::Subprocess, edge))) => {
@@ -525,7 +530,7 @@ pub fn build(
 fn watched_set(b: &mut Builder<'_, '_>, frames: &[Frame]) {
     let py = b.py;
     for f in frames {
-        if &*f.function != "_wait" || !f.file.contains("/asyncio/") {
+        if &*f.function != "_wait" || !b.stdlib.contains(&f.file) {
             continue;
         }
         let (frame, code) = f.at;
@@ -620,7 +625,7 @@ fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, tasks: &[Task]) {
 /// stack: that makes it the (inferred) holder. The same finds `asyncio.timeout` scopes.
 fn holders(b: &mut Builder<'_, '_>, t: &Task) {
     let py = b.py;
-    let released = waits::released(py, &t.frames);
+    let released = waits::released(py, &t.frames, b.stdlib);
     for (k, fi) in t.frames.iter().enumerate() {
         let Ok(stack) = py.frame_value_stack(fi.at.0, fi.at.1) else {
             continue;

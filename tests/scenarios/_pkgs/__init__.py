@@ -1,0 +1,1 @@
+"""Libraries the scenarios use, shaped like real ones (not scenarios themselves)."""

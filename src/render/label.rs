@@ -90,13 +90,22 @@ impl Display for Facts {
                     };
                     write!(f, "sleep({delay}), ")?;
                 }
-                match deadline {
+                match *deadline {
+                    // Past its deadline: the loop has not run it (it is blocked, or busy).
+                    Deadline::In { left, live: true } if left < 0.0 => {
+                        write!(f, "overdue by {:.1}s", -left)
+                    }
                     Deadline::In { left, live: true } => write!(f, "fires in {left:.1}s"),
+                    Deadline::In { left, live: false } if left < 0.0 => {
+                        write!(f, "overdue by {:.1}s at the loop's last wake-up", -left)
+                    }
                     Deadline::In { left, live: false } => {
                         write!(f, "fires ≤{left:.1}s after the loop's last wake-up")
                     }
                     Deadline::LoopTime(w) => write!(f, "at loop time {w:.1}; now unknown"),
-                    Deadline::Unreadable(class) => write!(f, "{class}: deadline not readable"),
+                    Deadline::Unreadable(ref class) => {
+                        write!(f, "{class}: deadline not readable")
+                    }
                 }
             }
             Facts::Done { done, of } => write!(f, "{done}/{of} done"),
@@ -130,5 +139,32 @@ impl Display for Facts {
             Facts::Class(name) => f.write_str(name),
             Facts::DeadlineUnreadable(why) => write!(f, "deadline not readable: {why}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timer(left: f64, live: bool) -> String {
+        let facts = Facts::Timer {
+            sleep: Some(Fact::Int(3600)),
+            deadline: Deadline::In { left, live },
+        };
+        Label::with("timer", facts).to_string()
+    }
+
+    #[test]
+    fn a_deadline_says_when_or_how_late() {
+        assert_eq!(timer(2.04, true), "timer [sleep(3600), fires in 2.0s]");
+        assert_eq!(timer(-0.71, true), "timer [sleep(3600), overdue by 0.7s]");
+        assert_eq!(
+            timer(5.0, false),
+            "timer [sleep(3600), fires ≤5.0s after the loop's last wake-up]"
+        );
+        assert_eq!(
+            timer(-1.0, false),
+            "timer [sleep(3600), overdue by 1.0s at the loop's last wake-up]"
+        );
     }
 }

@@ -167,6 +167,14 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
             }
         }
     }
+    // The deadlines it is under (asyncio.timeout, wait_for): whether the wait ends by itself.
+    for e in
+        (index.out.get(&t.address).into_iter().flatten()).filter(|e| e.kind == EdgeKind::Timeout)
+    {
+        if let Some(o) = index.objects.get(&e.to) {
+            let _ = writeln!(out, "  under {} {}", o.label, o.id);
+        }
+    }
     blocked_in_result(out, index, t.address);
     if let Some(e) = &t.error {
         let _ = writeln!(out, "  (incomplete: {e})");

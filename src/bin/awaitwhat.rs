@@ -85,7 +85,8 @@ struct OutputArgs {
     /// Print what the decode cost (reads, bytes) to stderr.
     #[arg(long)]
     stats: bool,
-    /// Where the target's files are here, if not at / (a chroot, a copied root for a core).
+    /// Where the target's files are here, if not at / (a copied root for a core; a live
+    /// process's own root, /proc/PID/root, is the default for --pid).
     #[arg(long)]
     sysroot: Option<String>,
     /// Decode on up to N threads (default: one per CPU this process may use, at most 8;
@@ -147,11 +148,18 @@ fn take(
     opts: &OutputArgs,
     graph: bool,
 ) -> Result<(model::Snapshot, Timing), Box<dyn std::error::Error>> {
+    // A live process's files as it sees them (its container or chroot, or / itself):
+    // its binary, libraries, debug files and sources.
+    let sysroot = match (&opts.sysroot, source.pid) {
+        (Some(root), _) => root.clone(),
+        (None, Some(pid)) => format!("/proc/{pid}/root"),
+        (None, None) => String::new(),
+    };
     let options = Options {
         no_dwarf: opts.no_dwarf,
         no_source: opts.no_source || graph,
         live: source.pid.is_some(),
-        sysroot: opts.sysroot.clone().unwrap_or_default(),
+        sysroot,
         // A core's modules already come from its own list of mapped files.
         core_file: String::new(),
     };

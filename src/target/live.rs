@@ -96,7 +96,14 @@ impl Process {
             .is_ok_and(|mut tasks| tasks.any(|t| t.is_ok_and(|t| !gone(t.path().join("stat")))))
     }
 
+    /// Its mapped files, by the paths it sees them at: the kernel writes them from our own
+    /// root, so for a process chrooted at `/opt/sid` they start with `/opt/sid`, which is
+    /// taken off (its own root, `/proc/PID/root`, is where they are read from).
     pub fn modules(&self) -> Result<Vec<Module>> {
+        let root = std::fs::read_link(format!("/proc/{}/root", self.pid))
+            .ok()
+            .and_then(|r| r.to_str().map(|r| r.trim_end_matches('/').to_string()))
+            .unwrap_or_default();
         let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.pid)).map_err(|e| {
             Error::Target(format!(
                 "cannot list the mappings of process {}: {e}",
@@ -120,6 +127,10 @@ impl Process {
                 .and_then(|s| u64::from_str_radix(s, 16).ok())
             else {
                 continue;
+            };
+            let path = match path.strip_prefix(root.as_str()) {
+                Some(inside) if !root.is_empty() && inside.starts_with('/') => inside,
+                _ => path,
             };
             if !out.iter().any(|m| m.path == path) {
                 out.push(Module {

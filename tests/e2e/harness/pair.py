@@ -294,7 +294,8 @@ class Pair:
                         argv = tool.argv + [verb] + source + flags
                         if v == "no-dwarf":
                             argv.append("--no-dwarf")
-                        if tool.sysroot:
+                        # A live process's files are found through its own root.
+                        if tool.sysroot and mode != "cli-live":
                             argv += ["--sysroot", tool.sysroot]
                         cmd.write(" ".join(_shquote(a) for a in argv) + "\n")
                         try:
@@ -328,10 +329,28 @@ class Pair:
             check_stacks(c, self.oracle, self.work, mode + sfx(v),
                          self.text_phrase, rc, tag, tool.label,
                          self.interp.expected_layout(v))
+            if mode == "cli-live" and not self.text_phrase and rc is not None:
+                self._check_sources(c, mode + sfx(v))
             if rc is not None:
                 self.dot_threads.append(start_dot_check(
                     c, self.work, mode + sfx(v), self.text_phrase, tag,
                     tool.label))
+
+    def _check_sources(self, c, prefix):
+        """A live read shows the source line of every frame in the scenario's own file,
+        read through the process's own root (no --sysroot, even in the sid chroot)."""
+        dump = _load_json(os.path.join(self.work, prefix + ".json"))
+        if dump is None:
+            return
+        mine = [f for t in dump.get("tasks", []) for f in t.get("frames", [])
+                if f.get("file", "").endswith("/" + self.scenario + ".py")]
+        if not mine:
+            c.fail("%s: no frame in %s.py to show a source line of" % (prefix, self.scenario))
+        missing = [f for f in mine if not f.get("source")]
+        if missing:
+            c.fail("%s: %d of %d frames of %s.py without a source line, e.g. %s:%s" % (
+                prefix, len(missing), len(mine), self.scenario, missing[0].get("file"),
+                missing[0].get("line")))
 
     def _after_detach(self, pid):
         """None, or why the scenario looks still stopped/traced."""

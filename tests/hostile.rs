@@ -246,3 +246,35 @@ fn an_unreadable_loop_callback_is_no_proof_of_deadlock() {
         say.breakers(cycle)
     );
 }
+
+/// A thread stack whose bottom frame cannot be read (gcore saves some C-stack regions as
+/// zeros) keeps every frame read above it, and says once that it was cut.
+#[test]
+fn a_thread_stack_cut_short_keeps_the_frames_above() {
+    let s = common::start("3.12.1", "executor");
+    let core = CoreFile::open(&common::gcore(&s)).expect("core");
+    let opts = Options {
+        no_source: true,
+        ..Default::default()
+    };
+    let snap = snapshot::take(&core, &core.modules(), &opts).expect("snapshot");
+    let worker = (snap.threads.iter())
+        .find(|t| t.frames.iter().any(|f| &*f.function == "blocking_fn"))
+        .expect("the executor's worker thread");
+    assert!(worker.frames.len() >= 3, "{:?}", worker.frames);
+    // Its outermost frame (Thread._bootstrap) unreadable.
+    let bottom = worker.frames[0].at.0;
+    let mem = Holes {
+        inner: &core,
+        hole: bottom..bottom + 64,
+    };
+    let cut = snapshot::take(&mem, &core.modules(), &opts).expect("a partial answer");
+    let same = (cut.threads.iter())
+        .find(|t| t.thread_id == worker.thread_id)
+        .expect("the worker thread, still listed");
+    assert_eq!(same.frames, worker.frames[1..], "the frames above the cut");
+    let said: Vec<&String> = (cut.warnings.iter())
+        .filter(|w| w.contains(&format!("thread {}", worker.thread_id)) && w.contains("cut short"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", cut.warnings);
+}

@@ -379,32 +379,44 @@ impl Py<'_> {
     }
 
     /// Python frames from `top` down the `f_back`/`previous` chain, innermost first:
-    /// (frame address, code address). Stops at a loop or at the bound.
-    pub fn frame_chain(&self, top: Addr) -> Result<Vec<(Addr, Addr)>> {
+    /// (frame address, code address), and why the walk stopped before the end if it did (a
+    /// loop, the bound, or a frame that cannot be read: gcore saves some C-stack regions a
+    /// 3.14 thread's bottom frames live in as zeros). The frames read before are kept.
+    pub fn frame_chain(&self, top: Addr) -> (Vec<(Addr, Addr)>, Option<Error>) {
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut f = top;
         while f != 0 {
             if !seen.insert(f) {
-                return Err(Error::Implausible {
+                let e = Error::Implausible {
                     what: "frame chain loops back to frame",
                     addr: f,
                     value: f,
-                });
+                };
+                return (out, Some(e));
             }
             if seen.len() > MAX_FRAMES {
-                return Err(Error::Limit {
+                let e = Error::Limit {
                     what: "frame chain depth",
                     limit: MAX_FRAMES as u64,
-                });
+                };
+                return (out, Some(e));
             }
-            if !self.frame_is_shim(f)?
-                && let Some(code) = self.frame_code(f)?
-            {
-                out.push((f, code));
+            let code = match self.frame_is_shim(f) {
+                Ok(true) => Ok(None),
+                Ok(false) => self.frame_code(f),
+                Err(e) => Err(e),
+            };
+            match code {
+                Ok(Some(code)) => out.push((f, code)),
+                Ok(None) => {}
+                Err(e) => return (out, Some(e)),
             }
-            f = self.frame_back(f)?;
+            match self.frame_back(f) {
+                Ok(back) => f = back,
+                Err(e) => return (out, Some(e)),
+            }
         }
-        Ok(out)
+        (out, None)
     }
 }

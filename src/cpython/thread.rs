@@ -122,10 +122,7 @@ impl Py<'_> {
         &self,
         top: Addr,
     ) -> (Vec<(Addr, Addr, super::frame::FrameInfo)>, Option<Error>) {
-        let chain = match self.frame_chain(top) {
-            Ok(c) => c,
-            Err(e) => return (Vec::new(), Some(e)),
-        };
+        let (chain, cut) = self.frame_chain(top);
         let mut out = Vec::new();
         for (f, code) in chain {
             match self.frame_info(f, code, None) {
@@ -133,7 +130,7 @@ impl Py<'_> {
                 Err(e) => return (out, Some(e)),
             }
         }
-        (out, None)
+        (out, cut)
     }
 
     /// Thread ident → (name, native id), from `threading._active`.

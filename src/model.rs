@@ -269,6 +269,19 @@ pub struct Awaited {
     pub name: Option<Arc<str>>,
     /// The typed object behind the wait (a Lock, an Event, a timer...): an `objects[].id`.
     pub resource: Option<Id>,
+    /// For a bare `asyncio.Future`: what it belongs to, as far as the chain shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+}
+
+/// The object a bare Future belongs to: `self` of the innermost frame of the chain that is
+/// not asyncio's own (a library's protocol, reader, connection...).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Owner {
+    pub address: Id,
+    /// Its class, `module.Name`.
+    #[serde(rename = "type")]
+    pub type_name: Arc<str>,
 }
 
 /// A node of the wait graph.

@@ -398,6 +398,7 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
         state: None,
         name: None,
         resource: None,
+        owner: None,
     };
     if let Some(c_layout) = future_kind(py, obj)? {
         a.state = future_state(py, obj, c_layout).ok();

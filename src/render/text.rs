@@ -158,9 +158,12 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
                     .get(&a.address)
                     .filter(|o| matches!(o.kind, Kind::Shield | Kind::Wait | Kind::WaitFor))
                     .map_or(String::new(), |o| format!("{} ", o.label));
+                let owner = a.owner.as_ref().map_or(String::new(), |o| {
+                    format!(" of <{} object at {}>", o.type_name, o.address)
+                });
                 let _ = writeln!(
                     out,
-                    "  awaiting {role}{}{}",
+                    "  awaiting {role}{}{owner}{}",
                     awaited(a),
                     related(index, a.address)
                 );

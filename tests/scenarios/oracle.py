@@ -411,6 +411,34 @@ def chain_objects(coro):
     return objs
 
 
+def _owner(task, awaited):
+    """What a bare asyncio.Future belongs to: `self` of the innermost frame of the chain
+    outside asyncio's own package, when that frame has one. Only the plain Future class."""
+    cls = type(awaited)
+    if cls.__name__ != "Future" or cls.__module__ not in ("_asyncio", "asyncio.futures"):
+        return None
+    import asyncio
+    stdlib = os.path.dirname(asyncio.__file__) + os.sep
+    for obj in reversed(chain_objects(task.get_coro())):
+        frame = _frame_of(obj)
+        if frame.f_code.co_filename.startswith(stdlib):
+            continue
+        me = frame.f_locals.get("self")
+        if me is None:
+            return None
+        return {"address": hex(id(me)),
+                "type": "%s.%s" % (type(me).__module__, type(me).__name__)}
+    return None
+
+
+def _awaiting(task, w):
+    out = {"type": type(w).__name__, "address": hex(id(w))}
+    owner = _owner(task, w)
+    if owner is not None:
+        out["owner"] = owner
+    return out
+
+
 def _innermost_frame(coro):
     objs = chain_objects(coro)
     if not objs:
@@ -906,8 +934,7 @@ def compute(loop, running=None):
             "state": "pending",
             "type": type(t).__name__,
             "frames": await_chain(t.get_coro()),
-            "awaiting": None if w is None else {
-                "type": type(w).__name__, "address": hex(id(w))},
+            "awaiting": None if w is None else _awaiting(t, w),
             "loop": hex(id(t.get_loop())),
         })
     tasks.sort(key=lambda d: int(d["address"], 16))

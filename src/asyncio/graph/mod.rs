@@ -12,7 +12,7 @@ use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
 use crate::model::{
     Cycle, Details, Edge, EdgeKind, Fact, Facts, Frame, Id, Kind, Label, Object, ObjectState,
-    Outside, Site, State, Task,
+    Outside, Owner, Site, State, Task,
 };
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
@@ -459,6 +459,9 @@ pub fn build(
             .or(t.frames.last())
             .map(Site::of);
         let Some(w) = t.waiter else { continue };
+        if let Some(a) = t.awaiting.as_mut() {
+            a.owner = owner(py, stdlib, a.address.0, &t.frames);
+        }
         let wait = waits::classify(py, &t.frames, clock, stdlib)
             .and_then(|found| found.map(|found| b.wait(found)).transpose());
         match wait {
@@ -523,6 +526,30 @@ pub fn build(
         cycles,
         warnings: b.warnings,
     }
+}
+
+/// What a bare `asyncio.Future` belongs to: `self` of the innermost frame of the chain
+/// outside asyncio's own code, when that frame has one (`await self._waiter` in a library's
+/// protocol). Only the plain Future class: a Task or a gather is a node of its own.
+fn owner(py: &Py<'_>, stdlib: &Stdlib, awaited: Addr, frames: &[Frame]) -> Option<Owner> {
+    const FUTURE: &[((&str, &str), ())] = &[
+        (("_asyncio", "Future"), ()),
+        (("asyncio.futures", "Future"), ()),
+    ];
+    let class = py.class_id(py.type_of(awaited).ok()?).ok()?;
+    if !FUTURE
+        .iter()
+        .any(|((m, n), ())| *m == &*class.module && *n == &*class.name)
+    {
+        return None;
+    }
+    let f = frames.iter().rev().find(|f| !stdlib.contains(&f.file))?;
+    let me = py.frame_local(f.at.0, f.at.1, "self").ok()??;
+    let class = py.class_id(py.type_of(me).ok()?).ok()?;
+    Some(Owner {
+        address: Id(me),
+        type_name: format!("{}.{}", class.module, class.name).into(),
+    })
 }
 
 /// `asyncio.wait`: its `_wait` frame holds the watched set `fs` and the `waiter` future.

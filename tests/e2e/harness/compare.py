@@ -120,6 +120,12 @@ def compare(oracle, dump):
                 errs.append("%s awaiting: expected %s %s, got %s %s" % (
                     label, o["awaiting"]["type"], o["awaiting"]["address"],
                     da.get("type"), da.get("address")))
+            # What a bare Future belongs to: the same object and class, or none on both sides.
+            want, got = o["awaiting"].get("owner"), da.get("owner")
+            if (want is None) != (got is None) or (want and (
+                    _addr(want["address"]) != _addr(got.get("address"))
+                    or want["type"] != got.get("type"))):
+                errs.append("%s awaiting: owner expected %s, got %s" % (label, want, got))
         if _addr(d.get("loop")) != _addr(o["loop"]):
             errs.append("%s loop: expected %s, got %s" % (
                 label, o["loop"], d.get("loop")))

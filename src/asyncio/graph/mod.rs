@@ -512,7 +512,11 @@ pub fn build(
     threadsafe::link(&mut b, tasks, threads, names, loops);
     drop_unlinked_waiters(&mut b, tasks);
     if py.era.awaited_by {
-        cross_check_awaited_by(&mut b);
+        let running = (tasks.iter())
+            .filter(|t| t.running_on_thread.is_some())
+            .map(|t| t.address.0)
+            .collect();
+        cross_check_awaited_by(&mut b, &running);
     }
     let objects = b.objects.sorted();
     let outside = cycles::Others {
@@ -694,10 +698,12 @@ fn holders(b: &mut Builder<'_, '_>, t: &Task) {
     }
 }
 
-/// 3.14+ keeps its own "awaited by" sets on futures. They are known to miss and to keep
-/// stale entries, so they are not a source of edges here: each disagreement with the
-/// primary state is a warning.
-fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
+/// 3.14+ keeps its own "awaited by" sets on futures, which libraries fill too (anyio's task
+/// groups call `asyncio.future_add_to_awaited_by`). An entry the chains do not already
+/// show is an edge (awaiter → task), unless it contradicts the tasks' state: an awaiter
+/// that is done, or running on a thread (it awaits nothing), or no future at all, or a
+/// task that is done; that is a warning (a stale entry).
+fn cross_check_awaited_by(b: &mut Builder<'_, '_>, running: &HashSet<Addr, AddrHash>) {
     let py = b.py;
     let o = py.off();
     let (Some(by), Some(is_set)) = (o.fut_awaited_by, o.fut_awaited_by_is_set) else {
@@ -715,6 +721,7 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
     };
     let tasks = b.objects.of_kind(Kind::Task);
     let mut notes = Vec::new();
+    let mut new = Vec::new();
     for t in tasks {
         let Ok(first) = py.mem.ptr(t + by) else {
             continue;
@@ -728,14 +735,28 @@ fn cross_check_awaited_by(b: &mut Builder<'_, '_>) {
             vec![first]
         };
         for a in awaiters {
-            if !reach.reaches(a, t) {
+            if reach.reaches(a, t) {
+                continue;
+            }
+            let pending = |x: Addr, kinds: &[Kind]| {
+                b.objects.get(&x).is_some_and(|o| {
+                    kinds.contains(&o.kind) && o.state == Some(ObjectState::Future(State::Pending))
+                })
+            };
+            let waits = pending(a, &[Kind::Task, Kind::Future, Kind::Gather]);
+            if waits && pending(t, &[Kind::Task]) && !running.contains(&a) {
+                new.push((a, t));
+            } else {
                 notes.push(format!(
-                    "CPython's awaited-by bookkeeping says {} waits for {}, which the tasks' own state does not show (stale entry?)",
+                    "CPython's awaited-by bookkeeping says {} waits for {}, which its state contradicts (a stale entry)",
                     label(b, a),
                     label(b, t)
                 ));
             }
         }
+    }
+    for (a, t) in new {
+        b.edge(a, t, EdgeKind::Awaits, None, false);
     }
     b.warnings.extend(notes);
 }

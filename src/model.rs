@@ -282,6 +282,19 @@ pub struct Owner {
     /// Its class, `module.Name`.
     #[serde(rename = "type")]
     pub type_name: Arc<str>,
+    /// The socket of its asyncio transport (`transport` or `_transport`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<Socket>,
+}
+
+/// A socket as its asyncio transport keeps it: the fd, the addresses noted when the
+/// transport was made, and what the loop's selector watches it for (bits 1 read, 2 write).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Socket {
+    pub fd: Option<i64>,
+    pub sockname: Option<String>,
+    pub peername: Option<String>,
+    pub selector_events: Option<i64>,
 }
 
 /// A node of the wait graph.

@@ -5,7 +5,7 @@ use super::stdlib::Stdlib;
 use super::uvloop;
 use crate::cpython::Py;
 use crate::error::Result;
-use crate::model::{Deadline, Details, EdgeKind, Fact, Facts, Frame, Id, Kind, Label};
+use crate::model::{Deadline, Details, EdgeKind, Fact, Facts, Frame, Id, Kind, Label, Socket};
 use crate::target::Addr;
 
 /// asyncio classes whose `self` in a waiting frame names the resource, and their kind.
@@ -242,6 +242,43 @@ fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Opt
         }
     }
     Ok(Some(0))
+}
+
+/// The socket of one of asyncio's selector transports (known by identity): its fd, the
+/// addresses in its `_extra` (noted when it was made), and what the selector watches.
+pub fn transport_socket(py: &Py<'_>, transport: Addr) -> Result<Option<Socket>> {
+    const TRANSPORTS: &[((&str, &str), ())] = &[
+        (("asyncio.selector_events", "_SelectorSocketTransport"), ()),
+        (
+            ("asyncio.selector_events", "_SelectorDatagramTransport"),
+            (),
+        ),
+    ];
+    if py.class_in(transport, TRANSPORTS)?.is_none() {
+        return Ok(None);
+    }
+    let fd = py.attr(transport, "_sock_fd")?.and_then(|f| py.int(f).ok());
+    let extra = py.attr(transport, "_extra")?;
+    let address = |key: &str| -> Option<String> {
+        let v = py.dict_get(extra?, key).ok()??;
+        if let Ok(path) = py.str(v) {
+            return Some(path);
+        }
+        let parts = py.tuple(v).ok()?;
+        let host = py.str(*parts.first()?).ok()?;
+        let port = py.int(*parts.get(1)?).ok()?;
+        Some(if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        })
+    };
+    Ok(Some(Socket {
+        fd,
+        sockname: address("sockname"),
+        peername: address("peername"),
+        selector_events: selector_events(py, transport, fd)?,
+    }))
 }
 
 /// Primitives a chain is waiting *inside* (`Condition.wait` has released its lock): an

@@ -194,9 +194,14 @@ impl Py<'_> {
         unreadable.map_or(Ok(None), Err)
     }
 
-    /// `obj.name` for plain data attributes: the instance's own, else a class attribute
-    /// found along the bases (e.g. `Future._state`, set on the class until it changes).
+    /// `obj.name` for plain data attributes, in Python's order: a `__slots__` member (its
+    /// descriptor on the class comes first), the instance's own, else a class attribute
+    /// found along the bases (e.g. `Future._state`, set on the class until it changes). A
+    /// slot never set is absent, never its descriptor.
     pub fn attr(&self, obj: Addr, name: &str) -> Result<Option<Addr>> {
+        if let Some(v) = self.slot(obj, name)? {
+            return Ok(Some(v));
+        }
         if let Some(v) = self.instance_attr(obj, name)? {
             return Ok(Some(v));
         }
@@ -205,7 +210,8 @@ impl Py<'_> {
             if dict != 0
                 && let Some(v) = self.dict_get(dict, name)?
             {
-                return Ok(Some(v));
+                let descriptor = &*self.obj_type_name(v)? == "member_descriptor";
+                return Ok((!descriptor).then_some(v));
             }
         }
         Ok(None)

@@ -1,7 +1,9 @@
 //! Human-readable await stacks: one block per task, outermost frame first (like a
 //! Python traceback), then what the innermost frame waits on.
 
-use crate::model::{Awaited, Edge, EdgeKind, Frame, Id, IdMap, Kind, Object, Snapshot, Task};
+use crate::model::{
+    Awaited, Edge, EdgeKind, Facts, Frame, Id, IdMap, Kind, Label, Object, Snapshot, Socket, Task,
+};
 use std::fmt::Write;
 
 /// Most related objects named on one line (a gather of 10,000 tasks names a few).
@@ -159,7 +161,11 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
                     .filter(|o| matches!(o.kind, Kind::Shield | Kind::Wait | Kind::WaitFor))
                     .map_or(String::new(), |o| format!("{} ", o.label));
                 let owner = a.owner.as_ref().map_or(String::new(), |o| {
-                    format!(" of <{} object at {}>", o.type_name, o.address)
+                    let mut s = format!(" of <{} object at {}>", o.type_name, o.address);
+                    if let Some(sock) = &o.socket {
+                        s.push_str(&socket(sock));
+                    }
+                    s
                 });
                 let _ = writeln!(
                     out,
@@ -199,6 +205,23 @@ fn blocked_in_result(out: &mut String, index: &Index<'_>, id: Id) {
             );
         }
     }
+}
+
+/// A socket under a future's owner, as a socket node is labelled, and its addresses:
+/// ` → socket [fd 7, watched for reading] 127.0.0.1:53122 → 127.0.0.1:8080`.
+fn socket(s: &Socket) -> String {
+    let facts = Facts::Fd {
+        fd: s.fd,
+        watched: s.selector_events,
+    };
+    let mut out = format!(" → {}", Label::with("socket", facts));
+    if let Some(local) = &s.sockname {
+        let _ = write!(out, " {local}");
+    }
+    if let Some(peer) = &s.peername {
+        let _ = write!(out, " → {peer}");
+    }
+    out
 }
 
 fn awaited(a: &Awaited) -> String {

@@ -426,9 +426,40 @@ def _owner(task, awaited):
         me = frame.f_locals.get("self")
         if me is None:
             return None
-        return {"address": hex(id(me)),
-                "type": "%s.%s" % (type(me).__module__, type(me).__name__)}
+        out = {"address": hex(id(me)),
+               "type": "%s.%s" % (type(me).__module__, type(me).__name__)}
+        attrs = getattr(me, "__dict__", {})
+        transport = attrs.get("transport") or attrs.get("_transport")
+        sock = _transport_socket(transport, asyncio)
+        if sock is not None:
+            out["socket"] = sock
+        return out
     return None
+
+
+def _transport_socket(transport, asyncio):
+    """fd, addresses and selector events of an asyncio selector transport's socket."""
+    from asyncio import selector_events
+    kinds = (selector_events._SelectorSocketTransport, selector_events._SelectorDatagramTransport)
+    if not isinstance(transport, kinds):
+        return None
+
+    def address(a):
+        if isinstance(a, str):
+            return a
+        if not isinstance(a, tuple) or len(a) < 2:
+            return None
+        host, port = a[0], a[1]
+        return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+
+    fd = transport._sock_fd
+    try:
+        events = transport._loop._selector.get_key(fd).events
+    except (KeyError, ValueError, AttributeError):
+        events = 0
+    return {"fd": fd, "sockname": address(transport.get_extra_info("sockname")),
+            "peername": address(transport.get_extra_info("peername")),
+            "selector_events": events}
 
 
 def _awaiting(task, w):

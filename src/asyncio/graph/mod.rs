@@ -550,9 +550,16 @@ fn owner(py: &Py<'_>, stdlib: &Stdlib, awaited: Addr, frames: &[Frame]) -> Optio
     let f = frames.iter().rev().find(|f| !stdlib.contains(&f.file))?;
     let me = py.frame_local(f.at.0, f.at.1, "self").ok()??;
     let class = py.class_id(py.type_of(me).ok()?).ok()?;
+    // A protocol, stream or connection: the socket under its transport.
+    let transport = ["transport", "_transport"]
+        .iter()
+        .find_map(|name| py.attr(me, name).ok().flatten())
+        .filter(|&t| !py.is_none(t).unwrap_or(true));
+    let socket = transport.and_then(|t| waits::transport_socket(py, t).ok().flatten());
     Some(Owner {
         address: Id(me),
         type_name: format!("{}.{}", class.module, class.name).into(),
+        socket,
     })
 }
 

@@ -124,7 +124,8 @@ def compare(oracle, dump):
             want, got = o["awaiting"].get("owner"), da.get("owner")
             if (want is None) != (got is None) or (want and (
                     _addr(want["address"]) != _addr(got.get("address"))
-                    or want["type"] != got.get("type"))):
+                    or want["type"] != got.get("type")
+                    or want.get("socket") != got.get("socket"))):
                 errs.append("%s awaiting: owner expected %s, got %s" % (label, want, got))
         if _addr(d.get("loop")) != _addr(o["loop"]):
             errs.append("%s loop: expected %s, got %s" % (

@@ -20,7 +20,17 @@ const RESOURCES: &[((&str, &str), Kind)] = &[
     (("asyncio.queues", "LifoQueue"), Kind::Queue),
     (("asyncio.locks", "Barrier"), Kind::Barrier),
     (("asyncio.taskgroups", "TaskGroup"), Kind::TaskGroup),
+    (ANYIO_LOCK, Kind::Lock),
+    (ANYIO_SEMAPHORE, Kind::Semaphore),
 ];
+/// anyio's primitives on asyncio (anyio 4): a Lock keeps its owner task and a deque of
+/// (task, future) waiters, a Semaphore a value and a deque of futures. Its Event wraps an
+/// asyncio.Event, which is what its waiters wait on.
+const ANYIO_LOCK: (&str, &str) = ("anyio._backends._asyncio", "Lock");
+const ANYIO_SEMAPHORE: (&str, &str) = ("anyio._backends._asyncio", "Semaphore");
+/// Primitives of libraries, waited on in the library's own code (outside asyncio's).
+const LIBRARY_RESOURCES: &[((&str, &str), Kind)] =
+    &[(ANYIO_LOCK, Kind::Lock), (ANYIO_SEMAPHORE, Kind::Semaphore)];
 
 /// The loop's notion of "now", when it can be known.
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +129,19 @@ pub fn classify(
                 edge,
             }));
         }
+    }
+    // A library's primitive waits in the library's own code: the innermost frame outside
+    // asyncio is its acquire().
+    if let Some(f) = frames[..frames.len() - inner].last()
+        && let Some(me) = py.frame_local(f.at.0, f.at.1, "self")?
+        && let Some(kind) = py.class_in(me, LIBRARY_RESOURCES)?
+        && &*f.function == "acquire"
+    {
+        return Ok(Some(Wait::Primitive {
+            addr: me,
+            kind,
+            edge: EdgeKind::Acquire,
+        }));
     }
     Ok(None)
 }
@@ -334,7 +357,13 @@ pub fn describe(
     let mut d = Details::new();
     let facts: Facts = match kind {
         Kind::Lock => {
-            let locked = flag(py, obj, "_locked")?;
+            // anyio's Lock is held while it has an owner task.
+            let locked = if py.class_in(obj, &[(ANYIO_LOCK, ())])?.is_some() {
+                py.attr(obj, "_owner_task")?
+                    .is_some_and(|t| !py.is_none(t).unwrap_or(true))
+            } else {
+                flag(py, obj, "_locked")?
+            };
             let waiters = count(py, obj, "_waiters")?;
             d.insert("locked", locked);
             d.insert("waiters", waiters);

@@ -210,7 +210,19 @@ WAIT_EDGE = {"lock": "acquire", "semaphore": "acquire", "event": "wait",
 PRIMITIVE_MODULES = ("locks.py", "queues.py", "taskgroups.py")
 
 
+# anyio's primitives on asyncio (anyio 4), by their classes' module and name.
+ANYIO_KINDS = {("anyio._backends._asyncio", "Lock"): "lock",
+               ("anyio._backends._asyncio", "Semaphore"): "semaphore"}
+
+
+def _anyio(obj):
+    """The kind of an anyio primitive, or None."""
+    return ANYIO_KINDS.get((type(obj).__module__, type(obj).__name__))
+
+
 def _resource_kind(obj):
+    if _anyio(obj):
+        return _anyio(obj)
     names = [c.__name__ for c in type(obj).__mro__
              if c.__module__.startswith("asyncio")]
     for cls, kind in RESOURCE_KINDS:
@@ -542,6 +554,8 @@ def _executor_threads():
 
 def _facts(obj, kind):
     n = lambda d: len(d or ())  # noqa: E731  (3.9+ creates _waiters lazily)
+    if _anyio(obj) == "lock":
+        return {"locked": obj._owner_task is not None, "waiters": n(obj._waiters)}
     if kind == "lock":
         return {"locked": bool(obj._locked), "waiters": n(obj._waiters)}
     if kind == "event":
@@ -566,6 +580,9 @@ def _waiter_deques(obj, kind):
                 ("join", obj._finished._waiters)]
     if kind == "barrier":
         return [("wait", obj._cond._waiters)]
+    if _anyio(obj) == "lock":
+        # (task, future) pairs.
+        return [("acquire", [fut for _, fut in obj._waiters])]
     return [(WAIT_EDGE[kind], obj._waiters)]
 
 
@@ -682,9 +699,10 @@ def compute_graph(loop, tasks, running_task=None):
                     if h.done():
                         problems.append("holder of %s %s is done" % (
                             kind, entry["address"]))
-                if kind == "lock" and bool(hs) != bool(obj._locked):
+                locked = entry["facts"].get("locked")
+                if kind == "lock" and bool(hs) != bool(locked):
                     problems.append("lock %s: locked=%s but holders %s" % (
-                        entry["address"], obj._locked, entry["holders"]))
+                        entry["address"], locked, entry["holders"]))
             if wakers is not None:
                 entry["wakers"] = sorted(_waker_id(w) for w in wakers)
         except KeyError as e:
@@ -878,7 +896,8 @@ def compute_graph(loop, tasks, running_task=None):
 
 def _primitives():
     """Every instance of asyncio's primitive classes (isinstance: by identity, not by
-    name), address order: what a decoder may type as one, and nothing else."""
+    name) and of anyio's, address order: what a decoder may type as one, and nothing
+    else."""
     import asyncio
     import gc
 
@@ -890,7 +909,7 @@ def _primitives():
                 if hasattr(asyncio, name)]
     found = []
     for o in gc.get_objects():
-        kind = next((k for k, c in classes if isinstance(o, c)), None)
+        kind = _anyio(o) or next((k for k, c in classes if isinstance(o, c)), None)
         if kind is not None:
             found.append({"address": hex(id(o)), "kind": kind})
     return sorted(found, key=lambda d: int(d["address"], 16))

@@ -133,9 +133,9 @@ pub fn classify(
     // A library's primitive waits in the library's own code: the innermost frame outside
     // asyncio is its acquire().
     if let Some(f) = frames[..frames.len() - inner].last()
+        && &*f.function == "acquire"
         && let Some(me) = py.frame_local(f.at.0, f.at.1, "self")?
         && let Some(kind) = py.class_in(me, LIBRARY_RESOURCES)?
-        && &*f.function == "acquire"
     {
         return Ok(Some(Wait::Primitive {
             addr: me,

@@ -703,4 +703,8 @@ pub struct Thread {
     pub name: Option<String>,
     /// Outermost to innermost.
     pub frames: Vec<Frame>,
+    /// Why the walk of its stack stopped before the outermost frame, when it did: the
+    /// frames are those above the break.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut: Option<String>,
 }

@@ -61,7 +61,6 @@ fn decode(
     for &interp in &interps {
         let states = py.threads(interp)?;
         threads.add(&py, interp, &states);
-        warnings.append(&mut threads.warnings);
         if let Some(found) = tasks::pending(&py, &par, interp, &states, &threads.stacks)? {
             asyncio_seen = true;
             stdlib = stdlib.or_else(|| Stdlib::of(&py, py.sys_modules(interp).ok()?));

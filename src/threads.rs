@@ -8,13 +8,12 @@ use crate::model::Thread;
 use crate::target::Addr;
 use std::collections::HashMap;
 
-/// Every interpreter's threads, in the order read.
+/// Every interpreter's threads, in the order read (a stack cut short says why on its
+/// thread).
 #[derive(Default)]
 pub struct Threads {
     pub threads: Vec<Thread>,
     pub stacks: Vec<ThreadStack>,
-    /// Stacks cut short, one line each.
-    pub warnings: Vec<String>,
 }
 
 impl Threads {
@@ -22,11 +21,7 @@ impl Threads {
     pub fn add(&mut self, py: &Py<'_>, interp: Addr, states: &[ThreadState]) {
         let names = py.thread_names(interp).unwrap_or_default();
         for ts in states {
-            let (frames, err) = py.thread_stack(ts.top_frame);
-            if let Some(e) = err {
-                self.warnings
-                    .push(format!("thread {}: stack cut short: {e}", ts.thread_id));
-            }
+            let (frames, cut) = py.thread_stack(ts.top_frame);
             let (name, native) = names.get(&ts.thread_id).cloned().unwrap_or((None, None));
             self.threads.push(Thread {
                 thread_id: ts.thread_id,
@@ -37,6 +32,7 @@ impl Threads {
                     .rev()
                     .map(|(f, c, fi)| tasks::frame((*f, *c), fi.clone()))
                     .collect(),
+                cut: cut.map(|e| e.to_string()),
             });
             self.stacks.push((ts.thread_id, frames));
         }

@@ -112,8 +112,12 @@ pub fn render_in_parts(s: &Snapshot, emit: &mut dyn FnMut(&str)) {
             let _ = write!(out, " (native id {id})");
         }
         out.push('\n');
-        if th.frames.is_empty() {
-            out.push_str("  (no Python frames)\n");
+        match &th.cut {
+            Some(why) => {
+                let _ = writeln!(out, "  (older frames could not be read: {why})");
+            }
+            None if th.frames.is_empty() => out.push_str("  (no Python frames)\n"),
+            None => {}
         }
         frames(&mut out, &th.frames);
         blocked_in_result(&mut out, &index, Id(th.thread_id));

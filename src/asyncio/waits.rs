@@ -244,7 +244,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
 
 /// Events (1 read, 2 write) the transport's loop selector has registered for `fd`.
 fn selector_events(py: &Py<'_>, transport: Addr, fd: Option<i64>) -> Result<Option<i64>> {
-    match py.field(transport, "_loop")? {
+    match py.attr(transport, "_loop")? {
         Some(lp) => selector_events_of_loop(py, lp, fd),
         None => Ok(None),
     }
@@ -463,9 +463,9 @@ pub fn describe(
 /// Describe a `TimerHandle` (sleep, wait_for, timeouts): deadline, and time left when known.
 pub fn timer(py: &Py<'_>, handle: Addr, clock: Option<Clock>, edge: EdgeKind) -> Result<Resource> {
     let mut d = Details::new();
-    let (when, cancelled, unreadable) = match py.field(handle, "_when")? {
+    let (when, cancelled, unreadable) = match py.attr(handle, "_when")? {
         Some(w) => {
-            let cancelled = match py.field(handle, "_cancelled")? {
+            let cancelled = match py.attr(handle, "_cancelled")? {
                 Some(c) => py.truthy(c)?,
                 None => false,
             };

@@ -129,7 +129,7 @@ impl Py<'_> {
                 continue;
             }
             if let Some(descr) = self.dict_get(dict, name)? {
-                if &*self.obj_type_name(descr)? != "member_descriptor" {
+                if !self.is_member_descriptor(descr)? {
                     return Ok(None);
                 }
                 let member = self.mem.ptr(descr + self.off().d_member()?)?;
@@ -145,14 +145,6 @@ impl Py<'_> {
             }
         }
         Ok(None)
-    }
-
-    /// An attribute from a slot or the instance dict, whichever the class uses.
-    pub fn field(&self, obj: Addr, name: &str) -> Result<Option<Addr>> {
-        match self.slot(obj, name)? {
-            Some(v) => Ok(Some(v)),
-            None => self.attr(obj, name),
-        }
     }
 
     /// Items of a `collections.deque`, left to right.

@@ -210,8 +210,7 @@ impl Py<'_> {
             if dict != 0
                 && let Some(v) = self.dict_get(dict, name)?
             {
-                let descriptor = &*self.obj_type_name(v)? == "member_descriptor";
-                return Ok((!descriptor).then_some(v));
+                return Ok((!self.is_member_descriptor(v)?).then_some(v));
             }
         }
         Ok(None)

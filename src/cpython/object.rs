@@ -91,6 +91,12 @@ impl Py<'_> {
         Ok(id)
     }
 
+    /// Is `obj` a `__slots__` member's descriptor (the builtin type, by identity)?
+    pub fn is_member_descriptor(&self, obj: Addr) -> Result<bool> {
+        let id = self.class_id(self.type_of(obj)?)?;
+        Ok(&*id.module == "builtins" && &*id.name == "member_descriptor")
+    }
+
     /// What `table` says of the first of its (module, name) classes that `obj` is an
     /// instance of (its own class or a base, along its type chain).
     pub fn class_in<T: Copy>(&self, obj: Addr, table: &[((&str, &str), T)]) -> Result<Option<T>> {

@@ -153,7 +153,7 @@ fn queued_on(b: &Builder<'_, '_>, lp: Addr, cf: Addr) -> bool {
     };
     let handles = py.deque(ready).unwrap_or_default();
     handles.iter().take(MAX_READY).any(|&h| {
-        let Some(cb) = py.field(h, "_callback").ok().flatten() else {
+        let Some(cb) = py.attr(h, "_callback").ok().flatten() else {
             return false;
         };
         matches!(py.callable(cb), Ok(c @ Callable::Function { func, .. })

@@ -375,14 +375,14 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
         .take(MAX_HANDLES)
     {
         if py
-            .field(h, "_cancelled")
+            .attr(h, "_cancelled")
             .ok()
             .flatten()
             .is_some_and(|c| py.truthy(c).unwrap_or(false))
         {
             continue;
         }
-        let cb = match py.field(h, "_callback") {
+        let cb = match py.attr(h, "_callback") {
             Ok(Some(cb)) => cb,
             Ok(None) => continue,
             Err(e) => {
@@ -396,7 +396,7 @@ fn loop_callbacks(b: &mut Builder<'_, '_>, waited: &Waited, lp: Addr) {
             }
         };
         let args = py
-            .field(h, "_args")
+            .attr(h, "_args")
             .ok()
             .flatten()
             .and_then(|a| py.tuple(a).ok())

@@ -357,10 +357,12 @@ pub fn describe(
     let mut d = Details::new();
     let facts: Facts = match kind {
         Kind::Lock => {
-            // anyio's Lock is held while it has an owner task.
+            // anyio's Lock is held while it has an owner task, which it names.
             let locked = if py.class_in(obj, &[(ANYIO_LOCK, ())])?.is_some() {
-                py.attr(obj, "_owner_task")?
-                    .is_some_and(|t| !py.is_none(t).unwrap_or(true))
+                let owner =
+                    (py.attr(obj, "_owner_task")?).filter(|&t| !py.is_none(t).unwrap_or(true));
+                d.insert("owner", owner.map(Id));
+                owner.is_some()
             } else {
                 flag(py, obj, "_locked")?
             };

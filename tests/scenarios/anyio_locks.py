@@ -1,7 +1,8 @@
 """anyio on asyncio: 'holder' sleeps inside `async with` an anyio Lock that 'waiter' wants,
 and 'sem-holder' inside an anyio Semaphore(1) that 'sem-waiter' wants. anyio's Lock keeps
 its owner task and (task, future) waiters in slots of its own: typed by its module and
-name, held by 'holder', with one waiter; not asyncio's Lock."""
+name, held by 'holder', with one waiter; not asyncio's Lock. 'manual' holds a third one
+taken with acquire() outside any `async with`: only the lock's owner names it."""
 import os
 import sys
 
@@ -23,11 +24,17 @@ EXPECT_SHAPES = [
     ("waiter", ["want", "__aenter__", "acquire"], "Future"),
     ("sem-holder", ["hold", "sleep"], "Future"),
     ("sem-waiter", ["want", "__aenter__", "acquire"], "Future"),
+    ("manual", ["hold_acquired", "sleep"], "Future"),
+    ("manual-waiter", ["want", "__aenter__", "acquire"], "Future"),
 ]
 # The oracle's graph: entries per section, and each registered primitive's (type,
 # holders, wakers) by task name.
-EXPECT_GRAPH = {"gathers": 1, "resources": 2, "timers": 2, "waits": 1}
-EXPECT_PRIMITIVES = [("Lock", ["holder"], None), ("Semaphore", ["sem-holder"], None)]
+EXPECT_GRAPH = {"gathers": 1, "resources": 3, "timers": 3, "waits": 1}
+EXPECT_PRIMITIVES = [
+    ("Lock", ["holder"], None),
+    ("Semaphore", ["sem-holder"], None),
+    ("Lock", ["manual"], None),
+]
 
 
 STATE = []
@@ -43,6 +50,13 @@ async def hold(prim):
         await asyncio.sleep(3600)
 
 
+async def hold_acquired(lock):
+    """Holds the lock taken with acquire(), outside any `async with`: only the lock's own
+    owner says who holds it."""
+    await lock.acquire()
+    await asyncio.sleep(3600)
+
+
 async def want(prim):
     async with prim:
         pass
@@ -52,13 +66,16 @@ async def main():
     loop = asyncio.get_running_loop()
     lock = oracle.resource(anyio.Lock(), holder="holder")
     sem = oracle.resource(anyio.Semaphore(1), holder="sem-holder")
-    STATE.extend([lock, sem])
+    manual = oracle.resource(anyio.Lock(), holder="manual")
+    STATE.extend([lock, sem, manual])
     holder = oracle.named(loop.create_task(hold(lock), name="holder"))
     sem_holder = oracle.named(loop.create_task(hold(sem), name="sem-holder"))
+    manual_holder = oracle.named(loop.create_task(hold_acquired(manual), name="manual"))
     await asyncio.sleep(0)
     waiter = oracle.named(loop.create_task(want(lock), name="waiter"))
     sem_waiter = oracle.named(loop.create_task(want(sem), name="sem-waiter"))
-    await asyncio.gather(holder, sem_holder, waiter, sem_waiter)
+    manual_waiter = oracle.named(loop.create_task(want(manual), name="manual-waiter"))
+    await asyncio.gather(holder, sem_holder, manual_holder, waiter, sem_waiter, manual_waiter)
 
 
 if __name__ == "__main__":

@@ -153,7 +153,15 @@ impl Builder<'_, '_> {
     fn primitive(&mut self, addr: Addr, kind: Kind, edge: EdgeKind) -> Result<()> {
         if !self.objects.contains_key(&addr) {
             let r = waits::describe(self.py, addr, kind, edge, self.clock)?;
+            // A lock that names its owner (anyio's) is held by it, `async with` or not.
+            let owner = match r.details.get("owner") {
+                Some(Fact::Object(t)) if self.objects.contains_key(&t.0) => Some(t.0),
+                _ => None,
+            };
             self.resource(r);
+            if let Some(t) = owner {
+                self.edge(addr, t, EdgeKind::HeldBy, None, true);
+            }
         }
         Ok(())
     }

@@ -189,11 +189,15 @@ pub struct Snapshot {
 
 /// What a decode cost its memory back end: reads asked of it (a debugger's callbacks),
 /// bytes read, reads that failed.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
     pub callbacks: u64,
     pub bytes_read: u64,
     pub failed_reads: u64,
+    /// Wall time of each step of the decode, in order (`--stats`; not in the JSON, whose
+    /// bytes must not change from run to run).
+    #[serde(skip)]
+    pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 #[derive(Debug, Clone, Serialize)]

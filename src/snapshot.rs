@@ -13,6 +13,7 @@ use crate::parallel::Parallel;
 use crate::target::files::WithFiles;
 use crate::target::{Memory, Module, Reader};
 use crate::threads::Threads;
+use std::time::{Duration, Instant};
 
 /// A snapshot of a target whose memory is read on this thread only (a debugger's).
 pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<Snapshot> {
@@ -38,6 +39,7 @@ fn decode(
 ) -> Result<Snapshot> {
     let (modules, core_warning) = with_core_modules(opts.host_modules(modules), opts);
     let modules = &modules;
+    let mut steps = Steps::default();
     let raw = Reader::new(memory);
     let files = fallback_files(modules);
     let with_files = WithFiles::new(memory, &files);
@@ -47,6 +49,7 @@ fn decode(
     };
     let reader = Reader::new(&with_files);
     let found = discover(&reader, &raw, modules, opts)?;
+    steps.done("layout");
     let mut warnings = found.warnings;
     warnings.extend(core_warning);
     let source = found.layout.source;
@@ -79,6 +82,7 @@ fn decode(
         );
         Stdlib::guessed()
     });
+    steps.done("tasks");
     let (loops, loop_threads) = loops::event_loops(&py, &tasks_out);
     let clock = loops::clock(&py, opts.live, &threads.stacks);
     let names = threads.names();
@@ -92,6 +96,7 @@ fn decode(
         &stdlib,
     );
     warnings.extend(graph.warnings);
+    steps.done("graph");
     let mut snap = Snapshot {
         objects: graph.objects,
         edges: graph.edges,
@@ -108,11 +113,37 @@ fn decode(
                 callbacks: read.callbacks,
                 bytes_read: read.bytes_read,
                 failed_reads: read.failed_reads,
+                phases: Vec::new(),
             }
         },
     };
     if !opts.no_source {
         crate::sources::add(&mut snap, &opts.sysroot);
+        steps.done("sources");
     }
+    snap.stats.phases = steps.list;
     Ok(snap)
+}
+
+/// How long each step took (`--stats`).
+struct Steps {
+    list: Vec<(&'static str, Duration)>,
+    since: Instant,
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Steps {
+            list: Vec::new(),
+            since: Instant::now(),
+        }
+    }
+}
+
+impl Steps {
+    fn done(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.list.push((name, now - self.since));
+        self.since = now;
+    }
 }

@@ -231,15 +231,19 @@ fn stats(
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Stacks { source, opts } => {
-            let (snap, timing) = take(source, &opts, false)?;
+            let (mut snap, timing) = take(source, &opts, false)?;
+            let rendering = Instant::now();
             print_out(&snap, if opts.json { "json" } else { "text" })?;
+            snap.stats.phases.push(("render", rendering.elapsed()));
             stats(&snap, &opts, &timing)?;
             exit_soon(snap);
             Ok(())
         }
         Command::Graph { source, opts } => {
-            let (snap, timing) = take(source, &opts, true)?;
+            let (mut snap, timing) = take(source, &opts, true)?;
+            let rendering = Instant::now();
             print_out(&snap, if opts.json { "json" } else { "dot" })?;
+            snap.stats.phases.push(("render", rendering.elapsed()));
             stats(&snap, &opts, &timing)?;
             exit_soon(snap);
             Ok(())

@@ -15,14 +15,27 @@ pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
         "text" => Ok(text::render(s)),
         "json" => Ok(json::render(s)),
         "dot" => Ok(dot::render(s)),
-        "stats" => Ok(format!(
-            "awaitwhat: {} read callbacks, {} bytes read, {} failed reads\n",
-            s.stats.callbacks, s.stats.bytes_read, s.stats.failed_reads
-        )),
+        "stats" => Ok(stats(s)),
         other => Err(format!(
             "unknown format '{other}' (expected text, json, dot or stats)"
         )),
     }
+}
+
+/// What the decode cost: reads, then the time of each step when it was measured.
+fn stats(s: &Snapshot) -> String {
+    let st = &s.stats;
+    let mut out = format!(
+        "awaitwhat: {} read callbacks, {} bytes read, {} failed reads\n",
+        st.callbacks, st.bytes_read, st.failed_reads
+    );
+    if !st.phases.is_empty() {
+        let steps: Vec<String> = (st.phases.iter())
+            .map(|(name, d)| format!("{name} {:.1} ms", d.as_secs_f64() * 1e3))
+            .collect();
+        out += &format!("awaitwhat: steps: {}\n", steps.join(", "));
+    }
+    out
 }
 
 /// Render `text` or `json` straight into `w` as it is made (the CLI's standard output):

@@ -107,20 +107,24 @@ impl CoreFile {
         out
     }
 
-    /// Copy as much of `buf` as one source covers, starting at `addr`; returns bytes copied.
-    fn read_some(&self, addr: Addr, buf: &mut [u8]) -> Option<usize> {
+    /// The index of the last segment that starts at or below `addr` (which may end before it).
+    fn segment(&self, addr: Addr) -> Option<usize> {
         let hint = self.last.load(Ordering::Relaxed);
-        let idx = match self.segments.get(hint) {
-            Some(s) if s.vaddr <= addr && addr - s.vaddr < s.memsz => hint,
+        match self.segments.get(hint) {
+            Some(s) if s.vaddr <= addr && addr - s.vaddr < s.memsz => Some(hint),
             _ => {
-                let i = self
-                    .segments
+                let i = (self.segments)
                     .partition_point(|s| s.vaddr <= addr)
                     .checked_sub(1)?;
                 self.last.store(i, Ordering::Relaxed);
-                i
+                Some(i)
             }
-        };
+        }
+    }
+
+    /// Copy as much of `buf` as one source covers, starting at `addr`; returns bytes copied.
+    fn read_some(&self, addr: Addr, buf: &mut [u8]) -> Option<usize> {
+        let idx = self.segment(addr)?;
         let seg = self
             .segments
             .get(idx)
@@ -170,6 +174,14 @@ impl Memory for CoreFile {
     /// The core is mapped: a read is a copy, and the page cache would hold it twice.
     fn worth_caching(&self) -> bool {
         false
+    }
+
+    /// The dumped bytes of the segment `addr` lies in.
+    fn mapped(&self, addr: Addr) -> Option<(Addr, &[u8])> {
+        let i = self.segment(addr)?;
+        let s = &self.segments[i];
+        (addr - s.vaddr < s.filesz).then_some(())?;
+        Some((s.vaddr, slice(&self.map, s.offset, s.filesz)?))
     }
 
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {

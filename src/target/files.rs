@@ -57,6 +57,10 @@ impl Memory for WithFiles<'_> {
         self.inner.chunk()
     }
 
+    fn mapped(&self, addr: Addr) -> Option<(Addr, &[u8])> {
+        self.inner.mapped(addr)
+    }
+
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         let err = match self.inner.read(addr, buf) {
             Ok(()) => return Ok(()),

@@ -38,6 +38,14 @@ pub trait Memory {
     fn chunk(&self) -> u64 {
         cache::CHUNK
     }
+
+    /// Where this back end holds the target's memory mapped (a core file): the stretch that
+    /// `addr` lies in, as its start address and its bytes. The [`Reader`] then serves reads
+    /// in that stretch itself, without a call per read. Asked only of a back end that is
+    /// not [`worth_caching`](Memory::worth_caching).
+    fn mapped(&self, _addr: Addr) -> Option<(Addr, &[u8])> {
+        None
+    }
 }
 
 /// `base + off` for addresses and offsets read from the target: past the end of the address

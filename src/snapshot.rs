@@ -8,7 +8,7 @@ use crate::asyncio::{graph, loops, tasks};
 use crate::cpython::Py;
 use crate::discover::{Options, discover, fallback_files, with_core_modules};
 use crate::error::{Error, Result};
-use crate::model::Snapshot;
+use crate::model::{Snapshot, Task};
 use crate::parallel::Parallel;
 use crate::target::files::WithFiles;
 use crate::target::{Memory, Module, Reader};
@@ -58,17 +58,33 @@ fn decode(
     warnings.extend(py.settle_version(interps[0]));
     let py = py;
     let mut threads = Threads::default();
-    let mut tasks_out = Vec::new();
-    let mut asyncio_seen = false;
-    let mut stdlib = None;
+    let mut states = Vec::new();
     for &interp in &interps {
-        let states = py.threads(interp)?;
-        threads.add(&py, interp, &states);
-        if let Some(found) = tasks::pending(&py, &par, interp, &states, &threads.stacks)? {
+        let these = py.threads(interp)?;
+        threads.add(&py, interp, &these);
+        states.push(these);
+    }
+    // What reading each task's frames needs: the loops' clock and asyncio's own directory.
+    let clock = loops::clock(&py, opts.live, &threads.stacks);
+    let stdlib = (interps.iter()).find_map(|&i| Stdlib::of(&py, py.sys_modules(i).ok()?));
+    let stdlib_known = stdlib.is_some();
+    let stdlib = stdlib.unwrap_or_else(Stdlib::guessed);
+    let cx = graph::reads::Context {
+        clock,
+        stdlib: &stdlib,
+    };
+    let read = |py: &Py<'_>, t: &Task| graph::reads::read(py, t, &cx);
+    let mut tasks_out = Vec::new();
+    let mut reads = Vec::new();
+    let mut asyncio_seen = false;
+    for (&interp, states) in interps.iter().zip(&states) {
+        if let Some(found) = tasks::pending(&py, &par, interp, states, &threads.stacks, &read)? {
             asyncio_seen = true;
-            stdlib = stdlib.or_else(|| Stdlib::of(&py, py.sys_modules(interp).ok()?));
             warnings.extend(found.warnings);
-            tasks_out.extend(found.tasks);
+            for (t, r) in found.tasks {
+                tasks_out.push(t);
+                reads.push(r);
+            }
         }
     }
     if !asyncio_seen {
@@ -76,19 +92,18 @@ fn decode(
             threads: threads.threads.len(),
         });
     }
-    let stdlib = stdlib.unwrap_or_else(|| {
+    if !stdlib_known {
         warnings.push(
             "asyncio's package directory could not be read: any frame in a directory named asyncio is taken for asyncio's".into(),
         );
-        Stdlib::guessed()
-    });
+    }
     steps.done("tasks");
     let (loops, loop_threads) = loops::event_loops(&py, &tasks_out);
-    let clock = loops::clock(&py, opts.live, &threads.stacks);
     let names = threads.names();
     let graph = graph::build(
         &py,
         &mut tasks_out,
+        reads,
         &threads.stacks,
         &names,
         &loop_threads,

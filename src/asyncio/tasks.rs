@@ -39,21 +39,25 @@ pub struct Registry {
 const MAX_TASKS: usize = 1 << 20;
 
 /// One interpreter's pending tasks, decoded.
-pub struct Pending {
-    pub tasks: Vec<model::Task>,
+pub struct Pending<R> {
+    /// Each task, with what `also` read from it.
+    pub tasks: Vec<(model::Task, R)>,
     pub warnings: Vec<String>,
 }
 
 /// Decode every pending task of one interpreter (`states`: its thread states; `stacks`: the
 /// Python stacks of its threads, where a running task's frames are). `Ok(None)`: asyncio is
 /// not imported there. A task that cannot be read is kept, with its error, and warned about.
-pub fn pending(
+/// `also` reads more from each pending task right after it is decoded, on the same thread
+/// (the task's memory is hot there); a task it is not called for gets `R::default()`.
+pub fn pending<R: Send + Default>(
     py: &Py<'_>,
     par: &Parallel<'_>,
     interp: Addr,
     states: &[ThreadState],
     stacks: &[ThreadStack],
-) -> Result<Option<Pending>> {
+    also: &(dyn Fn(&Py<'_>, &model::Task) -> R + Sync),
+) -> Result<Option<Pending<R>>> {
     let thread_states: Vec<Addr> = states.iter().map(|t| t.addr).collect();
     let Some(reg) = registry(py, py.sys_modules(interp)?, interp, &thread_states)? else {
         return Ok(None);
@@ -66,16 +70,27 @@ pub fn pending(
         ));
     }
     let shown = &reg.tasks[..reg.tasks.len().min(MAX_TASKS)];
-    let decoded = par.map(py, shown, |py, &t| decode_one(py, t, stacks));
+    let decoded = par.map(py, shown, |py, &t| {
+        Ok(match decode_one(py, t, stacks)? {
+            Some(task) if task.state == State::Pending => {
+                let more = also(py, &task);
+                Entry::Pending(task, more)
+            }
+            Some(_) => Entry::Done,
+            None => Entry::NotATask,
+        })
+    });
     let mut tasks = Vec::with_capacity(shown.len());
     for (&t, decoded) in shown.iter().zip(decoded) {
         match decoded {
-            Ok(Some(task)) if task.state == State::Pending => tasks.push(task),
-            Ok(Some(_)) => {}
-            Ok(None) => warnings.push(format!("{t:#x} in the task registry is not a Task")),
+            Ok(Entry::Pending(task, more)) => tasks.push((task, more)),
+            Ok(Entry::Done) => {}
+            Ok(Entry::NotATask) => {
+                warnings.push(format!("{t:#x} in the task registry is not a Task"))
+            }
             Err(e) => {
                 warnings.push(format!("task {t:#x}: {e}"));
-                tasks.push(broken_task(t, &e));
+                tasks.push((broken_task(t, &e), R::default()));
             }
         }
     }
@@ -85,6 +100,15 @@ pub fn pending(
         }
     }
     Ok(Some(Pending { tasks, warnings }))
+}
+
+/// One entry of a task registry, decoded. Nearly every entry is a pending task: boxing it
+/// would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+enum Entry<R> {
+    Pending(model::Task, R),
+    Done,
+    NotATask,
 }
 
 fn decode_one(py: &Py<'_>, t: Addr, stacks: &[ThreadStack]) -> Result<Option<model::Task>> {

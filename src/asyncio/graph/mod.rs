@@ -7,7 +7,6 @@ use super::stdlib::Stdlib;
 use super::tasks::{future_kind, future_state, task_kind, task_name};
 use super::waits::{self, Clock, Resource, Wait};
 use crate::cpython::Py;
-use crate::cpython::callable::Callable;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
 use crate::model::{
@@ -19,9 +18,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 mod cycles;
+pub mod reads;
 mod threadsafe;
 mod wakers;
 use cycles::cycles;
+use reads::{Held, TaskReads};
 
 /// Most objects we put in one graph (tasks included); past it we stop and warn.
 const MAX_OBJECTS: usize = 1 << 20;
@@ -415,12 +416,15 @@ impl Builder<'_, '_> {
     }
 }
 
-/// Build the graph for the decoded tasks. `threads`: (thread id, frames innermost first as
-/// (frame, code, function)) — used to find executor worker threads and threads blocked on
-/// concurrent futures; `names`: thread id → name; `loops`: each task loop → its thread.
+/// Build the graph for the decoded tasks. `reads`: what was read from each task's frames
+/// ([`reads::read`]), in the order of `tasks`. `threads`: (thread id, frames innermost first
+/// as (frame, code, function)) — used to find executor worker threads and threads blocked
+/// on concurrent futures; `names`: thread id → name; `loops`: each task loop → its thread.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     py: &Py<'_>,
     tasks: &mut [Task],
+    reads: Vec<TaskReads>,
     threads: &[ThreadStack],
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
@@ -455,7 +459,9 @@ pub fn build(
         b.add(t.address.0, Kind::Task, label, state, details);
         b.pending.push(t.address.0);
     }
-    for t in tasks.iter_mut() {
+    let mut reads = reads;
+    reads.resize_with(tasks.len(), TaskReads::default);
+    for (t, r) in tasks.iter_mut().zip(reads.iter_mut()) {
         let me = t.address.0;
         // The await site: the innermost frame of the program itself (asyncio's own frames
         // say less), else the innermost frame.
@@ -468,9 +474,9 @@ pub fn build(
             .map(Site::of);
         let Some(w) = t.waiter else { continue };
         if let Some(a) = t.awaiting.as_mut() {
-            a.owner = owner(py, stdlib, a.address.0, &t.frames);
+            a.owner = r.owner.take();
         }
-        let wait = waits::classify(py, &t.frames, clock, stdlib)
+        let wait = (r.wait.take().unwrap_or(Ok(None)))
             .and_then(|found| found.map(|found| b.wait(found)).transpose());
         match wait {
             Ok(Some((addr, Kind::Stream | Kind::Socket | Kind::Subprocess, edge))) => {
@@ -510,12 +516,11 @@ pub fn build(
         b.pending.push(w);
     }
     b.scan_callbacks();
-    for t in tasks.iter() {
-        if t.running_on_thread.is_none() {
-            holders(&mut b, t);
-        }
+    for (t, r) in tasks.iter().zip(reads.iter_mut()) {
+        holders(&mut b, t, std::mem::take(&mut r.held));
     }
-    wakers::wakers(&mut b, tasks, threads, names, loops);
+    wakers::wakers(&mut b, tasks, &reads, threads, names, loops);
+    drop(reads);
     find_workers(&mut b, threads);
     threadsafe::link(&mut b, tasks, threads, names, loops);
     drop_unlinked_waiters(&mut b, tasks);
@@ -667,47 +672,29 @@ fn drop_unlinked_waiters(b: &mut Builder<'_, '_>, tasks: &[Task]) {
     }
 }
 
-/// A task suspended inside `async with lock:` keeps `lock.__aexit__` on its frame's value
-/// stack: that makes it the (inferred) holder. The same finds `asyncio.timeout` scopes.
-fn holders(b: &mut Builder<'_, '_>, t: &Task) {
-    let py = b.py;
-    let released = waits::released(py, &t.frames, b.stdlib);
-    for (k, fi) in t.frames.iter().enumerate() {
-        let Ok(stack) = py.frame_value_stack(fi.at.0, fi.at.1) else {
-            continue;
-        };
-        let mut exits = aexits(py, &stack);
-        // `async with x:` pushes `x.__aexit__` before awaiting `x.__aenter__()`: while this
-        // frame is still inside `__aenter__`, the topmost one is being acquired, not held.
-        if t.frames
-            .get(k + 1)
-            .is_some_and(|next| &*next.function == "__aenter__")
-        {
-            exits.pop();
-        }
-        for (exit, receiver) in exits.into_iter().filter(|(_, r)| !released.contains(r)) {
-            let site = Some(Site::of(fi));
-            match waits::resource_kind(py, receiver) {
-                Ok(Some(kind @ (Kind::Lock | Kind::Semaphore | Kind::Condition))) => {
-                    let described = b.primitive(receiver, kind, EdgeKind::Acquire);
-                    if described.is_ok() {
-                        b.edge(receiver, t.address.0, EdgeKind::HeldBy, site, true);
-                    }
+/// The locks a task holds and the timeout scopes it is inside ([`reads::read`] found them):
+/// nodes, and the edges from them.
+fn holders(b: &mut Builder<'_, '_>, t: &Task, held: Vec<Held>) {
+    for h in held {
+        match h {
+            Held::Primitive { frame, addr, kind } => {
+                if b.primitive(addr, kind, EdgeKind::Acquire).is_ok() {
+                    let site = t.frames.get(frame).map(Site::of);
+                    b.edge(addr, t.address.0, EdgeKind::HeldBy, site, true);
                 }
-                _ if exit.defined_as("asyncio.timeouts", &["Timeout.__aexit__"]) => {
-                    let handle = py.attr(receiver, "_timeout_handler").ok().flatten();
-                    let handle = handle.filter(|&h| !py.is_none(h).unwrap_or(true));
-                    let timer = |h| waits::timer(py, h, b.clock, EdgeKind::Timeout).ok();
-                    if let Some((h, r)) = handle.and_then(|h| timer(h).map(|r| (h, r))) {
-                        b.resource(r);
-                        if let Some(o) = b.objects.get_mut(&h) {
-                            o.kind = Kind::Timeout;
-                            o.label.head = "timeout".into();
-                        }
-                        b.edge(t.address.0, h, EdgeKind::Timeout, site, false);
-                    }
+            }
+            Held::Timeout {
+                frame,
+                handle,
+                timer,
+            } => {
+                b.resource(timer);
+                if let Some(o) = b.objects.get_mut(&handle) {
+                    o.kind = Kind::Timeout;
+                    o.label.head = "timeout".into();
                 }
-                _ => {}
+                let site = t.frames.get(frame).map(Site::of);
+                b.edge(t.address.0, handle, EdgeKind::Timeout, site, false);
             }
         }
     }
@@ -839,34 +826,6 @@ impl<'g> Reach<'g> {
         }
         seen
     }
-}
-
-/// The `__aexit__` callables of the `async with` blocks a frame is inside, as
-/// (callable, receiver): a bound method on the stack (≤3.13), or the function
-/// followed by its `self` (3.14+, `LOAD_SPECIAL` pushes the two separately).
-fn aexits(py: &Py<'_>, stack: &[Addr]) -> Vec<(Callable, Addr)> {
-    let mut out = Vec::new();
-    for (i, &v) in stack.iter().enumerate() {
-        // Most of what stands on a suspended frame's stack is the awaited coroutine: only a
-        // function or a bound method can be an `__aexit__` (no `Callable` built for the rest).
-        let is_function = py
-            .obj_type_name(v)
-            .is_ok_and(|t| matches!(&*t, "function" | "method"));
-        if !is_function {
-            continue;
-        }
-        let receiver = match py.callable(v) {
-            Ok(c @ Callable::Method { receiver, .. }) => Some((c, receiver)),
-            Ok(c @ Callable::Function { .. }) => stack.get(i + 1).map(|&r| (c, r)),
-            _ => None,
-        };
-        let is_aexit = |c: &Callable| {
-            matches!(c, Callable::Method { qualname, .. } | Callable::Function { qualname, .. }
-                if qualname.ends_with("__aexit__"))
-        };
-        out.extend(receiver.filter(|(c, _)| is_aexit(c)));
-    }
-    out
 }
 
 /// Executor jobs: the worker thread whose `_WorkItem.run` frame runs that future.

@@ -10,6 +10,7 @@
 //! object they hold; each object then looks up only the frames that hold it.
 
 use super::Builder;
+use super::reads::TaskReads;
 use crate::asyncio::waits;
 use crate::cpython::Py;
 use crate::cpython::callable::Callable;
@@ -77,6 +78,7 @@ impl Waited {
 pub(super) fn wakers(
     b: &mut Builder<'_, '_>,
     tasks: &[Task],
+    reads: &[TaskReads],
     threads: &[ThreadStack],
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
@@ -101,8 +103,38 @@ pub(super) fn wakers(
         return;
     }
     let mut globals = Globals::new(b.py);
-    for t in tasks.iter().filter(|t| t.running_on_thread.is_none()) {
-        frames_wake(b, &waited, &mut globals, t.address.0, &t.frames);
+    for (t, r) in tasks.iter().zip(reads) {
+        if t.running_on_thread.is_some() {
+            continue;
+        }
+        let mut locals = r.locals.as_slice();
+        let mut found = Vec::new();
+        for (i, f) in t.frames.iter().enumerate() {
+            let n = locals.iter().take_while(|l| l.0 as usize == i).count();
+            let (mine, rest) = locals.split_at(n);
+            locals = rest;
+            let held = FrameHeld {
+                locals: mine.iter().map(|&(_, slot, v)| (slot as usize, v)),
+                globals: r.globals.get(i).copied().flatten(),
+            };
+            found.extend(frame_wakes(
+                b.py,
+                &waited,
+                &mut globals,
+                t.address.0,
+                f,
+                held,
+            ));
+        }
+        for (resource, f) in found {
+            b.edge(
+                resource,
+                t.address.0,
+                EdgeKind::CouldWake,
+                Some(Site::of(f)),
+                true,
+            );
+        }
         if let Some(e) = &t.error {
             b.unread.push(Outside::IncompleteTask {
                 task: t.address,
@@ -150,12 +182,9 @@ impl<'a, 'r> Globals<'a, 'r> {
         }
     }
 
-    /// (index in `co_names`, object) for each global the code names that is waited on.
-    fn held(&mut self, waited: &Waited, f: &Frame) -> Held {
-        let (frame, code) = f.at;
-        let Ok(d) = self.py.frame_globals(frame) else {
-            return Arc::from([]);
-        };
+    /// (index in `co_names`, object) for each global `code` names that is waited on,
+    /// in globals dict `d`.
+    fn held(&mut self, waited: &Waited, code: Addr, d: Addr) -> Held {
         if let Some(h) = self.held.get(&(code, d)) {
             return h.clone();
         }
@@ -175,19 +204,37 @@ impl<'a, 'r> Globals<'a, 'r> {
     }
 }
 
+/// What one frame holds: its non-NULL locals (slot, value) and its globals dict.
+struct FrameHeld<L> {
+    locals: L,
+    globals: Option<Addr>,
+}
+
+impl FrameHeld<std::vec::IntoIter<(usize, Addr)>> {
+    /// Read from the frame now (a thread's; a task's were read with the task).
+    fn read(py: &Py<'_>, f: &Frame) -> Self {
+        let (frame, code) = f.at;
+        FrameHeld {
+            locals: py.frame_locals(frame, code).unwrap_or_default().into_iter(),
+            globals: py.frame_globals(frame).ok(),
+        }
+    }
+}
+
 /// The objects one suspended frame could wake: those it holds in a local, cell or global
 /// and whose waking method its code still to run names. `me` is the task or thread.
-fn frame_wakes(
+fn frame_wakes<'f>(
     py: &Py<'_>,
     waited: &Waited,
     globals: &mut Globals<'_, '_>,
     me: Addr,
-    f: &Frame,
-) -> Vec<Addr> {
+    f: &'f Frame,
+    held_by: FrameHeld<impl Iterator<Item = (usize, Addr)>>,
+) -> Vec<(Addr, &'f Frame)> {
     let (frame, code) = f.at;
     let mut out: Vec<Addr> = Vec::new();
     let mut slots: AddrMap<Vec<usize>> = AddrMap::default();
-    for (slot, v) in py.frame_locals(frame, code).unwrap_or_default() {
+    for (slot, v) in held_by.locals {
         if waited.methods.contains_key(&v) && !waited.waiting.contains(&(v, me)) {
             slots.entry(v).or_default().push(slot);
         }
@@ -203,7 +250,8 @@ fn frame_wakes(
             out.push(v);
         }
     }
-    for &(name, v) in globals.held(waited, f).iter() {
+    let in_globals = held_by.globals.map(|d| globals.held(waited, code, d));
+    for &(name, v) in in_globals.iter().flat_map(|h| h.iter()) {
         if out.contains(&v) || waited.waiting.contains(&(v, me)) {
             continue;
         }
@@ -215,7 +263,7 @@ fn frame_wakes(
             out.push(v);
         }
     }
-    out
+    out.into_iter().map(|v| (v, f)).collect()
 }
 
 /// Could-wake edges from what a task's (or thread's) frames could wake to `me`.
@@ -228,7 +276,8 @@ fn frames_wake(
 ) -> bool {
     let mut found = false;
     for f in frames {
-        for resource in frame_wakes(b.py, waited, globals, me, f) {
+        let held = FrameHeld::read(b.py, f);
+        for (resource, _) in frame_wakes(b.py, waited, globals, me, f, held) {
             b.edge(resource, me, EdgeKind::CouldWake, Some(Site::of(f)), true);
             found = true;
         }

@@ -12,19 +12,32 @@ const MAX_NAMED: usize = 8;
 /// Objects by id and edges by source, so each task's line is found without scanning.
 struct Index<'s> {
     objects: IdMap<&'s Object>,
-    out: IdMap<Vec<&'s Edge>>,
+    /// The edges grouped by source (in their order within a group), and where each
+    /// source's group starts and ends: one allocation, not one per node.
+    by_source: Vec<&'s Edge>,
+    groups: IdMap<(usize, usize)>,
 }
 
 impl<'s> Index<'s> {
     fn new(s: &'s Snapshot) -> Self {
-        let mut out: IdMap<Vec<&Edge>> = IdMap::default();
-        for e in &s.edges {
-            out.entry(e.from).or_default().push(e);
+        let mut by_source: Vec<&Edge> = s.edges.iter().collect();
+        by_source.sort_by_key(|e| e.from);
+        let mut groups: IdMap<(usize, usize)> = IdMap::default();
+        for (i, e) in by_source.iter().enumerate() {
+            groups.entry(e.from).or_insert((i, i)).1 = i + 1;
         }
         Index {
             objects: s.objects.iter().map(|o| (o.id, o)).collect(),
-            out,
+            by_source,
+            groups,
         }
+    }
+
+    /// The edges from `id`.
+    fn out(&self, id: &Id) -> &[&'s Edge] {
+        self.groups
+            .get(id)
+            .map_or(&[], |&(start, end)| &self.by_source[start..end])
     }
 }
 
@@ -181,9 +194,7 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
         }
     }
     // The deadlines it is under (asyncio.timeout, wait_for): whether the wait ends by itself.
-    for e in
-        (index.out.get(&t.address).into_iter().flatten()).filter(|e| e.kind == EdgeKind::Timeout)
-    {
+    for e in (index.out(&t.address).iter()).filter(|e| e.kind == EdgeKind::Timeout) {
         if let Some(o) = index.objects.get(&e.to) {
             let _ = writeln!(out, "  under {} {}", o.label, o.id);
         }
@@ -197,7 +208,7 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
 /// A task or thread blocked in `concurrent.futures.Future.result()`: on what, and who
 /// would complete it.
 fn blocked_in_result(out: &mut String, index: &Index<'_>, id: Id) {
-    let edges = index.out.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+    let edges = index.out(&id);
     for e in edges.iter().filter(|e| e.kind == EdgeKind::Result) {
         if let Some(o) = index.objects.get(&e.to) {
             let _ = writeln!(
@@ -236,16 +247,26 @@ fn awaited(a: &Awaited) -> String {
     }
 }
 
+/// `  File "…", line N, in qualname` and the source line, as a traceback says them
+/// (pieces pushed, not formatted: a 100,000-task answer has 300,000 of them).
 fn frames(out: &mut String, fs: &[Frame]) {
     for f in fs {
-        let line = f.line.map_or("?".to_string(), |l| l.to_string());
-        let _ = writeln!(
-            out,
-            "  File \"{}\", line {}, in {}",
-            f.file, line, f.qualname
-        );
+        out.push_str("  File \"");
+        out.push_str(&f.file);
+        out.push_str("\", line ");
+        match f.line {
+            Some(l) => {
+                let _ = write!(out, "{l}");
+            }
+            None => out.push('?'),
+        }
+        out.push_str(", in ");
+        out.push_str(&f.qualname);
+        out.push('\n');
         if let Some(src) = &f.source {
-            let _ = writeln!(out, "    {src}");
+            out.push_str("    ");
+            out.push_str(src);
+            out.push('\n');
         }
     }
 }
@@ -270,7 +291,7 @@ fn names(index: &Index<'_>, ids: &[Id]) -> String {
 
 /// What the graph knows about an object: who holds it, what a gather/wait/TaskGroup holds.
 fn related(index: &Index<'_>, id: Id) -> String {
-    let edges = index.out.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+    let edges = index.out(&id);
     let pick = |f: &dyn Fn(EdgeKind) -> bool| -> Vec<Id> {
         edges.iter().filter(|e| f(e.kind)).map(|e| e.to).collect()
     };

@@ -81,9 +81,12 @@ fn decode(
         if let Some(found) = tasks::pending(&py, &par, interp, states, &threads.stacks, &read)? {
             asyncio_seen = true;
             warnings.extend(found.warnings);
-            for (t, r) in found.tasks {
-                tasks_out.push(t);
-                reads.push(r);
+            // Moved, not copied, for the usual one interpreter.
+            if tasks_out.is_empty() {
+                (tasks_out, reads) = (found.tasks, found.also);
+            } else {
+                tasks_out.extend(found.tasks);
+                reads.extend(found.also);
             }
         }
     }

@@ -40,8 +40,9 @@ const MAX_TASKS: usize = 1 << 20;
 
 /// One interpreter's pending tasks, decoded.
 pub struct Pending<R> {
-    /// Each task, with what `also` read from it.
-    pub tasks: Vec<(model::Task, R)>,
+    pub tasks: Vec<model::Task>,
+    /// What `also` read from each task, in the same order.
+    pub also: Vec<R>,
     pub warnings: Vec<String>,
 }
 
@@ -81,16 +82,21 @@ pub fn pending<R: Send + Default>(
         })
     });
     let mut tasks = Vec::with_capacity(shown.len());
+    let mut also = Vec::with_capacity(shown.len());
     for (&t, decoded) in shown.iter().zip(decoded) {
         match decoded {
-            Ok(Entry::Pending(task, more)) => tasks.push((task, more)),
+            Ok(Entry::Pending(task, more)) => {
+                tasks.push(task);
+                also.push(more);
+            }
             Ok(Entry::Done) => {}
             Ok(Entry::NotATask) => {
                 warnings.push(format!("{t:#x} in the task registry is not a Task"))
             }
             Err(e) => {
                 warnings.push(format!("task {t:#x}: {e}"));
-                tasks.push((broken_task(t, &e), R::default()));
+                tasks.push(broken_task(t, &e));
+                also.push(R::default());
             }
         }
     }
@@ -99,7 +105,11 @@ pub fn pending<R: Send + Default>(
             warnings.push(format!("running task {cur:#x} is in no registry"));
         }
     }
-    Ok(Some(Pending { tasks, warnings }))
+    Ok(Some(Pending {
+        tasks,
+        also,
+        warnings,
+    }))
 }
 
 /// One entry of a task registry, decoded. Nearly every entry is a pending task: boxing it

@@ -67,7 +67,7 @@ pub enum Wait {
         edge: EdgeKind,
     },
     /// Anything else, described already: a sleep timer, a socket, a subprocess.
-    Described(Resource),
+    Described(Box<Resource>),
 }
 
 /// What the innermost asyncio frames of a chain wait on. `frames` are outermost first;
@@ -106,12 +106,12 @@ pub fn classify(
                 r.details.insert("delay", v);
             }
         }
-        return Ok(Some(Wait::Described(r)));
+        return Ok(Some(Wait::Described(Box::new(r))));
     }
     for f in run {
         let (frame, code) = f.at;
         if let Some(r) = io_wait(py, frame, code, &f.function)? {
-            return Ok(Some(Wait::Described(r)));
+            return Ok(Some(Wait::Described(Box::new(r))));
         }
         if let Some(me) = py.frame_local(frame, code, "self")?
             && let Some(kind) = resource_kind(py, me)?

@@ -176,7 +176,7 @@ impl Builder<'_, '_> {
             }
             Wait::Described(r) => {
                 let found = (r.addr, r.kind, r.edge);
-                self.resource(r);
+                self.resource(*r);
                 Ok(found)
             }
         }
@@ -474,7 +474,7 @@ pub fn build(
             .map(Site::of);
         let Some(w) = t.waiter else { continue };
         if let Some(a) = t.awaiting.as_mut() {
-            a.owner = r.owner.take();
+            a.owner = r.owner.take().map(|o| *o);
         }
         let wait = (r.wait.take().unwrap_or(Ok(None)))
             .and_then(|found| found.map(|found| b.wait(found)).transpose());
@@ -517,7 +517,7 @@ pub fn build(
     }
     b.scan_callbacks();
     for (t, r) in tasks.iter().zip(reads.iter_mut()) {
-        holders(&mut b, t, std::mem::take(&mut r.held));
+        holders(&mut b, t, std::mem::take(&mut r.held).into_vec());
     }
     wakers::wakers(&mut b, tasks, &reads, threads, names, loops);
     drop(reads);

@@ -29,14 +29,14 @@ pub struct TaskReads {
     /// What the chain waits on (`waits::classify`), for a task that awaits a future.
     pub(super) wait: Option<Result<Option<Wait>>>,
     /// What the bare Future the task awaits belongs to.
-    pub(super) owner: Option<Owner>,
+    pub(super) owner: Option<Box<Owner>>,
     /// What the task holds inside `async with`, for a task that is not running.
-    pub(super) held: Vec<Held>,
+    pub(super) held: Box<[Held]>,
     /// Each frame's non-NULL locals as (frame index, slot, value), for a task that is not
     /// running: the could-wake search looks for waited-on objects among them.
-    pub(super) locals: Vec<(u32, u32, Addr)>,
-    /// Each frame's globals dict, where it could be read.
-    pub(super) globals: Vec<Option<Addr>>,
+    pub(super) locals: Box<[(u32, u32, Addr)]>,
+    /// Each frame's globals dict (0 where it could not be read).
+    pub(super) globals: Box<[Addr]>,
 }
 
 /// Something held by an `async with` block of frame `frame` (an index into the task's frames).
@@ -60,19 +60,23 @@ pub fn read(py: &Py<'_>, t: &Task, cx: &Context<'_>) -> TaskReads {
     let mut r = TaskReads::default();
     if t.waiter.is_some() {
         r.wait = Some(waits::classify(py, &t.frames, cx.clock, cx.stdlib));
-        r.owner = (t.awaiting.as_ref()).and_then(|a| owner(py, cx.stdlib, a.address.0, &t.frames));
+        let found = t.awaiting.as_ref();
+        r.owner = found.and_then(|a| owner(py, cx.stdlib, a.address.0, &t.frames).map(Box::new));
     }
     if t.running_on_thread.is_none() {
-        r.held = held(py, t, cx);
+        r.held = held(py, t, cx).into();
+        let mut locals = Vec::new();
+        let mut globals = Vec::with_capacity(t.frames.len());
         for (i, f) in t.frames.iter().enumerate() {
             let (frame, code) = f.at;
             for (slot, v) in py.frame_locals(frame, code).unwrap_or_default() {
-                r.locals.push((i as u32, slot as u32, v));
+                locals.push((i as u32, slot as u32, v));
             }
-            r.globals.push(py.frame_globals(frame).ok());
+            globals.push(py.frame_globals(frame).unwrap_or(0));
         }
+        r.locals = locals.into();
+        r.globals = globals.into();
     }
-    r.locals.shrink_to_fit();
     r
 }
 

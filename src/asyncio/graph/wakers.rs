@@ -107,7 +107,7 @@ pub(super) fn wakers(
         if t.running_on_thread.is_some() {
             continue;
         }
-        let mut locals = r.locals.as_slice();
+        let mut locals: &[(u32, u32, Addr)] = &r.locals;
         let mut found = Vec::new();
         for (i, f) in t.frames.iter().enumerate() {
             let n = locals.iter().take_while(|l| l.0 as usize == i).count();
@@ -115,7 +115,7 @@ pub(super) fn wakers(
             locals = rest;
             let held = FrameHeld {
                 locals: mine.iter().map(|&(_, slot, v)| (slot as usize, v)),
-                globals: r.globals.get(i).copied().flatten(),
+                globals: r.globals.get(i).copied().filter(|&d| d != 0),
             };
             found.extend(frame_wakes(
                 b.py,

@@ -47,7 +47,14 @@ pub struct Reader<'m> {
     regions: [Cell<(Addr, &'m [u8])>; REGIONS],
     /// The entry of `regions` to replace next.
     next_region: Cell<usize>,
+    /// Reads served from mapped stretches since the back end was last trimmed.
+    since_trim: Cell<u32>,
 }
+
+/// Reads served from a mapped back end between two trims ([`Memory::trim`]): about 0.1 s
+/// of decoding, so the pages one stretch of a decode touches are let go before the next
+/// (mapping them back is a minor fault per 16 pages; keeping them all is the whole core).
+const TRIM_EVERY: u32 = 1 << 18;
 
 /// How many mapped stretches a [`Reader`] remembers.
 const REGIONS: usize = 8;
@@ -64,6 +71,7 @@ impl<'m> Reader<'m> {
             stats: Cell::default(),
             regions: Default::default(),
             next_region: Cell::new(0),
+            since_trim: Cell::new(0),
         }
     }
 
@@ -117,6 +125,13 @@ impl<'m> Reader<'m> {
         let mut s = self.stats.get();
         s.bytes_read += len as u64;
         self.stats.set(s);
+        let n = self.since_trim.get() + 1;
+        if n == TRIM_EVERY {
+            self.mem.trim();
+            self.since_trim.set(0);
+        } else {
+            self.since_trim.set(n);
+        }
         Some(found)
     }
 

@@ -176,6 +176,15 @@ impl Memory for CoreFile {
         false
     }
 
+    fn trim(&self) {
+        // SAFETY: the map is read-only and shared: after MADV_DONTNEED its pages read the
+        // same bytes again, from the file (no private copy of ours is thrown away).
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
+
     /// The dumped bytes of the segment `addr` lies in.
     fn mapped(&self, addr: Addr) -> Option<(Addr, &[u8])> {
         let i = self.segment(addr)?;

@@ -61,6 +61,10 @@ impl Memory for WithFiles<'_> {
         self.inner.mapped(addr)
     }
 
+    fn trim(&self) {
+        self.inner.trim()
+    }
+
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         let err = match self.inner.read(addr, buf) {
             Ok(()) => return Ok(()),

@@ -46,6 +46,12 @@ pub trait Memory {
     fn mapped(&self, _addr: Addr) -> Option<(Addr, &[u8])> {
         None
     }
+
+    /// Let go of what this back end holds of the target's memory and can get back cheaply:
+    /// a mapped core's pages, which the kernel maps again from its page cache at the next
+    /// read. Called as a decode goes, so our footprint is what one stretch of it reads,
+    /// not every page of the core it ever touched.
+    fn trim(&self) {}
 }
 
 /// `base + off` for addresses and offsets read from the target: past the end of the address

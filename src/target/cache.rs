@@ -9,14 +9,21 @@
 use super::{Addr, AddrMap, Memory};
 use crate::error::{Error, Result};
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 pub const PAGE: u64 = 4096;
 /// The usual chunk: bytes fetched around a missed page (see [`Memory::chunk`]).
 pub const CHUNK: u64 = 16 * PAGE;
 /// Bytes per read of a C string where a whole-page read fails.
 const STRING_STEP: usize = 16;
-/// At most this many bytes are cached; past it reads go straight to the back end.
-const CACHE_CAP: usize = 256 << 20;
+/// The usual cache budget (see [`Memory::cache_budget`]).
+pub const CACHE_BUDGET: usize = 256 << 20;
+/// A cached area of the target's memory: its start and its bytes.
+type Area = (Addr, Rc<[u8]>);
+
+/// How many whole chunks a [`Reader`] serves from without a lookup: the chunks of the
+/// objects of one chain.
+const RECENT: usize = 8;
 /// Largest single read the decoder may ask for (a hostile length must not allocate gigabytes).
 pub const MAX_READ: usize = 16 << 20;
 
@@ -33,8 +40,13 @@ pub struct Reader<'m> {
     mem: &'m dyn Memory,
     /// Chunks read whole (`Some`), and chunks that could not be (`None`): their pages are
     /// fetched one by one into `pages`.
-    chunks: RefCell<AddrMap<Option<Box<[u8]>>>>,
-    pages: RefCell<AddrMap<Option<Box<[u8]>>>>,
+    chunks: RefCell<AddrMap<Option<Rc<[u8]>>>>,
+    pages: RefCell<AddrMap<Option<Rc<[u8]>>>>,
+    /// The chunks last served, (start, bytes), most reads land in one of them.
+    recent: RefCell<[Option<Area>; RECENT]>,
+    next_recent: Cell<usize>,
+    /// Bytes cached at most ([`Memory::cache_budget`]); when full the cache starts over.
+    budget: usize,
     /// False when the back end's reads are as cheap as the cache's (a mapped core).
     caching: bool,
     /// Bytes fetched around a missed page when they are all readable: the back end's
@@ -66,6 +78,9 @@ impl<'m> Reader<'m> {
             chunks: RefCell::default(),
             pages: RefCell::default(),
             caching: mem.worth_caching(),
+            recent: RefCell::default(),
+            next_recent: Cell::new(0),
+            budget: mem.cache_budget(),
             chunk: mem.chunk().next_power_of_two().max(PAGE),
             cached: Cell::new(0),
             stats: Cell::default(),
@@ -103,16 +118,21 @@ impl<'m> Reader<'m> {
     /// The `len` bytes at `addr` where the back end holds them mapped: no call per read
     /// (a core's 100,000 tasks make millions of small reads). Counted as read; a callback
     /// only when another stretch is looked up.
+    #[inline]
     fn mapped(&self, addr: Addr, len: usize) -> Option<&'m [u8]> {
+        if self.caching {
+            return None;
+        }
+        self.in_region(addr, len)
+    }
+
+    fn in_region(&self, addr: Addr, len: usize) -> Option<&'m [u8]> {
         let within = |(start, bytes): (Addr, &'m [u8])| {
             let at = usize::try_from(addr.checked_sub(start)?).ok()?;
             bytes.get(at..at.checked_add(len)?)
         };
         let known = self.regions.iter().find_map(|r| within(r.get()));
         let found = known.or_else(|| {
-            if self.caching {
-                return None;
-            }
             let region = self.mem.mapped(addr)?;
             let mut s = self.stats.get();
             s.callbacks += 1;
@@ -159,6 +179,9 @@ impl<'m> Reader<'m> {
         if !self.caching {
             return self.backend(addr, buf).map_err(|_| unreadable());
         }
+        if self.copy_from_recent(addr, buf) {
+            return Ok(());
+        }
         let mut pos = addr;
         while pos < end {
             // The rest of this chunk, from the cache when the chunk was read whole.
@@ -184,50 +207,76 @@ impl<'m> Reader<'m> {
         Ok(())
     }
 
+    /// Serve `dst` from one of the chunks last served, if it lies in one.
+    fn copy_from_recent(&self, addr: Addr, dst: &mut [u8]) -> bool {
+        let recent = self.recent.borrow();
+        for (start, bytes) in recent.iter().flatten() {
+            let Some(at) = addr.checked_sub(*start) else {
+                continue;
+            };
+            let at = at as usize;
+            if let Some(src) = at.checked_add(dst.len()).and_then(|end| bytes.get(at..end)) {
+                dst.copy_from_slice(src);
+                return true;
+            }
+        }
+        false
+    }
+
     /// Serve `dst` from a chunk read whole, reading the chunk the first time (a heap's
     /// objects are dense: the neighbours are usually read next, and every read is a round
     /// trip through a debugger or a system call). False when the chunk is not whole, or
     /// the cache is full.
     fn copy_from_chunk(&self, chunk: Addr, within: usize, dst: &mut [u8]) -> bool {
-        self.serve(&self.chunks, chunk, self.chunk, within, dst)
+        match self.serve(&self.chunks, chunk, self.chunk, within, dst) {
+            Some(bytes) => {
+                let i = self.next_recent.get();
+                self.recent.borrow_mut()[i] = Some((chunk, bytes));
+                self.next_recent.set((i + 1) % RECENT);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Serve `dst` from one page of a chunk that could not be read whole. False when the
     /// page is unreadable or the cache is full.
     fn copy_from_page(&self, page: Addr, within: usize, dst: &mut [u8]) -> bool {
-        self.serve(&self.pages, page, PAGE, within, dst)
+        self.serve(&self.pages, page, PAGE, within, dst).is_some()
     }
 
     /// Serve `dst` from the cached area of `size` bytes at `at` in `areas`, reading it the
-    /// first time (its failure is remembered too).
+    /// first time (its failure is remembered too); the area's bytes, or None when it is
+    /// unreadable. A full cache starts over: what is still needed is read again (a
+    /// process's memory through the journal, which notes every read).
     fn serve(
         &self,
-        areas: &RefCell<AddrMap<Option<Box<[u8]>>>>,
+        areas: &RefCell<AddrMap<Option<Rc<[u8]>>>>,
         at: Addr,
         size: u64,
         within: usize,
         dst: &mut [u8],
-    ) -> bool {
+    ) -> Option<Rc<[u8]>> {
         if let Some(known) = areas.borrow().get(&at) {
-            return match known {
-                Some(bytes) => {
-                    dst.copy_from_slice(&bytes[within..within + dst.len()]);
-                    true
-                }
-                None => false,
-            };
+            let bytes = known.as_ref()?;
+            dst.copy_from_slice(&bytes[within..within + dst.len()]);
+            return Some(bytes.clone());
         }
-        if self.cached.get() >= CACHE_CAP {
-            return false;
+        if self.cached.get() >= self.budget {
+            self.chunks.borrow_mut().clear();
+            self.pages.borrow_mut().clear();
+            *self.recent.borrow_mut() = Default::default();
+            self.cached.set(0);
         }
-        let mut bytes = vec![0u8; size as usize].into_boxed_slice();
-        let ok = self.backend(at, &mut bytes).is_ok();
+        let mut bytes: Rc<[u8]> = vec![0u8; size as usize].into();
+        let ok = self.backend(at, Rc::get_mut(&mut bytes)?).is_ok();
         if ok {
             dst.copy_from_slice(&bytes[within..within + dst.len()]);
             self.cached.set(self.cached.get() + size as usize);
         }
-        areas.borrow_mut().insert(at, ok.then_some(bytes));
-        ok
+        let bytes = ok.then_some(bytes);
+        areas.borrow_mut().insert(at, bytes.clone());
+        bytes
     }
 
     pub fn bytes(&self, addr: Addr, len: usize) -> Result<Vec<u8>> {

@@ -57,6 +57,10 @@ impl Memory for WithFiles<'_> {
         self.inner.chunk()
     }
 
+    fn cache_budget(&self) -> usize {
+        self.inner.cache_budget()
+    }
+
     fn mapped(&self, addr: Addr) -> Option<(Addr, &[u8])> {
         self.inner.mapped(addr)
     }

@@ -123,6 +123,10 @@ impl Memory for Journal<'_> {
     fn chunk(&self) -> u64 {
         self.mem.chunk()
     }
+
+    fn cache_budget(&self) -> usize {
+        self.mem.cache_budget()
+    }
 }
 
 /// A 64-bit digest of `bytes`: four independent multiply-rotate lanes over 8-byte words, so

@@ -39,6 +39,13 @@ pub trait Memory {
         cache::CHUNK
     }
 
+    /// Most bytes the [`Reader`] keeps of this back end's memory; when full, it starts over
+    /// and reads again what it still needs. Large where a read is a round trip through a
+    /// debugger; smaller where reading again is one system call (`live.rs`).
+    fn cache_budget(&self) -> usize {
+        cache::CACHE_BUDGET
+    }
+
     /// Where this back end holds the target's memory mapped (a core file): the stretch that
     /// `addr` lies in, as its start address and its bytes. The [`Reader`] then serves reads
     /// in that stretch itself, without a call per read. Asked only of a back end that is

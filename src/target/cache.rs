@@ -361,6 +361,26 @@ mod tests {
     use crate::target::fake::Image;
 
     #[test]
+    fn a_full_cache_starts_over_and_reads_again() {
+        // Eight chunks, each filled with its own number; room for two.
+        let data: Vec<u8> = (0..8u8)
+            .flat_map(|i| std::iter::repeat_n(i, CHUNK as usize))
+            .collect();
+        let img = Image::with_budget(0x100000, data, 2 * CHUNK as usize);
+        let r = Reader::new(&img);
+        for pass in 1..=2 {
+            for i in 0..8u64 {
+                for j in 0..4 {
+                    let at = 0x100000 + i * CHUNK + j * 1000;
+                    assert_eq!(r.u8(at).unwrap(), i as u8, "chunk {i}, pass {pass}");
+                }
+            }
+            // Each chunk read once per pass: what was let go is read again, nothing more.
+            assert_eq!(img.calls(), 8 * pass);
+        }
+    }
+
+    #[test]
     fn caches_pages_and_falls_back_to_exact_reads() {
         // 100 bytes that do not fill a page: page reads fail, exact reads work.
         let img = Image::new(0x10010, (0..100).collect());

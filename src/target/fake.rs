@@ -11,6 +11,7 @@ pub struct Image {
     base: Addr,
     data: Mutex<Vec<u8>>,
     calls: AtomicU32,
+    budget: Option<usize>,
 }
 
 impl Image {
@@ -19,6 +20,15 @@ impl Image {
             base,
             data: Mutex::new(data),
             calls: AtomicU32::new(0),
+            budget: None,
+        }
+    }
+
+    /// The same, with this [`Memory::cache_budget`].
+    pub fn with_budget(base: Addr, data: Vec<u8>, budget: usize) -> Self {
+        Image {
+            budget: Some(budget),
+            ..Image::new(base, data)
         }
     }
 
@@ -33,6 +43,10 @@ impl Image {
 }
 
 impl Memory for Image {
+    fn cache_budget(&self) -> usize {
+        self.budget.unwrap_or(super::cache::CACHE_BUDGET)
+    }
+
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let data = self.data_mut();

@@ -85,7 +85,7 @@ def table(rows):
                      r["n"], ORDER.index(r["tool"]) if r["tool"] in ORDER else 99)
     for r in sorted(rows, key=key):
         out.append((r["version"], r["shape"], str(r["n"]), r["tool"], r["status"],
-                    fmt(r["secs"], ".2f"), fmt(r["net"], ".2f", "-"),
+                    fmt(r["secs"], ".3f"), fmt(r["net"], ".3f", "-"),
                     fmt(r["pause"], ".1f", "NA" if r["tool"].startswith("cli-pid") else "-"),
                     fmt(r["rss_mb"], ".0f"), fmt(r["us"], ".1f", "-"), fmt(r["marg"], ".1f", "-"),
                     fmt(r["xps"], ".1f", "-"), fmt(r["flat"], ".2f", "-"),

@@ -268,7 +268,9 @@ impl<'m> Reader<'m> {
             *self.recent.borrow_mut() = Default::default();
             self.cached.set(0);
         }
-        let mut bytes: Rc<[u8]> = vec![0u8; size as usize].into();
+        // SAFETY: zeroed bytes are initialised `u8`s. (Made in place: a vector turned into
+        // an `Rc` would be allocated and copied twice.)
+        let mut bytes: Rc<[u8]> = unsafe { Rc::new_zeroed_slice(size as usize).assume_init() };
         let ok = self.backend(at, Rc::get_mut(&mut bytes)?).is_ok();
         if ok {
             dst.copy_from_slice(&bytes[within..within + dst.len()]);

@@ -193,9 +193,13 @@ fn take(
 }
 
 /// Write the answer to standard output as it is rendered.
-fn print_out(snap: &model::Snapshot, format: &str) -> Result<(), Box<dyn std::error::Error>> {
+fn print_out(
+    snap: &model::Snapshot,
+    format: &str,
+    threads: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    render::render_into(snap, format, &mut out)?;
+    render::render_into(snap, format, threads, &mut out)?;
     out.flush()?;
     Ok(())
 }
@@ -233,7 +237,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Stacks { source, opts } => {
             let (mut snap, timing) = take(source, &opts, false)?;
             let rendering = Instant::now();
-            print_out(&snap, if opts.json { "json" } else { "text" })?;
+            print_out(
+                &snap,
+                if opts.json { "json" } else { "text" },
+                threads(&opts),
+            )?;
             snap.stats.phases.push(("render", rendering.elapsed()));
             stats(&snap, &opts, &timing)?;
             exit_soon(snap);
@@ -242,7 +250,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Graph { source, opts } => {
             let (mut snap, timing) = take(source, &opts, true)?;
             let rendering = Instant::now();
-            print_out(&snap, if opts.json { "json" } else { "dot" })?;
+            print_out(
+                &snap,
+                if opts.json { "json" } else { "dot" },
+                threads(&opts),
+            )?;
             snap.stats.phases.push(("render", rendering.elapsed()));
             stats(&snap, &opts, &timing)?;
             exit_soon(snap);

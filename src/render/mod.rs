@@ -39,13 +39,19 @@ fn stats(s: &Snapshot) -> String {
 }
 
 /// Render `text` or `json` straight into `w` as it is made (the CLI's standard output):
-/// the whole answer is never held in memory. Other formats are rendered, then written.
-pub fn render_into(s: &Snapshot, format: &str, w: &mut dyn Write) -> Result<(), String> {
+/// the whole answer is never held in memory; `threads` write the text's task blocks. Other
+/// formats are rendered, then written.
+pub fn render_into(
+    s: &Snapshot,
+    format: &str,
+    threads: usize,
+    w: &mut dyn Write,
+) -> Result<(), String> {
     let io = |e: std::io::Error| format!("cannot write the output: {e}");
     match format {
         "text" => {
             let mut failed = None;
-            text::render_in_parts(s, &mut |part| {
+            text::render_in_parts(s, threads, &mut |part| {
                 if failed.is_none() {
                     failed = w.write_all(part.as_bytes()).err();
                 }

@@ -273,9 +273,10 @@ pub struct Awaited {
     pub name: Option<Arc<str>>,
     /// The typed object behind the wait (a Lock, an Event, a timer...): an `objects[].id`.
     pub resource: Option<Id>,
-    /// For a bare `asyncio.Future`: what it belongs to, as far as the chain shows.
+    /// For a bare `asyncio.Future`: what it belongs to, as far as the chain shows (boxed:
+    /// most tasks have none, and every task carries the field).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner: Option<Owner>,
+    pub owner: Option<Box<Owner>>,
 }
 
 /// The object a bare Future belongs to: `self` of the innermost frame of the chain that is

@@ -474,7 +474,7 @@ pub fn build(
             .map(Site::of);
         let Some(w) = t.waiter else { continue };
         if let Some(a) = t.awaiting.as_mut() {
-            a.owner = r.owner.take().map(|o| *o);
+            a.owner = r.owner.take();
         }
         let wait = (r.wait.take().unwrap_or(Ok(None)))
             .and_then(|found| found.map(|found| b.wait(found)).transpose());
@@ -519,8 +519,7 @@ pub fn build(
     for (t, r) in tasks.iter().zip(reads.iter_mut()) {
         holders(&mut b, t, std::mem::take(&mut r.held).into_vec());
     }
-    wakers::wakers(&mut b, tasks, &reads, threads, names, loops);
-    drop(reads);
+    wakers::wakers(&mut b, tasks, reads, threads, names, loops);
     find_workers(&mut b, threads);
     threadsafe::link(&mut b, tasks, threads, names, loops);
     drop_unlinked_waiters(&mut b, tasks);

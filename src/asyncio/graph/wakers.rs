@@ -78,7 +78,7 @@ impl Waited {
 pub(super) fn wakers(
     b: &mut Builder<'_, '_>,
     tasks: &[Task],
-    reads: &[TaskReads],
+    reads: Vec<TaskReads>,
     threads: &[ThreadStack],
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
@@ -103,6 +103,7 @@ pub(super) fn wakers(
         return;
     }
     let mut globals = Globals::new(b.py);
+    // Each task's reads are let go once used: what the graph adds next reuses the memory.
     for (t, r) in tasks.iter().zip(reads) {
         if t.running_on_thread.is_some() {
             continue;

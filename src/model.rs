@@ -373,6 +373,12 @@ pub enum Facts {
         value: Option<i64>,
         waiting: u64,
     },
+    /// A capacity limiter's tokens lent, of its total (None: unlimited or unreadable).
+    Limiter {
+        borrowed: u64,
+        total: Option<i64>,
+        waiting: u64,
+    },
     /// A Condition's waiters.
     Waiting(u64),
     Queue {

@@ -22,15 +22,24 @@ const RESOURCES: &[((&str, &str), Kind)] = &[
     (("asyncio.taskgroups", "TaskGroup"), Kind::TaskGroup),
     (ANYIO_LOCK, Kind::Lock),
     (ANYIO_SEMAPHORE, Kind::Semaphore),
+    (ANYIO_LIMITER, Kind::Semaphore),
 ];
 /// anyio's primitives on asyncio (anyio 4): a Lock keeps its owner task and a deque of
-/// (task, future) waiters, a Semaphore a value and a deque of futures. Its Event wraps an
+/// (task, future) waiters, a Semaphore a value and a deque of futures, a CapacityLimiter
+/// (a semaphore whose tokens are lent to borrowers) its total, the set of borrowers and an
+/// ordered dict of borrower -> asyncio.Event each waiter waits on. Its Event wraps an
 /// asyncio.Event, which is what its waiters wait on.
 const ANYIO_LOCK: (&str, &str) = ("anyio._backends._asyncio", "Lock");
 const ANYIO_SEMAPHORE: (&str, &str) = ("anyio._backends._asyncio", "Semaphore");
+const ANYIO_LIMITER: (&str, &str) = ("anyio._backends._asyncio", "CapacityLimiter");
 /// Primitives of libraries, waited on in the library's own code (outside asyncio's).
-const LIBRARY_RESOURCES: &[((&str, &str), Kind)] =
-    &[(ANYIO_LOCK, Kind::Lock), (ANYIO_SEMAPHORE, Kind::Semaphore)];
+const LIBRARY_RESOURCES: &[((&str, &str), Kind)] = &[
+    (ANYIO_LOCK, Kind::Lock),
+    (ANYIO_SEMAPHORE, Kind::Semaphore),
+    (ANYIO_LIMITER, Kind::Semaphore),
+];
+/// The functions of a library primitive that a waiter is suspended in.
+const LIBRARY_ACQUIRE: &[&str] = &["acquire", "acquire_on_behalf_of"];
 
 /// The loop's notion of "now", when it can be known.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +58,9 @@ pub struct Resource {
     pub details: Details,
     /// How the waiting task relates to it (acquire, wait, get, put, sleep, ...).
     pub edge: EdgeKind,
+    /// The tasks it names as its holders (an anyio Lock's owner, a CapacityLimiter's
+    /// borrowers): held whether or not they are inside `async with`.
+    pub holders: Vec<Addr>,
 }
 
 /// The resource kind of an object, if it is one of asyncio's primitives.
@@ -87,6 +99,20 @@ pub fn classify(
         .take_while(|f| stdlib.contains(&f.file))
         .count();
     let run = &frames[frames.len() - inner..];
+    // A library's primitive waits in the library's own code: the innermost frame outside
+    // asyncio is its acquire(), which may wait on an asyncio primitive of its own (the
+    // Event a CapacityLimiter gives each waiter): the library's is the one the program used.
+    if let Some(f) = frames[..frames.len() - inner].last()
+        && LIBRARY_ACQUIRE.contains(&&*f.function)
+        && let Some(me) = py.frame_local(f.at.0, f.at.1, "self")?
+        && let Some(kind) = py.class_in(me, LIBRARY_RESOURCES)?
+    {
+        return Ok(Some(Wait::Primitive {
+            addr: me,
+            kind,
+            edge: EdgeKind::Acquire,
+        }));
+    }
     if let Some(Frame {
         at: (frame, code), ..
     }) = run.iter().rev().find(|f| &*f.function == "sleep")
@@ -129,19 +155,6 @@ pub fn classify(
                 edge,
             }));
         }
-    }
-    // A library's primitive waits in the library's own code: the innermost frame outside
-    // asyncio is its acquire().
-    if let Some(f) = frames[..frames.len() - inner].last()
-        && &*f.function == "acquire"
-        && let Some(me) = py.frame_local(f.at.0, f.at.1, "self")?
-        && let Some(kind) = py.class_in(me, LIBRARY_RESOURCES)?
-    {
-        return Ok(Some(Wait::Primitive {
-            addr: me,
-            kind,
-            edge: EdgeKind::Acquire,
-        }));
     }
     Ok(None)
 }
@@ -223,6 +236,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 label,
                 details: d,
                 edge: EdgeKind::Wait,
+                holders: Vec::new(),
             }));
         }
         _ => return Ok(None),
@@ -239,6 +253,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
         label,
         details: d,
         edge,
+        holders: Vec::new(),
     }))
 }
 
@@ -355,6 +370,7 @@ pub fn describe(
     let _ = clock;
     let type_name = py.short_type_name(obj)?;
     let mut d = Details::new();
+    let mut holders = Vec::new();
     let facts: Facts = match kind {
         Kind::Lock => {
             // anyio's Lock is held while it has an owner task, which it names.
@@ -362,6 +378,7 @@ pub fn describe(
                 let owner =
                     (py.attr(obj, "_owner_task")?).filter(|&t| !py.is_none(t).unwrap_or(true));
                 d.insert("owner", owner.map(Id));
+                holders.extend(owner);
                 owner.is_some()
             } else {
                 flag(py, obj, "_locked")?
@@ -382,6 +399,25 @@ pub fn describe(
             Facts::Event {
                 set,
                 waiting: waiters,
+            }
+        }
+        Kind::Semaphore if py.class_in(obj, &[(ANYIO_LIMITER, ())])?.is_some() => {
+            // Tokens lent to borrowers (tasks, or any object lent one on its behalf).
+            let borrowers = match py.attr(obj, "_borrowers")? {
+                Some(s) => py.set_items(s)?,
+                None => Vec::new(),
+            };
+            let total = int_attr(py, obj, "_total_tokens")?;
+            let waiting = count(py, obj, "_wait_queue")?;
+            d.insert("total", total);
+            d.insert("borrowed", borrowers.len());
+            d.insert("waiters", waiting);
+            let borrowed = borrowers.len() as u64;
+            holders = borrowers;
+            Facts::Limiter {
+                borrowed,
+                total,
+                waiting,
             }
         }
         Kind::Semaphore => {
@@ -458,6 +494,7 @@ pub fn describe(
         kind,
         label,
         details: d,
+        holders,
         edge,
     })
 }
@@ -524,5 +561,6 @@ pub fn timer(py: &Py<'_>, handle: Addr, clock: Option<Clock>, edge: EdgeKind) ->
         label,
         details: d,
         edge,
+        holders: Vec::new(),
     })
 }

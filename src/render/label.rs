@@ -55,6 +55,14 @@ impl Display for Facts {
             Facts::Semaphore { value, waiting } => {
                 write!(f, "value {}, {waiting} waiting", Maybe(*value))
             }
+            Facts::Limiter {
+                borrowed,
+                total,
+                waiting,
+            } => match total {
+                Some(t) => write!(f, "{borrowed} of {t} tokens lent, {waiting} waiting"),
+                None => write!(f, "{borrowed} tokens lent, {waiting} waiting"),
+            },
             Facts::Waiting(n) => write!(f, "{n} waiting"),
             Facts::Queue {
                 size,

@@ -2,7 +2,10 @@
 and 'sem-holder' inside an anyio Semaphore(1) that 'sem-waiter' wants. anyio's Lock keeps
 its owner task and (task, future) waiters in slots of its own: typed by its module and
 name, held by 'holder', with one waiter; not asyncio's Lock. 'manual' holds a third one
-taken with acquire() outside any `async with`: only the lock's owner names it."""
+taken with acquire() outside any `async with`: only the lock's owner names it. An anyio
+CapacityLimiter(2) has lent its tokens to 'lim-holder' (inside `async with`) and
+'lim-manual' (acquire(), no `async with`); 'lim-waiter' waits for one on an asyncio.Event
+the limiter keeps for it: the wait is the limiter's, held by both borrowers."""
 import os
 import sys
 
@@ -26,23 +29,29 @@ EXPECT_SHAPES = [
     ("sem-waiter", ["want", "__aenter__", "acquire"], "Future"),
     ("manual", ["hold_acquired", "sleep"], "Future"),
     ("manual-waiter", ["want", "__aenter__", "acquire"], "Future"),
+    ("lim-holder", ["hold", "sleep"], "Future"),
+    ("lim-manual", ["hold_acquired", "sleep"], "Future"),
+    ("lim-waiter", ["want", "__aenter__", "acquire", "acquire_on_behalf_of", "wait"], "Future"),
 ]
 # The oracle's graph: entries per section, and each registered primitive's (type,
 # holders, wakers) by task name.
-EXPECT_GRAPH = {"gathers": 1, "resources": 3, "timers": 3, "waits": 1}
+EXPECT_GRAPH = {"gathers": 1, "resources": 4, "timers": 5, "waits": 1}
 EXPECT_PRIMITIVES = [
     ("Lock", ["holder"], None),
     ("Semaphore", ["sem-holder"], None),
     ("Lock", ["manual"], None),
+    ("CapacityLimiter", ["lim-holder", "lim-manual"], None),
 ]
 
 
 STATE = []
+LIMITERS = []
 
 
 def ready():
     """Each primitive is held and has its waiter queued."""
-    return bool(STATE) and all(len(p._waiters) == 1 for p in STATE)
+    return bool(STATE) and all(len(p._waiters) == 1 for p in STATE) and \
+        all(len(lim._borrowers) == 2 and len(lim._wait_queue) == 1 for lim in LIMITERS)
 
 
 async def hold(prim):
@@ -75,7 +84,14 @@ async def main():
     waiter = oracle.named(loop.create_task(want(lock), name="waiter"))
     sem_waiter = oracle.named(loop.create_task(want(sem), name="sem-waiter"))
     manual_waiter = oracle.named(loop.create_task(want(manual), name="manual-waiter"))
-    await asyncio.gather(holder, sem_holder, manual_holder, waiter, sem_waiter, manual_waiter)
+    limiter = oracle.resource(anyio.CapacityLimiter(2), holders=["lim-holder", "lim-manual"])
+    LIMITERS.append(limiter)
+    lim_holder = oracle.named(loop.create_task(hold(limiter), name="lim-holder"))
+    lim_manual = oracle.named(loop.create_task(hold_acquired(limiter), name="lim-manual"))
+    await asyncio.sleep(0)
+    lim_waiter = oracle.named(loop.create_task(want(limiter), name="lim-waiter"))
+    await asyncio.gather(holder, sem_holder, manual_holder, waiter, sem_waiter, manual_waiter,
+                         lim_holder, lim_manual, lim_waiter)
 
 
 if __name__ == "__main__":

@@ -212,7 +212,13 @@ PRIMITIVE_MODULES = ("locks.py", "queues.py", "taskgroups.py")
 
 # anyio's primitives on asyncio (anyio 4), by their classes' module and name.
 ANYIO_KINDS = {("anyio._backends._asyncio", "Lock"): "lock",
-               ("anyio._backends._asyncio", "Semaphore"): "semaphore"}
+               ("anyio._backends._asyncio", "Semaphore"): "semaphore",
+               ("anyio._backends._asyncio", "CapacityLimiter"): "semaphore"}
+
+
+def _anyio_limiter(obj):
+    return (type(obj).__module__, type(obj).__name__) == (
+        "anyio._backends._asyncio", "CapacityLimiter")
 
 
 def _anyio(obj):
@@ -556,6 +562,10 @@ def _facts(obj, kind):
     n = lambda d: len(d or ())  # noqa: E731  (3.9+ creates _waiters lazily)
     if _anyio(obj) == "lock":
         return {"locked": obj._owner_task is not None, "waiters": n(obj._waiters)}
+    if _anyio_limiter(obj):
+        total = obj._total_tokens
+        return {"total": total if isinstance(total, int) else None,
+                "borrowed": len(obj._borrowers), "waiters": len(obj._wait_queue)}
     if kind == "lock":
         return {"locked": bool(obj._locked), "waiters": n(obj._waiters)}
     if kind == "event":
@@ -583,6 +593,10 @@ def _waiter_deques(obj, kind):
     if _anyio(obj) == "lock":
         # (task, future) pairs.
         return [("acquire", [fut for _, fut in obj._waiters])]
+    if _anyio_limiter(obj):
+        # borrower -> the asyncio.Event that borrower's task waits on.
+        return [("acquire", [fut for ev in obj._wait_queue.values()
+                             for fut in (ev._waiters or ())])]
     return [(WAIT_EDGE[kind], obj._waiters)]
 
 

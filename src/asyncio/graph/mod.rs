@@ -154,13 +154,13 @@ impl Builder<'_, '_> {
     fn primitive(&mut self, addr: Addr, kind: Kind, edge: EdgeKind) -> Result<()> {
         if !self.objects.contains_key(&addr) {
             let r = waits::describe(self.py, addr, kind, edge, self.clock)?;
-            // A lock that names its owner (anyio's) is held by it, `async with` or not.
-            let owner = match r.details.get("owner") {
-                Some(Fact::Object(t)) if self.objects.contains_key(&t.0) => Some(t.0),
-                _ => None,
-            };
+            // A primitive that names its holders (an anyio Lock's owner, a CapacityLimiter's
+            // borrowers) is held by those of them that are tasks, `async with` or not.
+            let holders: Vec<Addr> = (r.holders.iter().copied())
+                .filter(|t| self.objects.get(t).is_some_and(|o| o.kind == Kind::Task))
+                .collect();
             self.resource(r);
-            if let Some(t) = owner {
+            for t in holders {
                 self.edge(addr, t, EdgeKind::HeldBy, None, true);
             }
         }

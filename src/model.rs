@@ -373,6 +373,14 @@ pub enum Facts {
         value: Option<i64>,
         waiting: u64,
     },
+    /// A channel (anyio's memory object stream): items buffered, of at most `max` (None:
+    /// unbounded), and the receivers and senders waiting.
+    Channel {
+        buffered: u64,
+        max: Option<i64>,
+        receivers: u64,
+        senders: u64,
+    },
     /// A capacity limiter's tokens lent, of its total (None: unlimited or unreadable).
     Limiter {
         borrowed: u64,

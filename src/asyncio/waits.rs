@@ -23,6 +23,7 @@ const RESOURCES: &[((&str, &str), Kind)] = &[
     (ANYIO_LOCK, Kind::Lock),
     (ANYIO_SEMAPHORE, Kind::Semaphore),
     (ANYIO_LIMITER, Kind::Semaphore),
+    (ANYIO_STREAM_STATE, Kind::Queue),
 ];
 /// anyio's primitives on asyncio (anyio 4): a Lock keeps its owner task and a deque of
 /// (task, future) waiters, a Semaphore a value and a deque of futures, a CapacityLimiter
@@ -32,14 +33,62 @@ const RESOURCES: &[((&str, &str), Kind)] = &[
 const ANYIO_LOCK: (&str, &str) = ("anyio._backends._asyncio", "Lock");
 const ANYIO_SEMAPHORE: (&str, &str) = ("anyio._backends._asyncio", "Semaphore");
 const ANYIO_LIMITER: (&str, &str) = ("anyio._backends._asyncio", "CapacityLimiter");
-/// Primitives of libraries, waited on in the library's own code (outside asyncio's).
-const LIBRARY_RESOURCES: &[((&str, &str), Kind)] = &[
-    (ANYIO_LOCK, Kind::Lock),
-    (ANYIO_SEMAPHORE, Kind::Semaphore),
-    (ANYIO_LIMITER, Kind::Semaphore),
+/// anyio's memory object streams: a send end and a receive end over one shared state, which
+/// keeps the buffer and the waiting senders and receivers (each on an anyio Event). The
+/// state is the channel a waiter waits on, typed as a queue.
+const ANYIO_STREAM_STATE: (&str, &str) = ("anyio.streams.memory", "_MemoryObjectStreamState");
+pub const ANYIO_STREAM_ENDS: &[((&str, &str), ())] = &[
+    (("anyio.streams.memory", "MemoryObjectSendStream"), ()),
+    (("anyio.streams.memory", "MemoryObjectReceiveStream"), ()),
 ];
-/// The functions of a library primitive that a waiter is suspended in.
-const LIBRARY_ACQUIRE: &[&str] = &["acquire", "acquire_on_behalf_of"];
+/// Waits in a library's own code (outside asyncio's): the function a waiter is suspended
+/// in, the class of its `self`, the attribute of `self` that is waited on (None: `self`),
+/// its kind and how the waiter relates to it.
+type LibraryWait = (
+    &'static str,
+    (&'static str, &'static str),
+    Option<&'static str>,
+    Kind,
+    EdgeKind,
+);
+const LIBRARY_WAITS: &[LibraryWait] = &[
+    ("acquire", ANYIO_LOCK, None, Kind::Lock, EdgeKind::Acquire),
+    (
+        "acquire",
+        ANYIO_SEMAPHORE,
+        None,
+        Kind::Semaphore,
+        EdgeKind::Acquire,
+    ),
+    (
+        "acquire",
+        ANYIO_LIMITER,
+        None,
+        Kind::Semaphore,
+        EdgeKind::Acquire,
+    ),
+    (
+        "acquire_on_behalf_of",
+        ANYIO_LIMITER,
+        None,
+        Kind::Semaphore,
+        EdgeKind::Acquire,
+    ),
+    (
+        "receive",
+        ("anyio.streams.memory", "MemoryObjectReceiveStream"),
+        Some("_state"),
+        Kind::Queue,
+        EdgeKind::Get,
+    ),
+    (
+        "send",
+        ("anyio.streams.memory", "MemoryObjectSendStream"),
+        Some("_state"),
+        Kind::Queue,
+        EdgeKind::Put,
+    ),
+];
 
 /// The loop's notion of "now", when it can be known.
 #[derive(Debug, Clone, Copy)]
@@ -99,19 +148,11 @@ pub fn classify(
         .take_while(|f| stdlib.contains(&f.file))
         .count();
     let run = &frames[frames.len() - inner..];
-    // A library's primitive waits in the library's own code: the innermost frame outside
-    // asyncio is its acquire(), which may wait on an asyncio primitive of its own (the
-    // Event a CapacityLimiter gives each waiter): the library's is the one the program used.
-    if let Some(f) = frames[..frames.len() - inner].last()
-        && LIBRARY_ACQUIRE.contains(&&*f.function)
-        && let Some(me) = py.frame_local(f.at.0, f.at.1, "self")?
-        && let Some(kind) = py.class_in(me, LIBRARY_RESOURCES)?
-    {
-        return Ok(Some(Wait::Primitive {
-            addr: me,
-            kind,
-            edge: EdgeKind::Acquire,
-        }));
+    // A library's primitive waits in the library's own code (its acquire(), a stream's
+    // receive()), which may wait on asyncio primitives of its own (the Event a
+    // CapacityLimiter gives each waiter): the library's is the one the program used.
+    if let Some(found) = library_wait(py, &frames[..frames.len() - inner])? {
+        return Ok(Some(found));
     }
     if let Some(Frame {
         at: (frame, code), ..
@@ -157,6 +198,45 @@ pub fn classify(
         }
     }
     Ok(None)
+}
+
+/// The innermost frame (outside asyncio's) suspended in a library primitive's waiting
+/// method, by the method's name and the identity of its `self`'s class.
+fn library_wait(py: &Py<'_>, frames: &[Frame]) -> Result<Option<Wait>> {
+    for f in frames.iter().rev() {
+        let mut candidates = LIBRARY_WAITS
+            .iter()
+            .filter(|w| w.0 == &*f.function)
+            .peekable();
+        if candidates.peek().is_none() {
+            continue;
+        }
+        let Some(me) = py.frame_local(f.at.0, f.at.1, "self")? else {
+            continue;
+        };
+        for &(_, class, attr, kind, edge) in candidates {
+            if py.class_in(me, &[(class, ())])?.is_none() {
+                continue;
+            }
+            let addr = match attr {
+                Some(a) => match py.attr(me, a)? {
+                    Some(x) => x,
+                    None => continue,
+                },
+                None => me,
+            };
+            return Ok(Some(Wait::Primitive { addr, kind, edge }));
+        }
+    }
+    Ok(None)
+}
+
+/// The shared state of an anyio memory object stream end, or None for anything else.
+pub fn stream_state(py: &Py<'_>, obj: Addr) -> Result<Option<Addr>> {
+    if py.class_in(obj, ANYIO_STREAM_ENDS)?.is_none() {
+        return Ok(None);
+    }
+    py.attr(obj, "_state")
 }
 
 /// Streams, sockets and subprocesses: the file descriptor (and whether the loop's
@@ -437,6 +517,31 @@ pub fn describe(
             d.insert("lock", lock.map(Id));
             Facts::Waiting(waiters)
         }
+        Kind::Queue if py.class_in(obj, &[(ANYIO_STREAM_STATE, ())])?.is_some() => {
+            let buffered = match py.attr(obj, "buffer")? {
+                Some(b) => py.len_of(b)?,
+                None => 0,
+            };
+            // math.inf (the default is 0: a send waits for a receiver).
+            let max = int_attr(py, obj, "max_buffer_size")?;
+            let receivers = count(py, obj, "waiting_receivers")?;
+            let senders = count(py, obj, "waiting_senders")?;
+            d.insert("size", buffered);
+            d.insert("maxsize", max);
+            d.insert("getters", receivers);
+            d.insert("putters", senders);
+            d.insert("send_streams", int_attr(py, obj, "open_send_channels")?);
+            d.insert(
+                "receive_streams",
+                int_attr(py, obj, "open_receive_channels")?,
+            );
+            Facts::Channel {
+                buffered,
+                max,
+                receivers,
+                senders,
+            }
+        }
         Kind::Queue => {
             let size = match py.attr(obj, "_queue")? {
                 Some(q) => py.len_of(q)?,
@@ -481,11 +586,12 @@ pub fn describe(
         }
         _ => Facts::None,
     };
-    // A TaskGroup is named by its class whatever the subclass; the rest by their own.
-    let head = if kind == Kind::TaskGroup {
-        "TaskGroup".into()
-    } else {
-        type_name
+    // A TaskGroup is named by its class whatever the subclass, an anyio stream's state by
+    // what it is; the rest by their own.
+    let head = match (kind, &facts) {
+        (Kind::TaskGroup, _) => "TaskGroup".into(),
+        (_, Facts::Channel { .. }) => "memory object stream".into(),
+        _ => type_name,
     };
     let label = Label::with(head, facts);
 

@@ -63,6 +63,18 @@ impl Display for Facts {
                 Some(t) => write!(f, "{borrowed} of {t} tokens lent, {waiting} waiting"),
                 None => write!(f, "{borrowed} tokens lent, {waiting} waiting"),
             },
+            Facts::Channel {
+                buffered,
+                max,
+                receivers,
+                senders,
+            } => {
+                match max {
+                    Some(m) => write!(f, "{buffered} of {m} buffered")?,
+                    None => write!(f, "{buffered} buffered, unbounded")?,
+                }
+                write!(f, ", {receivers} receiving, {senders} sending")
+            }
             Facts::Waiting(n) => write!(f, "{n} waiting"),
             Facts::Queue {
                 size,

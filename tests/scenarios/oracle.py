@@ -213,7 +213,14 @@ PRIMITIVE_MODULES = ("locks.py", "queues.py", "taskgroups.py")
 # anyio's primitives on asyncio (anyio 4), by their classes' module and name.
 ANYIO_KINDS = {("anyio._backends._asyncio", "Lock"): "lock",
                ("anyio._backends._asyncio", "Semaphore"): "semaphore",
-               ("anyio._backends._asyncio", "CapacityLimiter"): "semaphore"}
+               ("anyio._backends._asyncio", "CapacityLimiter"): "semaphore",
+               ("anyio.streams.memory", "_MemoryObjectStreamState"): "queue"}
+
+
+def _anyio_stream(obj):
+    """Is obj the shared state of an anyio memory object stream (a channel)?"""
+    return (type(obj).__module__, type(obj).__name__) == (
+        "anyio.streams.memory", "_MemoryObjectStreamState")
 
 
 def _anyio_limiter(obj):
@@ -562,6 +569,10 @@ def _facts(obj, kind):
     n = lambda d: len(d or ())  # noqa: E731  (3.9+ creates _waiters lazily)
     if _anyio(obj) == "lock":
         return {"locked": obj._owner_task is not None, "waiters": n(obj._waiters)}
+    if _anyio_stream(obj):
+        top = obj.max_buffer_size
+        return {"size": len(obj.buffer), "maxsize": top if isinstance(top, int) else None,
+                "getters": len(obj.waiting_receivers), "putters": len(obj.waiting_senders)}
     if _anyio_limiter(obj):
         total = obj._total_tokens
         return {"total": total if isinstance(total, int) else None,
@@ -585,6 +596,11 @@ def _facts(obj, kind):
 
 def _waiter_deques(obj, kind):
     """(edge kind, deque of waiter futures) of a primitive."""
+    if _anyio_stream(obj):
+        # anyio Event -> item (or receiver); each wraps the asyncio.Event its task waits on.
+        return [(edge, [fut for ev in waiting for fut in (ev._event._waiters or ())])
+                for edge, waiting in (("get", obj.waiting_receivers),
+                                      ("put", obj.waiting_senders))]
     if kind == "queue":
         return [("get", obj._getters), ("put", obj._putters),
                 ("join", obj._finished._waiters)]

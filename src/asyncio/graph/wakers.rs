@@ -23,9 +23,12 @@ use std::sync::Arc;
 /// Most callbacks read from one loop's ready queue or timer heap.
 const MAX_HANDLES: usize = 100_000;
 
-/// The methods that wake a waiter, by what it waits on and how.
-fn waking_methods(kind: Kind, edge: EdgeKind) -> &'static [&'static str] {
+/// The methods that wake a waiter, by what it waits on and how. A channel (an anyio memory
+/// object stream) is woken through its other end.
+fn waking_methods(kind: Kind, edge: EdgeKind, channel: bool) -> &'static [&'static str] {
     match (kind, edge) {
+        (Kind::Queue, EdgeKind::Get) if channel => &["send", "send_nowait"],
+        (Kind::Queue, EdgeKind::Put) if channel => &["receive", "receive_nowait"],
         (Kind::Event, _) => &["set"],
         (Kind::Queue, EdgeKind::Get) => &["put", "put_nowait"],
         (Kind::Queue, EdgeKind::Put) => &["get", "get_nowait"],
@@ -44,9 +47,23 @@ struct Waited {
     methods: AddrMap<usize>,
     sets: Vec<Vec<&'static str>>,
     waiting: HashSet<(Addr, Addr), AddrHash>,
+    /// Whether a channel is waited on: then what a frame or callback holds may be one of
+    /// its ends, which stands for it.
+    channels: bool,
 }
 
 impl Waited {
+    /// What holding `v` amounts to: a channel's end stands for the channel.
+    fn resolve(&self, py: &Py<'_>, v: Addr) -> Addr {
+        if !self.channels || self.methods.contains_key(&v) {
+            return v;
+        }
+        match waits::stream_state(py, v) {
+            Ok(Some(state)) if self.methods.contains_key(&state) => state,
+            _ => v,
+        }
+    }
+
     /// The waking methods of `v`, if anything waits on it.
     fn methods(&self, v: &Addr) -> Option<&[&'static str]> {
         self.methods.get(v).map(|&i| self.sets[i].as_slice())
@@ -87,12 +104,15 @@ pub(super) fn wakers(
         methods: AddrMap::default(),
         sets: Vec::new(),
         waiting: HashSet::default(),
+        channels: false,
     };
     for e in &b.edges {
-        let Some(kind) = b.objects.get(&e.to.0).map(|o| o.kind) else {
+        let Some(o) = b.objects.get(&e.to.0) else {
             continue;
         };
-        let methods = waking_methods(kind, e.kind);
+        let channel = matches!(o.label.facts, Facts::Channel { .. });
+        waited.channels |= channel;
+        let methods = waking_methods(o.kind, e.kind, channel);
         if methods.is_empty() {
             continue;
         }
@@ -192,10 +212,11 @@ impl<'a, 'r> Globals<'a, 'r> {
         let mut out = Vec::new();
         if let Ok(c) = self.py.code(code) {
             for (i, name) in c.names.iter().enumerate() {
-                if let Ok(Some(v)) = self.py.dict_get(d, name)
-                    && waited.methods.contains_key(&v)
-                {
-                    out.push((i, v));
+                if let Ok(Some(v)) = self.py.dict_get(d, name) {
+                    let v = waited.resolve(self.py, v);
+                    if waited.methods.contains_key(&v) {
+                        out.push((i, v));
+                    }
                 }
             }
         }
@@ -236,6 +257,7 @@ fn frame_wakes<'f>(
     let mut out: Vec<Addr> = Vec::new();
     let mut slots: AddrMap<Vec<usize>> = AddrMap::default();
     for (slot, v) in held_by.locals {
+        let v = waited.resolve(py, v);
         if waited.methods.contains_key(&v) && !waited.waiting.contains(&(v, me)) {
             slots.entry(v).or_default().push(slot);
         }
@@ -357,9 +379,10 @@ fn callback_wakes(
                 qualname, receiver, ..
             } => {
                 let method = qualname.rsplit('.').next()?;
-                let methods = waited.methods(receiver)?;
+                let receiver = waited.resolve(py, *receiver);
+                let methods = waited.methods(&receiver)?;
                 let m = methods.iter().find(|m| **m == method)?;
-                Some((*receiver, *m))
+                Some((receiver, *m))
             }
             Callable::Function { func, .. } => {
                 let code = py.mem.ptr(func + py.off().func_code().ok()?).ok()?;
@@ -370,10 +393,11 @@ fn callback_wakes(
                         held.push(v);
                     }
                 }
-                held.iter().find_map(|v| {
-                    let methods = waited.methods(v)?;
+                held.iter().find_map(|&v| {
+                    let v = waited.resolve(py, v);
+                    let methods = waited.methods(&v)?;
                     let m = methods.iter().find(|m| c.names.iter().any(|n| n == *m))?;
-                    Some((*v, *m))
+                    Some((v, *m))
                 })
             }
             _ => None,

@@ -24,6 +24,7 @@ const RESOURCES: &[((&str, &str), Kind)] = &[
     (ANYIO_SEMAPHORE, Kind::Semaphore),
     (ANYIO_LIMITER, Kind::Semaphore),
     (ANYIO_STREAM_STATE, Kind::Queue),
+    (ANYIO_TASKGROUP, Kind::TaskGroup),
 ];
 /// anyio's primitives on asyncio (anyio 4): a Lock keeps its owner task and a deque of
 /// (task, future) waiters, a Semaphore a value and a deque of futures, a CapacityLimiter
@@ -33,6 +34,8 @@ const RESOURCES: &[((&str, &str), Kind)] = &[
 const ANYIO_LOCK: (&str, &str) = ("anyio._backends._asyncio", "Lock");
 const ANYIO_SEMAPHORE: (&str, &str) = ("anyio._backends._asyncio", "Semaphore");
 const ANYIO_LIMITER: (&str, &str) = ("anyio._backends._asyncio", "CapacityLimiter");
+/// anyio's task group: a set of asyncio tasks, and a cancel scope that names its host.
+const ANYIO_TASKGROUP: (&str, &str) = ("anyio._backends._asyncio", "TaskGroup");
 /// anyio's memory object streams: a send end and a receive end over one shared state, which
 /// keeps the buffer and the waiting senders and receivers (each on an anyio Event). The
 /// state is the channel a waiter waits on, typed as a queue.
@@ -73,6 +76,13 @@ const LIBRARY_WAITS: &[LibraryWait] = &[
         None,
         Kind::Semaphore,
         EdgeKind::Acquire,
+    ),
+    (
+        "__aexit__",
+        ANYIO_TASKGROUP,
+        None,
+        Kind::TaskGroup,
+        EdgeKind::Wait,
     ),
     (
         "receive",
@@ -577,9 +587,16 @@ pub fn describe(
                 Some(s) => py.set_items(s)?.len(),
                 None => 0,
             };
-            let parent = py
-                .attr(obj, "_parent_task")?
-                .filter(|&p| !py.is_none(p).unwrap_or(true));
+            // asyncio's names its parent; anyio's cancel scope names its host.
+            let parent = if py.class_in(obj, &[(ANYIO_TASKGROUP, ())])?.is_some() {
+                match py.attr(obj, "cancel_scope")? {
+                    Some(scope) => py.attr(scope, "_host_task")?,
+                    None => None,
+                }
+            } else {
+                py.attr(obj, "_parent_task")?
+            };
+            let parent = parent.filter(|&p| !py.is_none(p).unwrap_or(true));
             d.insert("tasks", tasks);
             d.insert("parent", parent.map(Id));
             Facts::Tasks(tasks as u64)

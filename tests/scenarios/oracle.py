@@ -214,7 +214,13 @@ PRIMITIVE_MODULES = ("locks.py", "queues.py", "taskgroups.py")
 ANYIO_KINDS = {("anyio._backends._asyncio", "Lock"): "lock",
                ("anyio._backends._asyncio", "Semaphore"): "semaphore",
                ("anyio._backends._asyncio", "CapacityLimiter"): "semaphore",
-               ("anyio.streams.memory", "_MemoryObjectStreamState"): "queue"}
+               ("anyio.streams.memory", "_MemoryObjectStreamState"): "queue",
+               ("anyio._backends._asyncio", "TaskGroup"): "taskgroup"}
+
+
+def _anyio_taskgroup(obj):
+    return (type(obj).__module__, type(obj).__name__) == (
+        "anyio._backends._asyncio", "TaskGroup")
 
 
 def _anyio_stream(obj):
@@ -285,7 +291,8 @@ def resource(obj, holder=UNKNOWN, holders=UNKNOWN, wakers=None):
 
 
 def taskgroup(tg):
-    """Register an asyncio.TaskGroup (3.11+) for the graph oracle."""
+    """Register an asyncio.TaskGroup (3.11+) or an anyio task group on asyncio for the
+    graph oracle."""
     _taskgroups.append(tg)
     return keep(tg)
 
@@ -742,7 +749,9 @@ def compute_graph(loop, tasks, running_task=None):
     groups = []
     group_of = {}  # id(_on_completed_fut) -> group index
     for i, tg in enumerate(_taskgroups):
-        parent = tg._parent_task
+        # anyio's names its host through its cancel scope.
+        parent = (tg.cancel_scope._host_task if _anyio_taskgroup(tg)
+                  else tg._parent_task)
         groups.append({
             "address": hex(id(tg)),
             "parent": None if parent is None else hex(id(parent)),

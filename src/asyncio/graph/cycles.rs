@@ -43,7 +43,8 @@ pub fn cycles(objects: &[Object], edges: &[Edge], outside: &Others<'_>) -> Vec<C
     if sccs.is_empty() {
         return Vec::new();
     }
-    let stuck = stuck(&all, &adj);
+    let stuck_sure = stuck(&all, &adj, true);
+    let stuck = stuck(&all, &adj, false);
     let mut out = Vec::new();
     for comp in sccs {
         if out.len() >= MAX_CYCLES {
@@ -75,6 +76,7 @@ pub fn cycles(objects: &[Object], edges: &[Edge], outside: &Others<'_>) -> Vec<C
                     adj: &adj,
                     edges,
                     stuck: &stuck,
+                    stuck_sure: &stuck_sure,
                     outside,
                 };
                 out.push(g.cycle(&nodes, &used));
@@ -119,11 +121,30 @@ fn live_by_itself(o: &Object) -> bool {
     }
 }
 
+/// Does a node end only when everything it waits on has ended? A gather, a TaskGroup and
+/// `asyncio.wait` for all of its set (ALL_COMPLETED, FIRST_EXCEPTION) do, unless one of
+/// them raises first (a gather without return_exceptions, a TaskGroup, FIRST_EXCEPTION):
+/// whether it will is not in memory.
+fn waits_for_all(o: &Object) -> bool {
+    match o.kind {
+        Kind::Gather | Kind::TaskGroup => true,
+        Kind::Wait => o
+            .details
+            .get("return_when")
+            .and_then(Fact::as_text)
+            .is_some_and(|r| r != "FIRST_COMPLETED"),
+        _ => false,
+    }
+}
+
 /// Which nodes can never proceed: the greatest set in which every node waits on something
 /// (every edge is a wait of its `from` end) and on nothing outside the set. A node with
 /// no known way forward (no edges: anyone could complete a bare future) is not in it.
-/// Linear: each node leaves the set once, and tells the nodes that wait on it once.
-fn stuck(all: &[&Object], adj: &[Vec<(usize, usize)>]) -> Vec<bool> {
+/// `all_needed`: a node that waits for all of its children ([`waits_for_all`]) leaves the
+/// set only when every child has (it surely ends); else when any has (it may end, should
+/// a child raise). Linear: each node leaves the set once, and tells the nodes that wait on
+/// it once.
+fn stuck(all: &[&Object], adj: &[Vec<(usize, usize)>], all_needed: bool) -> Vec<bool> {
     let n = all.len();
     let mut back: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (a, out) in adj.iter().enumerate() {
@@ -134,12 +155,22 @@ fn stuck(all: &[&Object], adj: &[Vec<(usize, usize)>]) -> Vec<bool> {
     let mut stuck: Vec<bool> = (0..n)
         .map(|i| !adj[i].is_empty() && !live_by_itself(all[i]))
         .collect();
+    // Edges still to leave the set before a node does: one, or all of them.
+    let mut left: Vec<usize> = (0..n)
+        .map(|i| match all_needed && waits_for_all(all[i]) {
+            true => adj[i].len(),
+            false => 1,
+        })
+        .collect();
     let mut todo: Vec<usize> = (0..n).filter(|&i| !stuck[i]).collect();
     while let Some(free) = todo.pop() {
         for &w in &back[free] {
             if stuck[w] {
-                stuck[w] = false;
-                todo.push(w);
+                left[w] -= 1;
+                if left[w] == 0 {
+                    stuck[w] = false;
+                    todo.push(w);
+                }
             }
         }
     }
@@ -150,7 +181,11 @@ struct Graded<'g, 'o> {
     all: &'g [&'g Object],
     adj: &'g [Vec<(usize, usize)>],
     edges: &'g [Edge],
+    /// Nodes that cannot proceed unless a gather's or a group's child raises...
     stuck: &'g [bool],
+    /// ...and those that cannot proceed at all: what waits for all its children is
+    /// stuck while any child is.
+    stuck_sure: &'g [bool],
     outside: &'g Others<'o>,
 }
 
@@ -177,7 +212,7 @@ impl Graded<'_, '_> {
             })
             .collect();
         let woken = steps.iter().any(|s| s.kind == EdgeKind::CouldWake);
-        let (grade, (breakers, breakers_total)) = if !nodes.iter().all(|&n| self.stuck[n]) {
+        let (grade, (breakers, breakers_total)) = if !nodes.iter().all(|&n| self.stuck_sure[n]) {
             // Something a node of the cycle waits on can still move.
             let mut found: Vec<(usize, usize)> = Vec::new();
             for &n in nodes {
@@ -201,6 +236,21 @@ impl Graded<'_, '_> {
             (
                 Grade::NotDeadlock,
                 first(found.iter().map(say).chain(own), MAX_BREAKERS),
+            )
+        } else if !nodes.iter().all(|&n| self.stuck[n]) {
+            // Only a gather's or a group's child that can still run, and might raise, could
+            // end the wait for all of them: not ruled out, not to be counted on.
+            let mut found: Vec<usize> = Vec::new();
+            for &n in nodes {
+                for &(d, _) in &self.adj[n] {
+                    if !inside.contains(&d) && !self.stuck[d] && !found.contains(&d) {
+                        found.push(d);
+                    }
+                }
+            }
+            (
+                Grade::Likely,
+                first(found.into_iter().map(|d| self.breaker(d)), MAX_BREAKERS),
             )
         } else if !woken {
             // Locks held and tasks awaited: only the cycle's own members could move it.
@@ -368,6 +418,55 @@ mod tests {
              (its coroutine is queued on the loop) → event loop 0x10 (its thread is blocked \
              by 'blocker') → Task 'blocker'"
         );
+    }
+
+    /// main gathers reader and sleeper; reader waits on an event only main could set.
+    fn gathered(return_when: Option<&str>) -> (Vec<Object>, Vec<Edge>) {
+        let mut group = match return_when {
+            None => obj(0x20, Kind::Gather, "gather"),
+            Some(_) => obj(0x20, Kind::Wait, "asyncio.wait"),
+        };
+        group.details.insert("return_when", return_when);
+        let objects = vec![
+            obj(0x10, Kind::Task, "main"),
+            group,
+            obj(0x30, Kind::Task, "reader"),
+            obj(0x40, Kind::Task, "sleeper"),
+            obj(0x50, Kind::Event, "Event"),
+            obj(0x60, Kind::Timer, "timer"),
+        ];
+        let edges = vec![
+            edge(0x10, 0x20, EdgeKind::Awaits),
+            edge(0x20, 0x30, EdgeKind::Gather),
+            edge(0x20, 0x40, EdgeKind::Gather),
+            edge(0x30, 0x50, EdgeKind::Wait),
+            edge(0x50, 0x10, EdgeKind::CouldWake),
+            edge(0x40, 0x60, EdgeKind::Sleep),
+        ];
+        (objects, edges)
+    }
+
+    #[test]
+    fn a_gathered_task_that_can_run_does_not_end_the_gather() {
+        // The sleeper ending does not end the gather, which waits for the reader too: only
+        // an exception from the sleeper could. Not a deadlock proven, nor ruled out.
+        let none = Others {
+            runners: &[],
+            unread: &[],
+        };
+        for return_when in [None, Some("ALL_COMPLETED"), Some("FIRST_EXCEPTION")] {
+            let (objects, edges) = gathered(return_when);
+            let found = cycles(&objects, &edges, &none);
+            assert_eq!(found.len(), 1, "{return_when:?}");
+            assert_eq!(found[0].grade, Grade::Likely, "{return_when:?}");
+            let say = Sentences::new(&objects);
+            assert_eq!(say.breakers(&found[0]).len(), 1);
+            assert!(say.breakers(&found[0])[0].starts_with("Task 'sleeper'"));
+        }
+        // asyncio.wait(FIRST_COMPLETED) ends when the sleeper does: no deadlock.
+        let (objects, edges) = gathered(Some("FIRST_COMPLETED"));
+        let found = cycles(&objects, &edges, &none);
+        assert_eq!(found[0].grade, Grade::NotDeadlock);
     }
 
     #[test]

@@ -150,15 +150,21 @@ fn corrupted_memory_never_panics_or_hangs() {
     );
 }
 
-#[test]
-fn an_unreadable_task_is_a_warning_and_the_rest_stands() {
-    let s = common::start("3.12.1", "gather_chain");
+/// A CPython 3.12 core of `scenario` (and the scenario, with its oracle), and options
+/// without source lines.
+fn core_of(scenario: &str) -> (common::Scenario, CoreFile, Options) {
+    let s = common::start("3.12.1", scenario);
     let core = CoreFile::open(&common::gcore(&s)).expect("core");
     let opts = Options {
-        no_dwarf: false,
         no_source: true,
         ..Default::default()
     };
+    (s, core, opts)
+}
+
+#[test]
+fn an_unreadable_task_is_a_warning_and_the_rest_stands() {
+    let (s, core, opts) = core_of("gather_chain");
     let tasks = s.oracle["tasks"].as_array().expect("tasks");
     let victim = u64::from_str_radix(
         tasks[0]["address"]
@@ -208,12 +214,7 @@ fn an_unreadable_task_is_a_warning_and_the_rest_stands() {
 #[test]
 fn an_unreadable_loop_callback_is_no_proof_of_deadlock() {
     use awaitwhat::model::{Breaker, EdgeKind, Grade, Kind, Outside};
-    let s = common::start("3.12.1", "wake_callback");
-    let core = CoreFile::open(&common::gcore(&s)).expect("core");
-    let opts = Options {
-        no_source: true,
-        ..Default::default()
-    };
+    let (_scenario, core, opts) = core_of("wake_callback");
     let snap = snapshot::take(&core, &core.modules(), &opts).expect("snapshot");
     let timer = (snap.edges.iter())
         .find(|e| {
@@ -251,12 +252,7 @@ fn an_unreadable_loop_callback_is_no_proof_of_deadlock() {
 /// zeros) keeps every frame read above it, and says on the thread why it was cut.
 #[test]
 fn a_thread_stack_cut_short_keeps_the_frames_above() {
-    let s = common::start("3.12.1", "executor");
-    let core = CoreFile::open(&common::gcore(&s)).expect("core");
-    let opts = Options {
-        no_source: true,
-        ..Default::default()
-    };
+    let (_scenario, core, opts) = core_of("executor");
     let snap = snapshot::take(&core, &core.modules(), &opts).expect("snapshot");
     let worker = (snap.threads.iter())
         .find(|t| t.frames.iter().any(|f| &*f.function == "blocking_fn"))

@@ -232,33 +232,31 @@ fn stats(
     Ok(())
 }
 
+/// Take one snapshot (`graph`: without source lines), print it in `format`, then the stats.
+fn answer(
+    source: SourceArgs,
+    opts: &OutputArgs,
+    graph: bool,
+    format: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut snap, timing) = take(source, opts, graph)?;
+    let rendering = Instant::now();
+    print_out(&snap, format, threads(opts))?;
+    snap.stats.phases.push(("render", rendering.elapsed()));
+    stats(&snap, opts, &timing)?;
+    exit_soon(snap);
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Stacks { source, opts } => {
-            let (mut snap, timing) = take(source, &opts, false)?;
-            let rendering = Instant::now();
-            print_out(
-                &snap,
-                if opts.json { "json" } else { "text" },
-                threads(&opts),
-            )?;
-            snap.stats.phases.push(("render", rendering.elapsed()));
-            stats(&snap, &opts, &timing)?;
-            exit_soon(snap);
-            Ok(())
+            let format = if opts.json { "json" } else { "text" };
+            answer(source, &opts, false, format)
         }
         Command::Graph { source, opts } => {
-            let (mut snap, timing) = take(source, &opts, true)?;
-            let rendering = Instant::now();
-            print_out(
-                &snap,
-                if opts.json { "json" } else { "dot" },
-                threads(&opts),
-            )?;
-            snap.stats.phases.push(("render", rendering.elapsed()));
-            stats(&snap, &opts, &timing)?;
-            exit_soon(snap);
-            Ok(())
+            let format = if opts.json { "json" } else { "dot" };
+            answer(source, &opts, true, format)
         }
         Command::Vocabulary => {
             println!("{}", awaitwhat::model::vocabulary());

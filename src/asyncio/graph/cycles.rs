@@ -380,6 +380,12 @@ mod tests {
         }
     }
 
+    /// No threads or loop callbacks besides the graph, and nothing unread.
+    const NOTHING_ELSE: Others<'static> = Others {
+        runners: &[],
+        unread: &[],
+    };
+
     fn edge(from: Addr, to: Addr, kind: EdgeKind) -> Edge {
         Edge {
             from: Id(from),
@@ -405,11 +411,7 @@ mod tests {
             edge(0x20, 0x30, EdgeKind::Result),
             edge(0x30, 0x10, EdgeKind::Scheduled),
         ];
-        let none = Others {
-            runners: &[],
-            unread: &[],
-        };
-        let found = cycles(&objects, &edges, &none);
+        let found = cycles(&objects, &edges, &NOTHING_ELSE);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].nodes, [Id(0x20), Id(0x30), Id(0x10)]);
         assert_eq!(
@@ -450,13 +452,9 @@ mod tests {
     fn a_gathered_task_that_can_run_does_not_end_the_gather() {
         // The sleeper ending does not end the gather, which waits for the reader too: only
         // an exception from the sleeper could. Not a deadlock proven, nor ruled out.
-        let none = Others {
-            runners: &[],
-            unread: &[],
-        };
         for return_when in [None, Some("ALL_COMPLETED"), Some("FIRST_EXCEPTION")] {
             let (objects, edges) = gathered(return_when);
-            let found = cycles(&objects, &edges, &none);
+            let found = cycles(&objects, &edges, &NOTHING_ELSE);
             assert_eq!(found.len(), 1, "{return_when:?}");
             assert_eq!(found[0].grade, Grade::Likely, "{return_when:?}");
             let say = Sentences::new(&objects);
@@ -465,18 +463,14 @@ mod tests {
         }
         // asyncio.wait(FIRST_COMPLETED) ends when the sleeper does: no deadlock.
         let (objects, edges) = gathered(Some("FIRST_COMPLETED"));
-        let found = cycles(&objects, &edges, &none);
+        let found = cycles(&objects, &edges, &NOTHING_ELSE);
         assert_eq!(found[0].grade, Grade::NotDeadlock);
     }
 
     #[test]
     fn no_cycle_in_a_tree() {
         let objects = Vec::from([obj(1, Kind::Task, "a"), obj(2, Kind::Task, "b")]);
-        let none = Others {
-            runners: &[],
-            unread: &[],
-        };
-        assert!(cycles(&objects, &[edge(1, 2, EdgeKind::Awaits)], &none).is_empty());
+        assert!(cycles(&objects, &[edge(1, 2, EdgeKind::Awaits)], &NOTHING_ELSE).is_empty());
     }
 
     /// A holds the lock and waits on the event; B waits on the lock and could set the
@@ -503,13 +497,9 @@ mod tests {
 
     #[test]
     fn a_waker_that_can_still_run_breaks_the_cycle() {
-        let none = Others {
-            runners: &[],
-            unread: &[],
-        };
         // C sleeps: its timer fires, then it sets the event.
         let (objects, edges) = lock_event(Kind::Timer);
-        let found = cycles(&objects, &edges, &none);
+        let found = cycles(&objects, &edges, &NOTHING_ELSE);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].grade, Grade::NotDeadlock);
         let say = Sentences::new(&objects);
@@ -525,15 +515,11 @@ mod tests {
 
     #[test]
     fn a_waker_stuck_on_the_cycle_does_not() {
-        let none = Others {
-            runners: &[],
-            unread: &[],
-        };
         // C waits on the same lock: it can never set the event.
         let (objects, mut edges) = lock_event(Kind::Timer);
         edges.pop();
         edges.push(edge(0x30, 0x40, EdgeKind::Acquire));
-        let found = cycles(&objects, &edges, &none);
+        let found = cycles(&objects, &edges, &NOTHING_ELSE);
         let say = Sentences::new(&objects);
         assert_eq!(found[0].grade, Grade::Deadlock);
         assert!(say.line(&found[0]).starts_with("deadlock: "));
@@ -554,16 +540,12 @@ mod tests {
 
     #[test]
     fn many_tasks_that_can_still_run_are_counted_not_listed() {
-        let none = Others {
-            runners: &[],
-            unread: &[],
-        };
         let (mut objects, mut edges) = lock_event(Kind::Timer);
         edges.pop();
         edges.push(edge(0x30, 0x40, EdgeKind::Acquire));
         // 20 tasks that can run (nothing known to wait on).
         objects.extend((0..20).map(|i| obj(0x1000 + i, Kind::Task, "idle")));
-        let found = cycles(&objects, &edges, &none);
+        let found = cycles(&objects, &edges, &NOTHING_ELSE);
         assert_eq!(found[0].grade, Grade::Likely);
         let say = Sentences::new(&objects);
         let breakers = say.breakers(&found[0]);

@@ -128,9 +128,9 @@ pub(super) fn wakers(
         if t.running_on_thread.is_some() {
             continue;
         }
+        // A task's locals were read with it, frame by frame (outermost first).
         let mut locals: &[(u32, u32, Addr)] = &r.locals;
-        let mut found = Vec::new();
-        for (i, f) in t.frames.iter().enumerate() {
+        let held = t.frames.iter().enumerate().map(|(i, f)| {
             let n = locals.iter().take_while(|l| l.0 as usize == i).count();
             let (mine, rest) = locals.split_at(n);
             locals = rest;
@@ -138,24 +138,9 @@ pub(super) fn wakers(
                 locals: mine.iter().map(|&(_, slot, v)| (slot as usize, v)),
                 globals: r.globals.get(i).copied().filter(|&d| d != 0),
             };
-            found.extend(frame_wakes(
-                b.py,
-                &waited,
-                &mut globals,
-                t.address.0,
-                f,
-                held,
-            ));
-        }
-        for (resource, f) in found {
-            b.edge(
-                resource,
-                t.address.0,
-                EdgeKind::CouldWake,
-                Some(Site::of(f)),
-                true,
-            );
-        }
+            (f, held)
+        });
+        frames_wake(b, &waited, &mut globals, t.address.0, held);
         if let Some(e) = &t.error {
             b.unread.push(Outside::IncompleteTask {
                 task: t.address,
@@ -289,23 +274,24 @@ fn frame_wakes<'f>(
     out.into_iter().map(|v| (v, f)).collect()
 }
 
-/// Could-wake edges from what a task's (or thread's) frames could wake to `me`.
-fn frames_wake(
+/// Could-wake edges from what a task's (or thread's) frames could wake to `me`, given
+/// each frame with what it holds; whether there is any.
+fn frames_wake<'f, L: Iterator<Item = (usize, Addr)>>(
     b: &mut Builder<'_, '_>,
     waited: &Waited,
     globals: &mut Globals<'_, '_>,
     me: Addr,
-    frames: &[Frame],
+    frames: impl Iterator<Item = (&'f Frame, FrameHeld<L>)>,
 ) -> bool {
-    let mut found = false;
-    for f in frames {
-        let held = FrameHeld::read(b.py, f);
-        for (resource, _) in frame_wakes(b.py, waited, globals, me, f, held) {
-            b.edge(resource, me, EdgeKind::CouldWake, Some(Site::of(f)), true);
-            found = true;
-        }
+    let mut found = Vec::new();
+    for (f, held) in frames {
+        found.extend(frame_wakes(b.py, waited, globals, me, f, held));
     }
-    found
+    let any = !found.is_empty();
+    for (resource, f) in found {
+        b.edge(resource, me, EdgeKind::CouldWake, Some(Site::of(f)), true);
+    }
+    any
 }
 
 /// A thread that runs no task of ours: a waker if its frames could wake a waited-on
@@ -328,7 +314,9 @@ fn threads_wake(
         .collect();
     let own = !running.contains_key(&tid);
     let me = running.get(&tid).copied().unwrap_or(tid);
-    let found = frames_wake(b, waited, globals, me, &frames);
+    let py = b.py;
+    let held = frames.iter().map(|f| (f, FrameHeld::read(py, f)));
+    let found = frames_wake(b, waited, globals, me, held);
     let name = names.get(&tid).map_or("?", String::as_str);
     if found && own {
         let label = Label::named("Thread", name);

@@ -3,18 +3,31 @@
 
 use crate::error::{Error, Result};
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Largest file we agree to load (debug files of libpython are ~30 MB).
 const MAX_FILE: u64 = 1 << 30;
+
+/// The symbols the decoder looks up. Only these are kept: a statically linked interpreter
+/// defines tens of thousands, and copying every name into a map was a tenth of a
+/// 1,000-task decode.
+pub const SYMBOLS: &[&str] = &[
+    "_PyRuntime",
+    "Py_Version",
+    "_PySet_Dummy",
+    "PyCoro_Type",
+    "PyGen_Type",
+    "PyAsyncGen_Type",
+    "PyCode_Type",
+];
 
 /// One ELF file's symbols and sections, kept mapped for DWARF parsing (a debug file of
 /// libpython is tens of megabytes, of which a decode touches a few).
 pub struct ElfFile {
     pub path: PathBuf,
     pub data: memmap2::Mmap,
-    symbols: HashMap<String, u64>,
+    /// The defined [`SYMBOLS`], by index into it.
+    symbols: [Option<u64>; SYMBOLS.len()],
     /// Virtual address of the segment that maps file offset 0 (usually 0 for PIE/DSOs).
     pub first_vaddr: u64,
     pub build_id: Option<Vec<u8>>,
@@ -36,12 +49,13 @@ impl ElfFile {
         let data = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(e.to_string()))?;
         let file =
             object::File::parse(&*data).map_err(|e| err(format!("not an ELF file ({e})")))?;
-        let mut symbols = HashMap::new();
+        let mut symbols = [None; SYMBOLS.len()];
         for sym in file.dynamic_symbols().chain(file.symbols()) {
             if sym.is_definition()
-                && let Ok(name) = sym.name()
+                && let Ok(name) = sym.name_bytes()
+                && let Some(i) = SYMBOLS.iter().position(|s| s.as_bytes() == name)
             {
-                symbols.entry(name.to_string()).or_insert(sym.address());
+                symbols[i].get_or_insert(sym.address());
             }
         }
         let first_vaddr = file
@@ -72,9 +86,12 @@ impl ElfFile {
             .map_err(|e| Error::Target(format!("{}: {e}", self.path.display())))
     }
 
-    /// Link-time address of a defined symbol (add the module's bias for the runtime address).
+    /// Link-time address of a defined symbol, one of [`SYMBOLS`] (add the module's bias
+    /// for the runtime address).
     pub fn symbol(&self, name: &str) -> Option<u64> {
-        self.symbols.get(name).copied()
+        let i = SYMBOLS.iter().position(|&s| s == name);
+        debug_assert!(i.is_some(), "{name} is not in elf::SYMBOLS");
+        self.symbols[i?]
     }
 
     /// Link-time address and size of a section.

@@ -460,13 +460,28 @@ def _owner(task, awaited):
             return None
         out = {"address": hex(id(me)),
                "type": "%s.%s" % (type(me).__module__, type(me).__name__)}
-        attrs = getattr(me, "__dict__", {})
-        transport = attrs.get("transport") or attrs.get("_transport")
+        transport = _plain_attr(me, "transport") or _plain_attr(me, "_transport")
         sock = _transport_socket(transport, asyncio)
         if sock is not None:
             out["socket"] = sock
         return out
     return None
+
+
+def _plain_attr(obj, name):
+    """obj.name as Python finds it without running any code of obj's: a `__slots__` member
+    (a data descriptor on the type, found first), else the instance dict; None when it is
+    neither (properties and other computed attributes are not read)."""
+    for klass in type(obj).__mro__:
+        if name not in vars(klass):
+            continue
+        member = vars(klass)[name]
+        if isinstance(member, types.MemberDescriptorType):
+            return getattr(obj, name, None)
+        if hasattr(type(member), "__set__"):
+            return None
+        break
+    return getattr(obj, "__dict__", {}).get(name)
 
 
 def _transport_socket(transport, asyncio):

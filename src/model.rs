@@ -287,9 +287,23 @@ pub struct Owner {
     /// Its class, `module.Name`.
     #[serde(rename = "type")]
     pub type_name: Arc<str>,
-    /// The socket of its asyncio transport (`transport` or `_transport`), when it has one.
+    /// The socket of its asyncio transport (`transport` or `_transport`), when it has one;
+    /// else that of the nearest object further out in the chain that has one (`socket_of`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socket: Option<Socket>,
+    /// Whose transport `socket` is, when not the owner's own: `self` of an outer frame of
+    /// the chain (a connection whose `recv()` waits on its message queue's future).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket_of: Option<ObjectRef>,
+}
+
+/// An object of the target named by its address and class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectRef {
+    pub address: Id,
+    /// Its class, `module.Name`.
+    #[serde(rename = "type")]
+    pub type_name: Arc<str>,
 }
 
 /// A socket as its asyncio transport keeps it: the fd, the addresses noted when the

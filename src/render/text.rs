@@ -199,6 +199,9 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
                     .map_or(String::new(), |o| format!("{} ", o.label));
                 let owner = a.owner.as_ref().map_or(String::new(), |o| {
                     let mut s = format!(" of <{} object at {}>", o.type_name, o.address);
+                    if let Some(c) = &o.socket_of {
+                        let _ = write!(s, " in <{} object at {}>", c.type_name, c.address);
+                    }
                     if let Some(sock) = &o.socket {
                         s.push_str(&socket(sock));
                     }

@@ -445,27 +445,38 @@ def chain_objects(coro):
 
 def _owner(task, awaited):
     """What a bare asyncio.Future belongs to: `self` of the innermost frame of the chain
-    outside asyncio's own package, when that frame has one. Only the plain Future class."""
+    outside asyncio's own package, when that frame has one. Only the plain Future class.
+    Its socket: its own transport's, else that of the nearest `self` further out in the
+    chain that has one ("socket_of")."""
     cls = type(awaited)
     if cls.__name__ != "Future" or cls.__module__ not in ("_asyncio", "asyncio.futures"):
         return None
     import asyncio
     stdlib = os.path.dirname(asyncio.__file__) + os.sep
+    selves = []
     for obj in reversed(chain_objects(task.get_coro())):
         frame = _frame_of(obj)
         if frame.f_code.co_filename.startswith(stdlib):
             continue
         me = frame.f_locals.get("self")
-        if me is None:
+        if not selves and me is None:
             return None
-        out = {"address": hex(id(me)),
-               "type": "%s.%s" % (type(me).__module__, type(me).__name__)}
-        transport = _plain_attr(me, "transport") or _plain_attr(me, "_transport")
+        if me is not None:
+            selves.append(me)
+    me = selves[0]
+    out = {"address": hex(id(me)),
+           "type": "%s.%s" % (type(me).__module__, type(me).__name__)}
+    for other in selves:
+        transport = _plain_attr(other, "transport") or _plain_attr(other, "_transport")
         sock = _transport_socket(transport, asyncio)
         if sock is not None:
             out["socket"] = sock
-        return out
-    return None
+            if other is not me:
+                out["socket_of"] = {"address": hex(id(other)),
+                                    "type": "%s.%s" % (type(other).__module__,
+                                                       type(other).__name__)}
+            break
+    return out
 
 
 def _plain_attr(obj, name):

@@ -10,8 +10,8 @@ use crate::cpython::Py;
 use crate::cpython::thread::ThreadStack;
 use crate::error::Result;
 use crate::model::{
-    Cycle, Details, Edge, EdgeKind, Fact, Facts, Frame, Id, Kind, Label, Object, ObjectState,
-    Outside, Owner, Site, State, Task,
+    Cycle, Details, Edge, EdgeKind, Fact, Facts, Frame, Id, Kind, Label, Object, ObjectRef,
+    ObjectState, Outside, Owner, Site, Socket, State, Task,
 };
 use crate::target::{Addr, AddrHash, AddrMap};
 use std::collections::{HashMap, HashSet};
@@ -546,7 +546,9 @@ pub fn build(
 
 /// What a bare `asyncio.Future` belongs to: `self` of the innermost frame of the chain
 /// outside asyncio's own code, when that frame has one (`await self._waiter` in a library's
-/// protocol). Only the plain Future class: a Task or a gather is a node of its own.
+/// protocol). Only the plain Future class: a Task or a gather is a node of its own. Its
+/// socket is its own transport's, else that of the nearest `self` further out in the chain
+/// that has one (a message queue's future, awaited inside its connection's `recv()`).
 fn owner(py: &Py<'_>, stdlib: &Stdlib, awaited: Addr, frames: &[Frame]) -> Option<Owner> {
     const FUTURE: &[((&str, &str), ())] = &[
         (("_asyncio", "Future"), ()),
@@ -559,20 +561,46 @@ fn owner(py: &Py<'_>, stdlib: &Stdlib, awaited: Addr, frames: &[Frame]) -> Optio
     {
         return None;
     }
-    let f = frames.iter().rev().find(|f| !stdlib.contains(&f.file))?;
-    let me = py.frame_local(f.at.0, f.at.1, "self").ok()??;
-    let class = py.class_id(py.type_of(me).ok()?).ok()?;
-    // A protocol, stream or connection: the socket under its transport.
-    let transport = ["transport", "_transport"]
-        .iter()
-        .find_map(|name| py.attr(me, name).ok().flatten())
-        .filter(|&t| !py.is_none(t).unwrap_or(true));
-    let socket = transport.and_then(|t| waits::transport_socket(py, t).ok().flatten());
+    let mut outward = frames.iter().rev().filter(|f| !stdlib.contains(&f.file));
+    let me = self_of(py, outward.next()?)?;
+    let socket = socket_of(py, me);
+    let (socket, socket_of) = match socket {
+        Some(s) => (Some(s), None),
+        None => outward
+            .filter_map(|f| self_of(py, f).filter(|&o| o != me))
+            .find_map(|o| Some((socket_of(py, o)?, object_ref(py, o)?)))
+            .map_or((None, None), |(s, o)| (Some(s), Some(o))),
+    };
+    let mine = object_ref(py, me)?;
     Some(Owner {
-        address: Id(me),
-        type_name: format!("{}.{}", class.module, class.name).into(),
+        address: mine.address,
+        type_name: mine.type_name,
         socket,
+        socket_of,
     })
+}
+
+/// `self` of a frame, if it has one.
+fn self_of(py: &Py<'_>, f: &Frame) -> Option<Addr> {
+    py.frame_local(f.at.0, f.at.1, "self").ok().flatten()
+}
+
+/// An object by its address and class.
+fn object_ref(py: &Py<'_>, obj: Addr) -> Option<ObjectRef> {
+    let class = py.class_id(py.type_of(obj).ok()?).ok()?;
+    Some(ObjectRef {
+        address: Id(obj),
+        type_name: format!("{}.{}", class.module, class.name).into(),
+    })
+}
+
+/// The socket under a protocol's, stream's or connection's asyncio transport (`transport`,
+/// else `_transport`).
+fn socket_of(py: &Py<'_>, obj: Addr) -> Option<Socket> {
+    let transport = ["transport", "_transport"].iter().find_map(|name| {
+        (py.attr(obj, name).ok().flatten()).filter(|&t| !py.is_none(t).unwrap_or(true))
+    })?;
+    waits::transport_socket(py, transport).ok().flatten()
 }
 
 /// `asyncio.wait`: its `_wait` frame holds the watched set `fs` and the `waiter` future.

@@ -265,6 +265,7 @@ pub fn discover(
         generator: sym("PyGen_Type"),
         async_generator: sym("PyAsyncGen_Type"),
         code: sym("PyCode_Type"),
+        cell: sym("PyCell_Type"),
         set_dummy: if dummy != 0 {
             mem.ptr(dummy).unwrap_or(0)
         } else {

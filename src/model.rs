@@ -277,6 +277,12 @@ pub struct Awaited {
     /// most tasks have none, and every task carries the field).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<Box<Owner>>,
+    /// For a bare `asyncio.Future`: the thread (`threads[].thread_id`), other than any that
+    /// runs an event loop, one of whose frames holds it in a local (or a closure cell): a
+    /// library's worker that will complete it (`call_soon_threadsafe`), whatever it is
+    /// blocked on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<u64>,
 }
 
 /// The object a bare Future belongs to: `self` of the innermost frame of the chain that is

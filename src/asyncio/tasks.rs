@@ -433,6 +433,7 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
         name: None,
         resource: None,
         owner: None,
+        thread: None,
     };
     if let Some(c_layout) = future_kind(py, obj)? {
         a.state = future_state(py, obj, c_layout).ok();

@@ -144,6 +144,20 @@ impl Py<'_> {
         }
     }
 
+    /// Is `v` a closure cell? By the cell type's address (`PyCell_Type`, exported by every
+    /// build); by name only when the symbol is unknown. An object whose type cannot be read
+    /// is not taken for one: a local of a C extension's type, whose name lies in a file a
+    /// core left out, is the local itself.
+    fn is_cell(&self, v: Addr) -> bool {
+        let Ok(tp) = self.type_of(v) else {
+            return false;
+        };
+        match self.types.cell {
+            0 => self.type_name(tp).is_ok_and(|n| &*n == "cell"),
+            cell => tp == cell,
+        }
+    }
+
     /// Value of local variable `name` in a frame (through its cell if it is one), if set.
     pub fn frame_local(&self, frame: Addr, code: Addr, name: &str) -> Result<Option<Addr>> {
         let info = self.code(code)?;
@@ -152,7 +166,7 @@ impl Py<'_> {
             if v == 0 {
                 continue;
             }
-            if &*self.obj_type_name(v)? == "cell" {
+            if self.is_cell(v) {
                 return Ok(Some(self.mem.ptr(v + self.off().cell_ref()?)?).filter(|&c| c != 0));
             }
             return Ok(Some(v));
@@ -174,7 +188,7 @@ impl Py<'_> {
             if v == 0 {
                 continue;
             }
-            let v = if &*self.obj_type_name(v)? == "cell" {
+            let v = if self.is_cell(v) {
                 self.mem.ptr(v + self.off().cell_ref()?)?
             } else {
                 v

@@ -24,6 +24,7 @@ pub struct KnownTypes {
     pub generator: Addr,
     pub async_generator: Addr,
     pub code: Addr,
+    pub cell: Addr,
     pub set_dummy: Addr,
 }
 

@@ -16,6 +16,8 @@ struct Index<'s> {
     /// source's group starts and ends: one allocation, not one per node.
     by_source: Vec<&'s Edge>,
     groups: IdMap<(usize, usize)>,
+    /// Each thread's name, by `thread_id`.
+    thread_names: std::collections::HashMap<u64, Option<&'s str>>,
 }
 
 impl<'s> Index<'s> {
@@ -30,6 +32,9 @@ impl<'s> Index<'s> {
             objects: s.objects.iter().map(|o| (o.id, o)).collect(),
             by_source,
             groups,
+            thread_names: (s.threads.iter())
+                .map(|t| (t.thread_id, t.name.as_deref()))
+                .collect(),
         }
     }
 
@@ -207,9 +212,15 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
                     }
                     s
                 });
+                let held = a.thread.map_or(String::new(), |tid| {
+                    match index.thread_names.get(&tid).copied().flatten() {
+                        Some(name) => format!(", held by thread {tid:#x} '{name}'"),
+                        None => format!(", held by thread {tid:#x}"),
+                    }
+                });
                 let _ = writeln!(
                     out,
-                    "  awaiting {role}{}{owner}{}",
+                    "  awaiting {role}{}{owner}{held}{}",
                     awaited(a),
                     related(index, a.address)
                 );

@@ -19,6 +19,7 @@ pub const SYMBOLS: &[&str] = &[
     "PyGen_Type",
     "PyAsyncGen_Type",
     "PyCode_Type",
+    "PyCell_Type",
 ];
 
 /// One ELF file's symbols and sections, kept mapped for DWARF parsing (a debug file of

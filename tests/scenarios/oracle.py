@@ -520,12 +520,33 @@ def _transport_socket(transport, asyncio):
             "selector_events": events}
 
 
-def _awaiting(task, w):
+def _awaiting(task, w, loop_threads):
     out = {"type": type(w).__name__, "address": hex(id(w))}
     owner = _owner(task, w)
     if owner is not None:
         out["owner"] = owner
+    thread = _holding_thread(w, loop_threads)
+    if thread is not None:
+        out["thread"] = thread
     return out
+
+
+def _holding_thread(fut, loop_threads):
+    """For a plain asyncio.Future: the thread, other than any running an event loop, one of
+    whose current frames holds it in a local (or a closure cell): a library's worker that
+    will complete it. Its threading ident, or None."""
+    cls = type(fut)
+    if cls.__name__ != "Future" or cls.__module__ not in ("_asyncio", "asyncio.futures"):
+        return None
+    for ident, frame in sorted(sys._current_frames().items()):
+        if ident == threading.get_ident() or ident in loop_threads:
+            continue
+        f = frame
+        while f is not None:
+            if any(v is fut for v in f.f_locals.values()):
+                return ident
+            f = f.f_back
+    return None
 
 
 def _innermost_frame(coro):
@@ -1024,6 +1045,7 @@ def compute(loop, running=None):
     tasks = []
     problems = []
     pending = _pending_tasks(loop)
+    loop_threads = {getattr(t.get_loop(), "_thread_id", None) for t in pending}
     for t in pending:
         if running is not None and t is running[0]:
             frames = running_frames(t.get_coro(), running[1])
@@ -1049,7 +1071,7 @@ def compute(loop, running=None):
             "state": "pending",
             "type": type(t).__name__,
             "frames": await_chain(t.get_coro()),
-            "awaiting": None if w is None else _awaiting(t, w),
+            "awaiting": None if w is None else _awaiting(t, w, loop_threads),
             "loop": hex(id(t.get_loop())),
         })
     tasks.sort(key=lambda d: int(d["address"], 16))

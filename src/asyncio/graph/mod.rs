@@ -515,6 +515,7 @@ pub fn build(
         // Executor bridges hang off the waiter future's callbacks.
         b.pending.push(w);
     }
+    holding_threads(py, tasks, threads, loops);
     b.scan_callbacks();
     for (t, r) in tasks.iter().zip(reads.iter_mut()) {
         holders(&mut b, t, std::mem::take(&mut r.held).into_vec());
@@ -550,15 +551,7 @@ pub fn build(
 /// socket is its own transport's, else that of the nearest `self` further out in the chain
 /// that has one (a message queue's future, awaited inside its connection's `recv()`).
 fn owner(py: &Py<'_>, stdlib: &Stdlib, awaited: Addr, frames: &[Frame]) -> Option<Owner> {
-    const FUTURE: &[((&str, &str), ())] = &[
-        (("_asyncio", "Future"), ()),
-        (("asyncio.futures", "Future"), ()),
-    ];
-    let class = py.class_id(py.type_of(awaited).ok()?).ok()?;
-    if !FUTURE
-        .iter()
-        .any(|((m, n), ())| *m == &*class.module && *n == &*class.name)
-    {
+    if !plain_future(py, awaited) {
         return None;
     }
     let mut outward = frames.iter().rev().filter(|f| !stdlib.contains(&f.file));
@@ -578,6 +571,57 @@ fn owner(py: &Py<'_>, stdlib: &Stdlib, awaited: Addr, frames: &[Frame]) -> Optio
         socket,
         socket_of,
     })
+}
+
+/// Is `obj` an instance of asyncio's own Future class (C or pure Python), not a subclass?
+fn plain_future(py: &Py<'_>, obj: Addr) -> bool {
+    const FUTURE: &[((&str, &str), ())] = &[
+        (("_asyncio", "Future"), ()),
+        (("asyncio.futures", "Future"), ()),
+    ];
+    let Some(class) = (py.type_of(obj).ok()).and_then(|t| py.class_id(t).ok()) else {
+        return false;
+    };
+    (FUTURE.iter()).any(|((m, n), ())| *m == &*class.module && *n == &*class.name)
+}
+
+/// The thread that holds each task's bare future in a local (or cell) of one of its frames,
+/// other than the threads that run event loops: a library's worker (aiosqlite's, a
+/// driver's) that will complete it. Each thread's frames are read once.
+fn holding_threads(
+    py: &Py<'_>,
+    tasks: &mut [Task],
+    threads: &[ThreadStack],
+    loops: &HashMap<Addr, Option<u64>>,
+) {
+    let mut wanted: AddrMap<Vec<usize>> = AddrMap::default();
+    for (i, t) in tasks.iter().enumerate() {
+        if let Some(a) = t.awaiting.as_ref().filter(|a| a.resource.is_none())
+            && plain_future(py, a.address.0)
+        {
+            wanted.entry(a.address.0).or_default().push(i);
+        }
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    let loop_threads: HashSet<u64> = loops.values().flatten().copied().collect();
+    // By thread id: of two threads that hold one future, the first is named.
+    let mut others: Vec<&ThreadStack> = (threads.iter())
+        .filter(|(t, _)| !loop_threads.contains(t))
+        .collect();
+    others.sort_unstable_by_key(|(t, _)| *t);
+    for (tid, frames) in others {
+        for (frame, code, _) in frames {
+            for (_, v) in py.frame_locals(*frame, *code).unwrap_or_default() {
+                for &i in wanted.remove(&v).iter().flatten() {
+                    if let Some(a) = tasks[i].awaiting.as_mut() {
+                        a.thread = Some(*tid);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `self` of a frame, if it has one.

@@ -24,6 +24,11 @@ def _ffmt(f):
     return "%s %s:%s" % (f.get("function"), f.get("file"), f.get("line"))
 
 
+def _ref(r):
+    """An object named by address and class, addresses compared as numbers."""
+    return None if r is None else (_addr(r.get("address")), r.get("type"))
+
+
 def _addr(a):
     try:
         return int(a, 16) if isinstance(a, str) else int(a)
@@ -125,8 +130,13 @@ def compare(oracle, dump):
             if (want is None) != (got is None) or (want and (
                     _addr(want["address"]) != _addr(got.get("address"))
                     or want["type"] != got.get("type")
-                    or want.get("socket") != got.get("socket"))):
+                    or want.get("socket") != got.get("socket")
+                    or _ref(want.get("socket_of")) != _ref(got.get("socket_of")))):
                 errs.append("%s awaiting: owner expected %s, got %s" % (label, want, got))
+            # The thread whose frames hold it (a library's worker), or none on both sides.
+            if o["awaiting"].get("thread") != da.get("thread"):
+                errs.append("%s awaiting: held by thread expected %r, got %r" % (
+                    label, o["awaiting"].get("thread"), da.get("thread")))
         if _addr(d.get("loop")) != _addr(o["loop"]):
             errs.append("%s loop: expected %s, got %s" % (
                 label, o["loop"], d.get("loop")))

@@ -463,6 +463,8 @@ def _owner(task, awaited):
             return None
         if me is not None:
             selves.append(me)
+    if not selves:
+        return None
     me = selves[0]
     out = {"address": hex(id(me)),
            "type": "%s.%s" % (type(me).__module__, type(me).__name__)}

@@ -23,6 +23,16 @@ struct Entries {
     value: u64,
 }
 
+/// Where an instance keeps the attributes of its own.
+enum Own {
+    /// In a dict (`__dict__`, materialized).
+    Dict(Addr),
+    /// In a values array indexed like its class's shared keys.
+    Values { values: Addr, keys: Addr },
+    /// Nowhere (no `__dict__`, or never set).
+    None,
+}
+
 impl Py<'_> {
     fn keys_entries(&self, keys: Addr) -> Result<Entries> {
         let o = self.off();
@@ -219,63 +229,97 @@ impl Py<'_> {
     /// Read instance attribute `name` from the object's `__dict__` or inline values.
     /// `Ok(None)` when the instance itself has no such attribute.
     pub fn instance_attr(&self, obj: Addr, name: &str) -> Result<Option<Addr>> {
+        match self.own_attributes(obj)? {
+            Own::Dict(dict) => self.dict_get(dict, name),
+            Own::Values { values, keys } => match self.shared_key_index(keys, name)? {
+                Some(i) => {
+                    Ok(Some(self.mem.ptr(self.split_value_slot(values, i)?)?).filter(|&v| v != 0))
+                }
+                None => Ok(None),
+            },
+            Own::None => Ok(None),
+        }
+    }
+
+    /// The values of every attribute the instance itself holds (its `__dict__` or inline
+    /// values; not its `__slots__`), in the order of their keys.
+    pub fn instance_values(&self, obj: Addr) -> Result<Vec<Addr>> {
+        match self.own_attributes(obj)? {
+            Own::Dict(dict) => Ok(self.dict_items(dict)?.into_iter().map(|(_, v)| v).collect()),
+            Own::Values { values, keys } => {
+                let e = self.keys_entries(keys)?;
+                let raw = self.mem.bytes(e.at, (e.count * e.size) as usize)?;
+                let mut out = Vec::new();
+                for (i, entry) in raw.chunks_exact(e.size as usize).enumerate() {
+                    let key = &entry[e.key as usize..e.key as usize + 8];
+                    if key.iter().all(|&b| b == 0) {
+                        continue;
+                    }
+                    let v = self.mem.ptr(self.split_value_slot(values, i as u64)?)?;
+                    if v != 0 {
+                        out.push(v);
+                    }
+                }
+                Ok(out)
+            }
+            Own::None => Ok(Vec::new()),
+        }
+    }
+
+    /// Where an instance keeps the attributes of its own, by version and type flags.
+    fn own_attributes(&self, obj: Addr) -> Result<Own> {
         let o = self.off();
         let tp = self.type_of(obj)?;
         let flags = self.type_flags(tp)?;
         let managed = self.era.managed_dict;
         if managed != ManagedDict::No && flags & TPFLAGS_MANAGED_DICT != 0 {
             let word = self.mem.u64(obj.saturating_sub(MANAGED_DICT_OFFSET))?;
-            let cached_keys = || -> Result<Addr> { self.mem.ptr(tp + o.ht_cached_keys()?) };
-            let from_values =
-                |values: Addr| -> Result<Option<Addr>> {
-                    match self.shared_key_index(cached_keys()?, name)? {
-                        Some(i) => Ok(Some(self.mem.ptr(self.split_value_slot(values, i)?)?)
-                            .filter(|&v| v != 0)),
-                        None => Ok(None),
-                    }
-                };
+            let values = |values: Addr| -> Result<Own> {
+                let keys = self.mem.ptr(tp + o.ht_cached_keys()?)?;
+                Ok(Own::Values { values, keys })
+            };
             if managed == ManagedDict::InlineValues {
                 if word != 0 {
-                    return self.dict_get(word, name);
+                    return Ok(Own::Dict(word));
                 }
                 if flags & TPFLAGS_INLINE_VALUES != 0 {
-                    let values = at(obj, self.mem.u64(tp + o.tp_basicsize()?)?);
+                    let at_values = at(obj, self.mem.u64(tp + o.tp_basicsize()?)?);
                     // PyDictValues.valid (byte 3): the values were not moved into a dict.
-                    if self.mem.u8(at(values, 3))? != 0 {
-                        return from_values(values);
+                    if self.mem.u8(at(at_values, 3))? != 0 {
+                        return values(at_values);
                     }
                 }
-                return Ok(None);
+                return Ok(Own::None);
             }
             if managed == ManagedDict::DictOrValues {
                 // PyDictOrValues: odd = values pointer minus one, even = dict.
                 return if word & 1 == 1 {
-                    from_values(at(word, 1))
+                    values(at(word, 1))
                 } else if word != 0 {
-                    self.dict_get(word, name)
+                    Ok(Own::Dict(word))
                 } else {
-                    Ok(None)
+                    Ok(Own::None)
                 };
             }
             if word != 0 {
-                return self.dict_get(word, name);
+                return Ok(Own::Dict(word));
             }
-            let values = self
+            let at_values = self
                 .mem
                 .ptr(obj.saturating_sub(MANAGED_VALUES_OFFSET_311))?;
-            return if values != 0 {
-                from_values(values)
+            return if at_values != 0 {
+                values(at_values)
             } else {
-                Ok(None)
+                Ok(Own::None)
             };
         }
         let dictoffset = self.mem.i64(tp + o.tp_dictoffset()?)?;
         if dictoffset <= 0 {
-            return Ok(None);
+            return Ok(Own::None);
         }
         match self.mem.ptr(at(obj, dictoffset as u64))? {
-            0 => Ok(None),
-            dict => self.dict_get(dict, name),
+            0 => Ok(Own::None),
+            dict => Ok(Own::Dict(dict)),
         }
     }
 

@@ -1,6 +1,8 @@
 """Bare futures and what they belong to, as libraries use them: a protocol that awaits its
-own `_waiter` (aiohttp's ResponseHandler does), a `__slots__` reader doing the same, and a
-plain function awaiting a future it was given (it belongs to nothing the chain shows)."""
+own `_waiter` (aiohttp's ResponseHandler does), a `__slots__` reader doing the same, a plain
+function awaiting a future kept on a connection object it was given (the connection, a
+local of the frame, holds it), and a plain function awaiting a future it was given (it
+belongs to nothing the chain shows)."""
 import asyncio
 import os
 import sys
@@ -15,6 +17,7 @@ EXPECT_SHAPES = [
     ("main", ["main"], "_GatheringFuture"),
     ("protocol", ["fetch", "read"], "Future"),
     ("slots", ["fetch_slots", "read"], "Future"),
+    ("on-conn", ["wait_on"], "Future"),
     ("free", ["wait_given"], "Future"),
 ]
 
@@ -45,6 +48,18 @@ async def fetch_slots(reader):
     await reader.read()
 
 
+class Connection:
+    """Keeps the future its reader waits on, as an attribute of its own."""
+
+    def __init__(self, loop):
+        self.name = "conn"
+        self.reply = loop.create_future()
+
+
+async def wait_on(conn):
+    await conn.reply
+
+
 async def wait_given(fut):
     await fut
 
@@ -54,9 +69,11 @@ async def main():
     handler = oracle.keep(ResponseHandler(loop))
     reader = oracle.keep(SlotReader())
     given = oracle.keep(loop.create_future())
+    conn = oracle.keep(Connection(loop))
     await asyncio.gather(
         oracle.named(loop.create_task(fetch(handler), name="protocol")),
         oracle.named(loop.create_task(fetch_slots(reader), name="slots")),
+        oracle.named(loop.create_task(wait_on(conn), name="on-conn")),
         oracle.named(loop.create_task(wait_given(given), name="free")),
     )
 

@@ -445,9 +445,10 @@ def chain_objects(coro):
 
 def _owner(task, awaited):
     """What a bare asyncio.Future belongs to: `self` of the innermost frame of the chain
-    outside asyncio's own package, when that frame has one. Only the plain Future class.
-    Its socket: its own transport's, else that of the nearest `self` further out in the
-    chain that has one ("socket_of")."""
+    outside asyncio's own package, when that frame has one, else the first local of that
+    frame that holds it as an attribute of its own (its __dict__). Only the plain Future
+    class. Its socket: its own transport's, else that of the nearest `self` further out in
+    the chain that has one ("socket_of")."""
     cls = type(awaited)
     if cls.__name__ != "Future" or cls.__module__ not in ("_asyncio", "asyncio.futures"):
         return None
@@ -460,7 +461,9 @@ def _owner(task, awaited):
             continue
         me = frame.f_locals.get("self")
         if not selves and me is None:
-            return None
+            me = _holder_among_locals(frame, awaited)
+            if me is None:
+                return None
         if me is not None:
             selves.append(me)
     if not selves:
@@ -479,6 +482,21 @@ def _owner(task, awaited):
                                                        type(other).__name__)}
             break
     return out
+
+
+def _holder_among_locals(frame, fut):
+    """The first local of `frame` (other than `fut` itself) whose own attributes (its
+    __dict__; not its __slots__) include `fut`, or None."""
+    for v in frame.f_locals.values():
+        if v is fut:
+            continue
+        try:
+            own = vars(v)
+        except TypeError:
+            continue
+        if any(x is fut for x in own.values()):
+            return v
+    return None
 
 
 def _plain_attr(obj, name):

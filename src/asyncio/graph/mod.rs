@@ -547,15 +547,18 @@ pub fn build(
 
 /// What a bare `asyncio.Future` belongs to: `self` of the innermost frame of the chain
 /// outside asyncio's own code, when that frame has one (`await self._waiter` in a library's
-/// protocol). Only the plain Future class: a Task or a gather is a node of its own. Its
-/// socket is its own transport's, else that of the nearest `self` further out in the chain
-/// that has one (a message queue's future, awaited inside its connection's `recv()`).
+/// protocol), else the first local of that frame that holds it as an attribute of its own
+/// (`await conn.waiter` in a function). Only the plain Future class: a Task or a gather is
+/// a node of its own. Its socket is its own transport's, else that of the nearest `self`
+/// further out in the chain that has one (a message queue's future, awaited inside its
+/// connection's `recv()`).
 fn owner(py: &Py<'_>, stdlib: &Stdlib, awaited: Addr, frames: &[Frame]) -> Option<Owner> {
     if !plain_future(py, awaited) {
         return None;
     }
     let mut outward = frames.iter().rev().filter(|f| !stdlib.contains(&f.file));
-    let me = self_of(py, outward.next()?)?;
+    let inner = outward.next()?;
+    let me = self_of(py, inner).or_else(|| holder_among_locals(py, inner, awaited))?;
     let socket = socket_of(py, me);
     let (socket, socket_of) = match socket {
         Some(s) => (Some(s), None),
@@ -622,6 +625,15 @@ fn holding_threads(
             }
         }
     }
+}
+
+/// The first local of frame `f` (other than `fut` itself) one of whose own attributes is
+/// `fut`.
+fn holder_among_locals(py: &Py<'_>, f: &Frame, fut: Addr) -> Option<Addr> {
+    let locals = py.frame_locals(f.at.0, f.at.1).ok()?;
+    (locals.into_iter().map(|(_, v)| v))
+        .filter(|&v| v != fut)
+        .find(|&v| py.instance_values(v).is_ok_and(|vs| vs.contains(&fut)))
 }
 
 /// `self` of a frame, if it has one.

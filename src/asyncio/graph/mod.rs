@@ -552,18 +552,26 @@ pub fn build(
 /// a node of its own. Its socket is its own transport's, else that of the nearest `self`
 /// further out in the chain that has one (a message queue's future, awaited inside its
 /// connection's `recv()`).
-fn owner(py: &Py<'_>, stdlib: &Stdlib, awaited: Addr, frames: &[Frame]) -> Option<Owner> {
+/// `locals`: the chain's locals as read with the task ([`reads::TaskReads::locals`]).
+fn owner(
+    py: &Py<'_>,
+    stdlib: &Stdlib,
+    awaited: Addr,
+    frames: &[Frame],
+    locals: &[(u32, u32, Addr)],
+) -> Option<Owner> {
     if !plain_future(py, awaited) {
         return None;
     }
-    let mut outward = frames.iter().rev().filter(|f| !stdlib.contains(&f.file));
-    let inner = outward.next()?;
-    let me = self_of(py, inner).or_else(|| holder_among_locals(py, inner, awaited))?;
+    let mut outward = (frames.iter().enumerate().rev()).filter(|(_, f)| !stdlib.contains(&f.file));
+    let (i, inner) = outward.next()?;
+    let of_inner = (locals.iter()).filter(|l| l.0 as usize == i).map(|l| l.2);
+    let me = self_of(py, inner).or_else(|| holder_among(py, of_inner, awaited))?;
     let socket = socket_of(py, me);
     let (socket, socket_of) = match socket {
         Some(s) => (Some(s), None),
         None => outward
-            .filter_map(|f| self_of(py, f).filter(|&o| o != me))
+            .filter_map(|(_, f)| self_of(py, f).filter(|&o| o != me))
             .find_map(|o| Some((socket_of(py, o)?, object_ref(py, o)?)))
             .map_or((None, None), |(s, o)| (Some(s), Some(o))),
     };
@@ -627,13 +635,10 @@ fn holding_threads(
     }
 }
 
-/// The first local of frame `f` (other than `fut` itself) one of whose own attributes is
-/// `fut`.
-fn holder_among_locals(py: &Py<'_>, f: &Frame, fut: Addr) -> Option<Addr> {
-    let locals = py.frame_locals(f.at.0, f.at.1).ok()?;
-    (locals.into_iter().map(|(_, v)| v))
-        .filter(|&v| v != fut)
-        .find(|&v| py.instance_values(v).is_ok_and(|vs| vs.contains(&fut)))
+/// The first of a frame's `locals` (other than `fut` itself) one of whose own attributes
+/// is `fut`.
+fn holder_among(py: &Py<'_>, mut locals: impl Iterator<Item = Addr>, fut: Addr) -> Option<Addr> {
+    locals.find(|&v| v != fut && py.instance_values(v).is_ok_and(|vs| vs.contains(&fut)))
 }
 
 /// `self` of a frame, if it has one.

@@ -13,7 +13,7 @@ use crate::asyncio::waits::{self, Clock, Resource, Wait};
 use crate::cpython::Py;
 use crate::cpython::callable::Callable;
 use crate::error::Result;
-use crate::model::{EdgeKind, Kind, Owner, Task};
+use crate::model::{Awaited, EdgeKind, Kind, Owner, Task};
 use crate::target::Addr;
 
 /// What the reads depend on besides the task: the same for every task of a snapshot.
@@ -58,11 +58,6 @@ pub(super) enum Held {
 /// Read what the graph needs from `t`'s frames.
 pub fn read(py: &Py<'_>, t: &Task, cx: &Context<'_>) -> TaskReads {
     let mut r = TaskReads::default();
-    if t.waiter.is_some() {
-        r.wait = Some(waits::classify(py, &t.frames, cx.clock, cx.stdlib));
-        let found = t.awaiting.as_ref();
-        r.owner = found.and_then(|a| owner(py, cx.stdlib, a.address.0, &t.frames).map(Box::new));
-    }
     if t.running_on_thread.is_none() {
         r.held = held(py, t, cx).into();
         let mut locals = Vec::new();
@@ -76,6 +71,12 @@ pub fn read(py: &Py<'_>, t: &Task, cx: &Context<'_>) -> TaskReads {
         }
         r.locals = locals.into();
         r.globals = globals.into();
+    }
+    if t.waiter.is_some() {
+        r.wait = Some(waits::classify(py, &t.frames, cx.clock, cx.stdlib));
+        let found = t.awaiting.as_ref();
+        let owner = |a: &Awaited| owner(py, cx.stdlib, a.address.0, &t.frames, &r.locals);
+        r.owner = found.and_then(owner).map(Box::new);
     }
     r
 }

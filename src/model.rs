@@ -289,10 +289,9 @@ pub struct Awaited {
 /// not asyncio's own (a library's protocol, reader, connection...).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Owner {
-    pub address: Id,
-    /// Its class, `module.Name`.
-    #[serde(rename = "type")]
-    pub type_name: Arc<str>,
+    /// The object (its `address` and `type` in the JSON).
+    #[serde(flatten)]
+    pub object: ObjectRef,
     /// The socket of its asyncio transport (`transport` or `_transport`), when it has one;
     /// else that of the nearest object further out in the chain that has one (`socket_of`).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -203,7 +203,8 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
                     .filter(|o| matches!(o.kind, Kind::Shield | Kind::Wait | Kind::WaitFor))
                     .map_or(String::new(), |o| format!("{} ", o.label));
                 let owner = a.owner.as_ref().map_or(String::new(), |o| {
-                    let mut s = format!(" of <{} object at {}>", o.type_name, o.address);
+                    let me = &o.object;
+                    let mut s = format!(" of <{} object at {}>", me.type_name, me.address);
                     if let Some(c) = &o.socket_of {
                         let _ = write!(s, " in <{} object at {}>", c.type_name, c.address);
                     }

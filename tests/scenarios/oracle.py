@@ -449,8 +449,7 @@ def _owner(task, awaited):
     frame that holds it as an attribute of its own (its __dict__). Only the plain Future
     class. Its socket: its own transport's, else that of the nearest `self` further out in
     the chain that has one ("socket_of")."""
-    cls = type(awaited)
-    if cls.__name__ != "Future" or cls.__module__ not in ("_asyncio", "asyncio.futures"):
+    if not _plain_future(awaited):
         return None
     import asyncio
     stdlib = os.path.dirname(asyncio.__file__) + os.sep
@@ -551,12 +550,17 @@ def _awaiting(task, w, loop_threads):
     return out
 
 
+def _plain_future(obj):
+    """Is obj an instance of asyncio's own Future class (C or pure Python), not a subclass?"""
+    cls = type(obj)
+    return cls.__name__ == "Future" and cls.__module__ in ("_asyncio", "asyncio.futures")
+
+
 def _holding_thread(fut, loop_threads):
     """For a plain asyncio.Future: the thread, other than any running an event loop, one of
     whose current frames holds it in a local (or a closure cell): a library's worker that
     will complete it. Its threading ident, or None."""
-    cls = type(fut)
-    if cls.__name__ != "Future" or cls.__module__ not in ("_asyncio", "asyncio.futures"):
+    if not _plain_future(fut):
         return None
     for ident, frame in sorted(sys._current_frames().items()):
         if ident == threading.get_ident() or ident in loop_threads:

@@ -575,10 +575,8 @@ fn owner(
             .find_map(|o| Some((socket_of(py, o)?, object_ref(py, o)?)))
             .map_or((None, None), |(s, o)| (Some(s), Some(o))),
     };
-    let mine = object_ref(py, me)?;
     Some(Owner {
-        address: mine.address,
-        type_name: mine.type_name,
+        object: object_ref(py, me)?,
         socket,
         socket_of,
     })

@@ -69,9 +69,11 @@ fn decode(
     let stdlib = (interps.iter()).find_map(|&i| Stdlib::of(&py, py.sys_modules(i).ok()?));
     let stdlib_known = stdlib.is_some();
     let stdlib = stdlib.unwrap_or_else(Stdlib::guessed);
+    let described = Default::default();
     let cx = graph::reads::Context {
         clock,
         stdlib: &stdlib,
+        described: &described,
     };
     let read = |py: &Py<'_>, t: &Task| graph::reads::read(py, t, &cx);
     let mut tasks_out = Vec::new();

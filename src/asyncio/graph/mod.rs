@@ -22,7 +22,7 @@ pub mod reads;
 mod threadsafe;
 mod wakers;
 use cycles::cycles;
-use reads::{Held, TaskReads};
+use reads::{Described, Held, TaskReads};
 
 /// Most objects we put in one graph (tasks included); past it we stop and warn.
 const MAX_OBJECTS: usize = 1 << 20;
@@ -114,6 +114,8 @@ struct Builder<'a, 'r> {
     unread: Vec<Outside>,
     /// How many gathers deep `future` is.
     nesting: usize,
+    /// Primitives described by the tasks' reads ([`TaskReads::primitive`]).
+    described: HashMap<(Addr, Kind, EdgeKind), Box<Described>, AddrHash>,
 }
 
 impl Builder<'_, '_> {
@@ -153,7 +155,10 @@ impl Builder<'_, '_> {
     /// The node of an asyncio primitive, described the first time it is seen.
     fn primitive(&mut self, addr: Addr, kind: Kind, edge: EdgeKind) -> Result<()> {
         if !self.objects.contains_key(&addr) {
-            let r = waits::describe(self.py, addr, kind, edge, self.clock)?;
+            let r = match self.described.remove(&(addr, kind, edge)) {
+                Some(d) => d.1?,
+                None => waits::describe(self.py, addr, kind, edge, self.clock)?,
+            };
             // A primitive that names its holders (an anyio Lock's owner, a CapacityLimiter's
             // borrowers) is held by those of them that are tasks, `async with` or not.
             let holders: Vec<Addr> = (r.holders.iter().copied())
@@ -424,7 +429,7 @@ impl Builder<'_, '_> {
 pub fn build(
     py: &Py<'_>,
     tasks: &mut [Task],
-    reads: Vec<TaskReads>,
+    mut reads: Vec<TaskReads>,
     threads: &[ThreadStack],
     names: &HashMap<u64, String>,
     loops: &HashMap<Addr, Option<u64>>,
@@ -449,6 +454,10 @@ pub fn build(
         runners: Vec::new(),
         unread: Vec::new(),
         nesting: 0,
+        described: (reads.iter_mut())
+            .filter_map(|r| r.primitive.take())
+            .map(|d| (d.0, d))
+            .collect(),
     };
     for t in tasks.iter() {
         // The task's frames are in `tasks[]`; the node does not copy them.
@@ -459,7 +468,6 @@ pub fn build(
         b.add(t.address.0, Kind::Task, label, state, details);
         b.pending.push(t.address.0);
     }
-    let mut reads = reads;
     reads.resize_with(tasks.len(), TaskReads::default);
     for (t, r) in tasks.iter_mut().zip(reads.iter_mut()) {
         let me = t.address.0;

@@ -14,13 +14,18 @@ use crate::cpython::Py;
 use crate::cpython::callable::Callable;
 use crate::error::Result;
 use crate::model::{Awaited, EdgeKind, Kind, Owner, Task};
-use crate::target::Addr;
+use crate::target::{Addr, AddrHash};
+use std::collections::HashSet;
+use std::sync::Mutex;
 
 /// What the reads depend on besides the task: the same for every task of a snapshot.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub clock: Option<Clock>,
     pub stdlib: &'a Stdlib,
+    /// The primitives some task's reads have described already: each is described once,
+    /// by the first worker to meet it (one Event may have 100,000 waiters).
+    pub described: &'a Mutex<HashSet<(Addr, Kind, EdgeKind), AddrHash>>,
 }
 
 /// One task's reads. `Default`: nothing read (a task that is not pending, or broken).
@@ -28,6 +33,10 @@ pub struct Context<'a> {
 pub struct TaskReads {
     /// What the chain waits on (`waits::classify`), for a task that awaits a future.
     pub(super) wait: Option<Result<Option<Wait>>>,
+    /// The primitive `wait` names, described here while its memory is at hand, when this
+    /// task is the first to meet it ([`Context::described`]); keyed as it was described
+    /// (a Queue's label says more to a task in `join()`).
+    pub(super) primitive: Option<Box<Described>>,
     /// What the bare Future the task awaits belongs to.
     pub(super) owner: Option<Box<Owner>>,
     /// What the task holds inside `async with`, for a task that is not running.
@@ -38,6 +47,9 @@ pub struct TaskReads {
     /// Each frame's globals dict (0 where it could not be read).
     pub(super) globals: Box<[Addr]>,
 }
+
+/// A primitive as described for (address, kind, edge).
+pub(super) type Described = ((Addr, Kind, EdgeKind), Result<Resource>);
 
 /// Something held by an `async with` block of frame `frame` (an index into the task's frames).
 pub(super) enum Held {
@@ -73,7 +85,21 @@ pub fn read(py: &Py<'_>, t: &Task, cx: &Context<'_>) -> TaskReads {
         r.globals = globals.into();
     }
     if t.waiter.is_some() {
-        r.wait = Some(waits::classify(py, &t.frames, cx.clock, cx.stdlib));
+        let wait = waits::classify(py, &t.frames, cx.clock, cx.stdlib);
+        if let Ok(Some(Wait::Primitive { addr, kind, edge })) = wait
+            && cx
+                .described
+                .lock()
+                .is_ok_and(|mut seen| seen.insert((addr, kind, edge)))
+        {
+            let mut described = waits::describe(py, addr, kind, edge, cx.clock);
+            // Kept until the graph is built: as small as the node it becomes.
+            if let Ok(r) = described.as_mut() {
+                r.details.shrink_to_fit();
+            }
+            r.primitive = Some(Box::new(((addr, kind, edge), described)));
+        }
+        r.wait = Some(wait);
         let found = t.awaiting.as_ref();
         let owner = |a: &Awaited| owner(py, cx.stdlib, a.address.0, &t.frames, &r.locals);
         r.owner = found.and_then(owner).map(Box::new);

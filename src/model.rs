@@ -283,6 +283,25 @@ pub struct Awaited {
     /// blocked on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<u64>,
+    /// For a bare `asyncio.Future` that neither of the above explains: what keeps it,
+    /// found among every object the collector tracks (a registry of pending requests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<Box<HeldBy>>,
+}
+
+/// What keeps a bare Future: the module whose global, or the object whose attribute, holds
+/// it or a container that does (`PENDING['req-1']`); else a container nothing names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeldBy {
+    /// The module, object or container (its `address` and `type` in the JSON).
+    #[serde(flatten)]
+    pub object: ObjectRef,
+    /// The module's name, when `object` is a module.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<Arc<str>>,
+    /// Where in it: an attribute or global name, then keys `['k']`, indexes `[2]` and set
+    /// memberships `{…}`, outermost first; for a container itself, only its keys.
+    pub path: String,
 }
 
 /// The object a bare Future belongs to: `self` of the innermost frame of the chain that is

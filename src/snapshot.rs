@@ -4,7 +4,7 @@
 //! understand at all is an error.
 
 use crate::asyncio::stdlib::Stdlib;
-use crate::asyncio::{graph, loops, tasks};
+use crate::asyncio::{graph, loops, referrers, tasks};
 use crate::cpython::Py;
 use crate::discover::{Options, discover, fallback_files, with_core_modules};
 use crate::error::{Error, Result};
@@ -117,6 +117,15 @@ fn decode(
     );
     warnings.extend(graph.warnings);
     steps.done("graph");
+    referrers::held_by(
+        &py,
+        found.runtime,
+        &interps,
+        &mut tasks_out,
+        &threads.stacks,
+        &mut warnings,
+    );
+    steps.done("referrers");
     let mut snap = Snapshot {
         objects: graph.objects,
         edges: graph.edges,

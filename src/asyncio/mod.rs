@@ -4,6 +4,7 @@ pub mod callbacks;
 pub mod chain;
 pub mod graph;
 pub mod loops;
+pub mod referrers;
 pub mod stdlib;
 pub mod tasks;
 pub mod uvloop;

@@ -434,6 +434,7 @@ pub fn awaited(py: &Py<'_>, obj: Addr) -> Result<model::Awaited> {
         resource: None,
         owner: None,
         thread: None,
+        held_by: None,
     };
     if let Some(c_layout) = future_kind(py, obj)? {
         a.state = future_state(py, obj, c_layout).ok();

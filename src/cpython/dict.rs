@@ -244,26 +244,44 @@ impl Py<'_> {
     /// The values of every attribute the instance itself holds (its `__dict__` or inline
     /// values; not its `__slots__`), in the order of their keys.
     pub fn instance_values(&self, obj: Addr) -> Result<Vec<Addr>> {
+        Ok(self
+            .instance_items(obj)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    /// The same as (key, value): the key a str object (or any object, in a `__dict__`).
+    pub fn instance_items(&self, obj: Addr) -> Result<Vec<(Addr, Addr)>> {
         match self.own_attributes(obj)? {
-            Own::Dict(dict) => Ok(self.dict_items(dict)?.into_iter().map(|(_, v)| v).collect()),
+            Own::Dict(dict) => self.dict_items(dict),
             Own::Values { values, keys } => {
                 let e = self.keys_entries(keys)?;
                 let raw = self.mem.bytes(e.at, (e.count * e.size) as usize)?;
                 let mut out = Vec::new();
                 for (i, entry) in raw.chunks_exact(e.size as usize).enumerate() {
                     let key = &entry[e.key as usize..e.key as usize + 8];
-                    if key.iter().all(|&b| b == 0) {
+                    let key = u64::from_le_bytes(key.try_into().unwrap_or_default());
+                    if key == 0 {
                         continue;
                     }
                     let v = self.mem.ptr(self.split_value_slot(values, i as u64)?)?;
                     if v != 0 {
-                        out.push(v);
+                        out.push((key, v));
                     }
                 }
                 Ok(out)
             }
             Own::None => Ok(Vec::new()),
         }
+    }
+
+    /// The instance's own `__dict__` object, when it has one (not inline values).
+    pub fn instance_dict(&self, obj: Addr) -> Result<Option<Addr>> {
+        Ok(match self.own_attributes(obj)? {
+            Own::Dict(dict) => Some(dict),
+            _ => None,
+        })
     }
 
     /// Where an instance keeps the attributes of its own, by version and type flags.

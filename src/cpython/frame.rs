@@ -62,6 +62,17 @@ impl Py<'_> {
     }
 
     /// The module globals a frame runs with (the dict its `LOAD_GLOBAL`s read).
+    /// The dict a frame's locals were copied into when something asked for them
+    /// (`frame.f_locals`, `locals()`: ≤3.12 keep it), if any.
+    pub fn frame_locals_dict(&self, frame: Addr) -> Result<Option<Addr>> {
+        let o = self.off();
+        let at = match self.era.frames {
+            Frames::Objects | Frames::States => o.f_locals()?,
+            _ => o.if_locals()?,
+        };
+        Ok(Some(self.mem.ptr(frame + at)?).filter(|&d| d != 0))
+    }
+
     pub fn frame_globals(&self, frame: Addr) -> Result<Addr> {
         let o = self.off();
         let at = match self.era.frames {

@@ -6,6 +6,7 @@ pub mod code;
 pub mod dict;
 pub mod era;
 pub mod frame;
+pub mod gc;
 pub mod generator;
 pub mod linetable;
 pub mod object;

@@ -31,6 +31,10 @@ pub const RUNTIME: &[(&str, &str)] = &[
         "PyInterpreterState.imports.modules",
         "_Py_DebugOffsets.interpreter_state.imports_modules",
     ),
+    (
+        "PyInterpreterState.gc",
+        "_Py_DebugOffsets.interpreter_state.gc",
+    ),
     ("PyThreadState.next", "_Py_DebugOffsets.thread_state.next"),
     (
         "PyThreadState.interp",

@@ -189,6 +189,7 @@ fields! {
     f_state: "PyFrameObject" "f_state",
     f_localsplus: "PyFrameObject" "f_localsplus",
     f_globals: "PyFrameObject" "f_globals",
+    f_locals: "PyFrameObject" "f_locals",
     // interpreter frames (3.11+)
     if_code: "_PyInterpreterFrame" "f_code",
     if_executable: "_PyInterpreterFrame" "f_executable",
@@ -198,6 +199,7 @@ fields! {
     if_stacktop: "_PyInterpreterFrame" "stacktop",
     if_stackpointer: "_PyInterpreterFrame" "stackpointer",
     if_owner: "_PyInterpreterFrame" "owner",
+    if_locals: "_PyInterpreterFrame" "f_locals",
     if_localsplus: "_PyInterpreterFrame" "localsplus",
     if_globals: "_PyInterpreterFrame" "f_globals",
     // code objects
@@ -267,6 +269,14 @@ fields! {
     set_entry_size: "setentry" "sizeof",
     wr_object: "PyWeakReference" "wr_object",
     md_dict: "PyModuleObject" "md_dict",
+    // the collector's lists of tracked objects: who holds an object (3.8: in the runtime)
+    rt_gc: "_PyRuntimeState" "gc",
+    is_gc: "PyInterpreterState" "gc",
+    gc_generations: "_gc_runtime_state" "generations",
+    gc_permanent: "_gc_runtime_state" "permanent_generation",
+    gc_collecting: "_gc_runtime_state" "collecting",
+    gc_generation_size: "gc_generation" "sizeof",
+    gc_head_size: "PyGC_Head" "sizeof",
     md_state: "PyModuleObject" "md_state",
     // callables
     func_code: "PyFunctionObject" "func_code",
@@ -303,6 +313,7 @@ fields! {
     dbo_interpreter_state_next: "_Py_DebugOffsets" "interpreter_state.next",
     dbo_interpreter_state_threads_head: "_Py_DebugOffsets" "interpreter_state.threads_head",
     dbo_interpreter_state_imports_modules: "_Py_DebugOffsets" "interpreter_state.imports_modules",
+    dbo_interpreter_state_gc: "_Py_DebugOffsets" "interpreter_state.gc",
     dbo_thread_state_next: "_Py_DebugOffsets" "thread_state.next",
     dbo_thread_state_interp: "_Py_DebugOffsets" "thread_state.interp",
     dbo_thread_state_current_frame: "_Py_DebugOffsets" "thread_state.current_frame",

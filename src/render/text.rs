@@ -2,7 +2,8 @@
 //! Python traceback), then what the innermost frame waits on.
 
 use crate::model::{
-    Awaited, Edge, EdgeKind, Facts, Frame, Id, IdMap, Kind, Label, Object, Snapshot, Socket, Task,
+    Awaited, Edge, EdgeKind, Facts, Frame, HeldBy, Id, IdMap, Kind, Label, Object, Snapshot,
+    Socket, Task,
 };
 use std::fmt::Write;
 
@@ -213,12 +214,15 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
                     }
                     s
                 });
-                let held = a.thread.map_or(String::new(), |tid| {
+                let mut held = a.thread.map_or(String::new(), |tid| {
                     match index.thread_names.get(&tid).copied().flatten() {
                         Some(name) => format!(", held by thread {tid:#x} '{name}'"),
                         None => format!(", held by thread {tid:#x}"),
                     }
                 });
+                if let Some(h) = &a.held_by {
+                    let _ = write!(held, ", held by {}", held_by(h));
+                }
                 let _ = writeln!(
                     out,
                     "  awaiting {role}{}{owner}{held}{}",
@@ -254,6 +258,19 @@ fn blocked_in_result(out: &mut String, index: &Index<'_>, id: Id) {
                 related(index, o.id)
             );
         }
+    }
+}
+
+/// What keeps a bare future: `app.PENDING['req-1']`, `<app.Client object at 0x…>.waiters[0]`,
+/// or a container nothing names, `<builtins.dict object at 0x…>['req-1']`.
+fn held_by(h: &HeldBy) -> String {
+    let o = &h.object;
+    match &h.module {
+        Some(m) => format!("{m}.{}", h.path),
+        None if h.path.starts_with(['[', '{']) => {
+            format!("<{} object at {}>{}", o.type_name, o.address, h.path)
+        }
+        None => format!("<{} object at {}>.{}", o.type_name, o.address, h.path),
     }
 }
 

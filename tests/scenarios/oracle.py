@@ -70,7 +70,10 @@ _taskgroups = []  # registered asyncio.TaskGroup objects
 _io = []  # (task, object, kind, edge) registered with io_wait()
 _other_loops = []  # loops run by other threads, registered with other_loop()
 _threadsafe = []  # (concurrent future, waiter) registered with threadsafe()
-_keep = []  # strong references to every task/future the oracle describes
+# Strong references to every task/future the oracle describes, each in a tuple of its own:
+# awaitwhat does not take a tuple for what keeps a future, so the oracle's own references
+# are never named as a bare future's holder.
+_keep = []
 _saved = None
 _oracle_path = None
 
@@ -95,14 +98,14 @@ def named(task):
     Only call this on tasks that were given a name explicitly."""
     _names[id(task)] = task.get_name()
     _by_name[_names[id(task)]] = task
-    _keep.append(task)
+    _keep.append((task,))
     return task
 
 
 def keep(obj):
     """Keep obj alive for the life of the process (pending tasks are only
     weakly referenced by asyncio)."""
-    _keep.append(obj)
+    _keep.append((obj,))
     return obj
 
 
@@ -550,6 +553,152 @@ def _awaiting(task, w, loop_threads):
     return out
 
 
+_HELD_STEPS = 3  # containers climbed through, as awaitwhat does
+
+
+def _held_by(futs, frames):
+    """What keeps each plain asyncio.Future of `futs` (by id) that nothing in its chain or
+    a thread explains, by awaitwhat's rule, from the collector's own view
+    (gc.get_referrers): a container (dict or list, subclasses too; set, frozenset or
+    deque exactly) by its items, any other object (not a class, tuple or Task) by its own
+    attributes; a dict that is some such object's __dict__ stands for that object, one that
+    is a frame's f_locals (`frames`) for nothing. Of several holders, the one at the lowest
+    address, first place in its own order; an object's attribute before any container;
+    through at most _HELD_STEPS containers. {id(fut): {"address", "type", "module"?,
+    "path"}}."""
+    import asyncio
+    import collections
+    tasks = (asyncio.Task,) + tuple(
+        c for c in (getattr(asyncio.tasks, "_PyTask", None),) if c is not None)
+    snapshots = set()
+    for f in frames:
+        # A function's frame copies its locals into a dict (≤3.12); a module's f_locals is
+        # its globals, a real holder.
+        if sys.version_info < (3, 13) and f.f_locals is not f.f_globals:
+            snapshots.add(id(f.f_locals))
+    names = {}
+    for name, m in list(sys.modules.items()):
+        names.setdefault(id(m), name)
+
+    def container(o):
+        return isinstance(o, (dict, list)) or type(o) in (set, frozenset, collections.deque)
+
+    def skipped(o):
+        return isinstance(o, (type, tuple) + tasks) or id(o) in snapshots
+
+    def holders_of(xs):
+        """{id(x): [(holder, place), ...]} for every x of xs, in one pass over the heap."""
+        want = {id(x) for x in xs}
+        out = {}
+        dicts = []  # (dict, [(key, value)]): the dict, or the object it is the __dict__ of
+
+        def note(v, holder, p):
+            out.setdefault(id(v), []).append((holder, p))
+
+        for r in gc.get_referrers(*xs):
+            if r is xs or r is futs or skipped(r):
+                continue
+            if isinstance(r, dict):
+                hits = [(k, v) for k, v in list(r.items()) if id(v) in want and v is not r]
+                if hits:
+                    dicts.append((r, hits))
+            elif isinstance(r, list) or type(r) is collections.deque:
+                for i, v in enumerate(list(r)):
+                    if id(v) in want and v is not r:
+                        note(v, r, ("index", i))
+            elif type(r) in (set, frozenset):
+                for v in r:
+                    if id(v) in want and v is not r:
+                        note(v, r, ("member", None))
+            else:
+                own = getattr(r, "__dict__", None)
+                if isinstance(own, dict):
+                    for k, v in list(own.items()):
+                        if id(v) in want and v is not r:
+                            note(v, r, ("attr", k))
+        owners = {}
+        if dicts:
+            ds = [d for d, _ in dicts]
+            ids = {id(d) for d in ds}
+            for r in gc.get_referrers(*ds):
+                if r is ds or container(r) or skipped(r):
+                    continue
+                own = getattr(r, "__dict__", None)
+                if own is not None and id(own) in ids:
+                    owners.setdefault(id(own), r)
+        for d, hits in dicts:
+            owner = owners.get(id(d))
+            for k, v in hits:
+                if owner is not None:
+                    note(v, owner, ("attr", k))
+                else:
+                    note(v, d, ("key", k))
+        return out
+
+    def first(rs):
+        best = None
+        for r in rs:
+            if best is None or id(r[0]) < id(best[0]):
+                best = r
+        return best
+
+    def key_repr(k):
+        if isinstance(k, str) and len(k) <= 64 and \
+                all(c == " " or ("!" <= c <= "~") for c in k) and not any(c in k for c in "'\\"):
+            return "'%s'" % k
+        if isinstance(k, int) and -2 ** 63 <= k < 2 ** 63:
+            return str(int(k))
+        return "\u2026"
+
+    def place(p):
+        kind, v = p
+        if kind == "index":
+            return "[%d]" % v
+        if kind == "key":
+            return "[%s]" % key_repr(v)
+        return "{\u2026}"
+
+    def held(obj, path):
+        out = {"address": hex(id(obj)),
+               "type": "%s.%s" % (type(obj).__module__, type(obj).__name__),
+               "path": path}
+        if id(obj) in names:
+            out["module"] = names[id(obj)]
+        return out
+
+    result = {}
+    climbing = [(fut, fut, "") for fut in futs]
+    for step in range(_HELD_STEPS + 1):
+        found = holders_of([c[1] for c in climbing])
+        following = []
+        for fut, at, path in climbing:
+            rs = found.get(id(at), [])
+            named = first([r for r in rs if not container(r[0])])
+            inner = first([r for r in rs if container(r[0])])
+            if named is not None:
+                if isinstance(named[1][1], str):
+                    result[id(fut)] = held(named[0], named[1][1] + path)
+            elif inner is not None:
+                path = place(inner[1]) + path
+                if step == _HELD_STEPS:
+                    result[id(fut)] = held(inner[0], path)
+                else:
+                    following.append((fut, inner[0], path))
+            elif step > 0:
+                result[id(fut)] = held(at, path)
+        if not following:
+            break
+        climbing = following
+    # The copies of locals made above (≤3.12) would outlive this call in reference cycles
+    # (the caller's copy holds the list of frames that holds the caller's frame), each a
+    # dict holding futures: empty them (a frame's own locals are not touched).
+    if sys.version_info < (3, 13):
+        for f in frames:
+            if f.f_locals is not f.f_globals:
+                f.f_locals.clear()
+    return result
+
+
 def _plain_future(obj):
     """Is obj an instance of asyncio's own Future class (C or pure Python), not a subclass?"""
     cls = type(obj)
@@ -852,9 +1001,8 @@ def compute_graph(loop, tasks, running_task=None):
             todo.append(t._fut_waiter)
     for tg in _taskgroups:
         todo.extend(tg._tasks)
-    for obj in _keep:
-        if asyncio.isfuture(obj):
-            todo.append(obj)
+    for kept in _keep:
+        todo.extend(obj for obj in kept if asyncio.isfuture(obj))
     gathers = {}
     wait_sets = {}  # id(asyncio.wait's waiter) -> {address, return_when, watched}
     threads_of = None
@@ -1068,6 +1216,7 @@ def compute(loop, running=None):
     not from its await chain); every other task must be suspended."""
     tasks = []
     problems = []
+    bare = []  # (awaiting entry, future) of bare futures nothing else explains
     pending = _pending_tasks(loop)
     loop_threads = {getattr(t.get_loop(), "_thread_id", None) for t in pending}
     for t in pending:
@@ -1098,6 +1247,22 @@ def compute(loop, running=None):
             "awaiting": None if w is None else _awaiting(t, w, loop_threads),
             "loop": hex(id(t.get_loop())),
         })
+        aw = tasks[-1]["awaiting"]
+        if aw is not None and _plain_future(w) and "owner" not in aw and "thread" not in aw:
+            bare.append((aw, w))
+    if bare:
+        # The frames whose f_locals awaitwhat knows to be copies: every chain's and thread's.
+        frames = [_frame_of(o) for t in pending for o in chain_objects(t.get_coro())]
+        for f in sys._current_frames().values():
+            while f is not None:
+                frames.append(f)
+                f = f.f_back
+        held = _held_by([w for _, w in bare], [f for f in frames if f is not None])
+        for aw, w in bare:
+            if id(w) in held:
+                aw["held_by"] = held[id(w)]
+        del frames, held
+    del bare
     tasks.sort(key=lambda d: int(d["address"], 16))
     loops = []
     for t in pending:
@@ -1140,9 +1305,22 @@ def _strip(data):
     return {k: v for k, v in data.items() if k != "warning"}
 
 
+def _without_held_by(data):
+    """The oracle without awaiting.held_by: what keeps a future is read from the whole heap,
+    where a recomputation's own temporary lists (made while the target state is intact)
+    may come first; the decode is compared with the first computation, made before."""
+    tasks = []
+    for t in data.get("tasks", []):
+        aw = t.get("awaiting")
+        if aw and "held_by" in aw:
+            t = dict(t, awaiting={k: v for k, v in aw.items() if k != "held_by"})
+        tasks.append(t)
+    return dict(data, tasks=tasks)
+
+
 def diff(old, new):
     """First difference between two oracles, as one human-readable line."""
-    old, new = _strip(old), _strip(new)
+    old, new = _strip(_without_held_by(old)), _strip(_without_held_by(new))
     for k in sorted(set(old) | set(new)):
         if k in ("tasks", "threads"):
             continue
@@ -1234,8 +1412,8 @@ def schedule_oracle(loop, ready=None):
             else:
                 loop.call_later(POLL_DELAY, poll)
             return
-        _keep.extend(tasks)
-        _keep.extend(t._fut_waiter for t in tasks)
+        _keep.append(tuple(tasks))
+        _keep.append(tuple(t._fut_waiter for t in tasks))
         data = compute(loop)
         if not ok:
             data["warning"] = (
@@ -1329,9 +1507,9 @@ def _running_oracle(loop, task, frame, ready):
     tasks = _pending_tasks(loop)
     waiting = _all_waiting(tasks, task)
     ok = waiting and (ready is None or ready())
-    _keep.extend(tasks)
-    _keep.extend(t._fut_waiter for t in tasks if t._fut_waiter is not None)
-    _keep.append(frame)
+    _keep.append(tuple(tasks))
+    _keep.append(tuple(t._fut_waiter for t in tasks if t._fut_waiter is not None))
+    _keep.append((frame,))
 
     def recompute():
         return compute(loop, running)

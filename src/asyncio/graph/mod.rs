@@ -591,7 +591,7 @@ fn owner(
 }
 
 /// Is `obj` an instance of asyncio's own Future class (C or pure Python), not a subclass?
-fn plain_future(py: &Py<'_>, obj: Addr) -> bool {
+pub(crate) fn plain_future(py: &Py<'_>, obj: Addr) -> bool {
     const FUTURE: &[((&str, &str), ())] = &[
         (("_asyncio", "Future"), ()),
         (("asyncio.futures", "Future"), ()),

@@ -133,6 +133,16 @@ def compare(oracle, dump):
                     or want.get("socket") != got.get("socket")
                     or _ref(want.get("socket_of")) != _ref(got.get("socket_of")))):
                 errs.append("%s awaiting: owner expected %s, got %s" % (label, want, got))
+            # What keeps a bare future nothing else explains (awaitwhat looks only where it
+            # typed no wait: a typed one says what it waits on), or none on both sides.
+            if da.get("resource") is None:
+                want, got = o["awaiting"].get("held_by"), da.get("held_by")
+                if (want is None) != (got is None) or (want and (
+                        _addr(want["address"]) != _addr(got.get("address"))
+                        or want["type"] != got.get("type")
+                        or want.get("module") != got.get("module")
+                        or want["path"] != got.get("path"))):
+                    errs.append("%s awaiting: held by expected %s, got %s" % (label, want, got))
             # The thread whose frames hold it (a library's worker), or none on both sides.
             if o["awaiting"].get("thread") != da.get("thread"):
                 errs.append("%s awaiting: held by thread expected %r, got %r" % (

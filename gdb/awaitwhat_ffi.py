@@ -20,13 +20,16 @@ OPTIONS = {
     "--no-dwarf": "ignore DWARF debug info; use awaitwhat's built-in layout tables",
     "--no-source": "do not read source files to show source lines",
     "--stats": "also print what the decode cost (memory reads, bytes)",
+    "--all": "show every task on its own (above 20 tasks, tasks alike are otherwise folded)",
 }
 
 # Help paragraphs are single lines: gdb prints them as they are, lldb wraps them itself.
 STACKS_HELP = (
     "Show every pending asyncio task's await chain, outermost frame first, down to what it waits on "
     "(a Lock and who holds it, an Event, a Queue, a timer, a socket, another task...).\n\n"
-    "Options: --json, --no-dwarf, --no-source, --stats, and `> FILE` to write to FILE.\n\n"
+    "Options: --json, --no-dwarf, --no-source, --stats, --all (every task on its own: above 20 tasks, "
+    "tasks with the same stack and the same kind of wait are otherwise shown once, with a count), "
+    "and `> FILE` to write to FILE.\n\n"
     "Works on a live process and on a core file. Reads memory only: nothing is written to the target "
     "and no code runs in it."
 )
@@ -150,7 +153,7 @@ def parse_args(arg, allowed):
 
 def check_args(verb, arg):
     """Parse a command's arguments, before anything else is looked at."""
-    allowed = set(OPTIONS) - ({"--no-source"} if verb == "graph" else set())
+    allowed = set(OPTIONS) - ({"--no-source", "--all"} if verb == "graph" else set())
     return parse_args(arg, allowed)
 
 
@@ -160,7 +163,8 @@ def run(verb, arg, read, modules, live, sysroot="", core_file=""):
     flags, target = check_args(verb, arg)
     options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
                "live": live, "sysroot": sysroot, "core_file": core_file}
-    main = "json" if "--json" in flags else ("dot" if verb == "graph" else "text")
+    main = "json" if "--json" in flags else (
+        "dot" if verb == "graph" else ("text-all" if "--all" in flags else "text"))
     out, stats = render(read, modules, [main, "stats"], options)
     return out, target, (stats if "--stats" in flags else None)
 

@@ -85,6 +85,10 @@ struct OutputArgs {
     /// Print what the decode cost (reads, bytes) to stderr.
     #[arg(long)]
     stats: bool,
+    /// Show every task on its own: above 20 tasks, tasks with the same stack and the same
+    /// kind of wait are otherwise shown once, with a count.
+    #[arg(long)]
+    all: bool,
     /// Where the target's files are here, if not at / (a copied root for a core; a live
     /// process's own root, /proc/PID/root, is the default for --pid).
     #[arg(long)]
@@ -251,7 +255,11 @@ fn answer(
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Stacks { source, opts } => {
-            let format = if opts.json { "json" } else { "text" };
+            let format = match (opts.json, opts.all) {
+                (true, _) => "json",
+                (false, true) => "text-all",
+                (false, false) => "text",
+            };
             answer(source, &opts, false, format)
         }
         Command::Graph { source, opts } => {

@@ -2,22 +2,26 @@
 
 pub mod cycles;
 pub mod dot;
+pub mod fold;
 pub mod json;
 pub mod label;
+pub mod summary;
 pub mod text;
 
 use crate::model::Snapshot;
 use std::io::Write;
 
-/// Render in a named format: `text`, `json`, `dot`, or `stats` (one line: what the decode cost).
+/// Render in a named format: `text` (tasks alike folded), `text-all` (every task on its
+/// own), `json`, `dot`, or `stats` (one line: what the decode cost).
 pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
     match format {
-        "text" => Ok(text::render(s)),
+        "text" => Ok(text::render(s, true)),
+        "text-all" => Ok(text::render(s, false)),
         "json" => Ok(json::render(s)),
         "dot" => Ok(dot::render(s)),
         "stats" => Ok(stats(s)),
         other => Err(format!(
-            "unknown format '{other}' (expected text, json, dot or stats)"
+            "unknown format '{other}' (expected text, text-all, json, dot or stats)"
         )),
     }
 }
@@ -49,9 +53,9 @@ pub fn render_into(
 ) -> Result<(), String> {
     let io = |e: std::io::Error| format!("cannot write the output: {e}");
     match format {
-        "text" => {
+        "text" | "text-all" => {
             let mut failed = None;
-            text::render_in_parts(s, threads, &mut |part| {
+            text::render_in_parts(s, threads, format == "text", &mut |part| {
                 if failed.is_none() {
                     failed = w.write_all(part.as_bytes()).err();
                 }

@@ -1,6 +1,7 @@
 //! Human-readable await stacks: one block per task, outermost frame first (like a
 //! Python traceback), then what the innermost frame waits on.
 
+use super::fold::Entry;
 use crate::model::{
     Awaited, Edge, EdgeKind, Facts, Frame, HeldBy, Id, IdMap, Kind, Label, Object, Snapshot,
     Socket, Task,
@@ -47,9 +48,10 @@ impl<'s> Index<'s> {
     }
 }
 
-pub fn render(s: &Snapshot) -> String {
+/// The text, tasks alike folded into one entry each (`fold`: see [`super::fold`]).
+pub fn render(s: &Snapshot, fold: bool) -> String {
     let mut all = String::new();
-    render_in_parts(s, 1, &mut |part| all.push_str(part));
+    render_in_parts(s, 1, fold, &mut |part| all.push_str(part));
     all
 }
 
@@ -59,7 +61,7 @@ const TASKS_PER_PART: usize = 4096;
 /// The same text, handed to `emit` in parts as it is made: a 100,000-task answer is
 /// written out as it goes instead of being held whole. Up to `threads` threads write the
 /// tasks' blocks, a few thousand each in turn; the parts come out in order.
-pub fn render_in_parts(s: &Snapshot, threads: usize, emit: &mut dyn FnMut(&str)) {
+pub fn render_in_parts(s: &Snapshot, threads: usize, fold: bool, emit: &mut dyn FnMut(&str)) {
     let mut out = String::new();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let _ = write!(
@@ -77,9 +79,21 @@ pub fn render_in_parts(s: &Snapshot, threads: usize, emit: &mut dyn FnMut(&str))
         let _ = write!(out, ", {}", plural(s.loops.len(), "event loop"));
     }
     out.push('\n');
+    let index = Index::new(s);
+    let entries = super::fold::entries(s, &index.objects, fold);
+    super::summary::busy_loops(&mut out, s);
     let say = super::cycles::Sentences::new(&s.objects);
     for c in &s.cycles {
         let _ = writeln!(out, "{}", say.line(c));
+    }
+    super::summary::summary(&mut out, s, &index.objects, &entries);
+    if entries.len() < s.tasks.len() {
+        let _ = writeln!(
+            out,
+            "({} tasks in {} entries: tasks with the same stack and the same kind of wait are shown once, with a count; --all shows each)",
+            s.tasks.len(),
+            entries.len()
+        );
     }
     if many_loops {
         for l in &s.loops {
@@ -114,18 +128,17 @@ pub fn render_in_parts(s: &Snapshot, threads: usize, emit: &mut dyn FnMut(&str))
             plural(s.threads.len(), "thread")
         );
     }
-    let index = Index::new(s);
-    let blocks = |tasks: &[Task]| {
+    let blocks = |entries: &[Entry<'_>]| {
         let mut out = String::new();
-        for t in tasks {
+        for e in entries {
             out.push('\n');
-            task(&mut out, &index, t, many_loops);
+            entry(&mut out, &index, e, many_loops);
         }
         out
     };
     emit(&out);
     out.clear();
-    let parts: Vec<&[Task]> = s.tasks.chunks(TASKS_PER_PART).collect();
+    let parts: Vec<&[Entry<'_>]> = entries.chunks(TASKS_PER_PART).collect();
     for round in parts.chunks(threads.max(1)) {
         let texts: Vec<String> = std::thread::scope(|scope| {
             let helpers: Vec<_> = (round[1..].iter())
@@ -169,6 +182,37 @@ pub fn render_in_parts(s: &Snapshot, threads: usize, emit: &mut dyn FnMut(&str))
     }
     emit(&out);
 }
+
+/// A task, or a group of tasks alike: how many, a few of their names, then the first one's
+/// block, and what they wait on said once.
+fn entry(out: &mut String, index: &Index<'_>, e: &Entry<'_>, many_loops: bool) {
+    let t = e.tasks[0];
+    if e.tasks.len() > 1 {
+        let names: Vec<String> = (e.tasks.iter().skip(1).take(SAMPLE))
+            .map(|t| format!("'{}' {}", t.name.as_deref().unwrap_or("?"), t.address))
+            .collect();
+        let more = e.tasks.len() - 1 - names.len();
+        let _ = write!(
+            out,
+            "{} tasks with this stack: the first below, then {}",
+            e.tasks.len(),
+            names.join(", ")
+        );
+        if more > 0 {
+            let _ = write!(out, " and {more} more");
+        }
+        out.push('\n');
+    }
+    task(out, index, t, many_loops);
+    if e.tasks.len() > 1
+        && let Some(w) = super::fold::shared_wait(&e.tasks)
+    {
+        let _ = writeln!(out, "  ({w})");
+    }
+}
+
+/// Other tasks of a group named in its first line.
+const SAMPLE: usize = 3;
 
 fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
     let name = t.name.as_deref().unwrap_or("?");
@@ -415,12 +459,15 @@ mod tests {
             warnings: vec!["a warning".into()],
             stats: Default::default(),
         };
-        let one = render(&snap);
-        for threads in [2, 3, 8] {
-            let mut many = String::new();
-            render_in_parts(&snap, threads, &mut |part| many.push_str(part));
-            assert_eq!(one, many, "{threads} threads");
+        for fold in [true, false] {
+            let one = render(&snap, fold);
+            for threads in [2, 3, 8] {
+                let mut many = String::new();
+                render_in_parts(&snap, threads, fold, &mut |part| many.push_str(part));
+                assert_eq!(one, many, "{threads} threads");
+            }
         }
+        let one = render(&snap, false);
         // In task order, every task once.
         let names: Vec<&str> = one.lines().filter(|l| l.starts_with("Task ")).collect();
         assert_eq!(names.len(), snap.tasks.len());

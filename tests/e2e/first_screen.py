@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""The first screen of `awaitwhat stacks` (text), against the scenarios' in-process oracles:
+- 10,000 tasks alike (scale.py, one shared Event) are one entry with the count 10000, and
+  every entry's count is the number of tasks the oracle gives that chain; `--all` shows
+  every task of the oracle on its own;
+- a loop whose thread is inside a running task (running_task.py, time.sleep in a task) is
+  the summary's first line, naming that task and thread;
+- a lock deadlock (deadlock_locks.py): within the first 20 lines, the cycle through both
+  tasks and the count of tasks waiting on locks, as the oracle's resources say.
+Live targets (`--pid`) of pyenv's CPython 3.12.1. Standard library only. Prints one line per
+check and `N passed, M failed`; exits non-zero on any failure."""
+
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AW = os.path.join(REPO, "target", "release", "awaitwhat")
+SCENARIOS = os.path.join(REPO, "tests", "scenarios")
+ROOT = os.environ.get("PYENV_ROOT") or subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() \
+    or os.path.expanduser("~/.pyenv")
+PYTHON = os.path.join(ROOT, "versions", "3.12.1", "bin", "python3.12")
+
+passed, failed = 0, 0
+started = []
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    passed, failed = passed + bool(ok), failed + (not ok)
+    print("%s %s%s" % ("ok  " if ok else "FAIL", name, ": " + detail if detail and not ok else ""), flush=True)
+    return ok
+
+
+def scenario(tmp, name, **env):
+    """Start tests/scenarios/NAME.py; return (process, oracle) once its oracle is written."""
+    path = os.path.join(tmp, "%s-%d.json" % (name, len(started)))
+    p = subprocess.Popen([PYTHON, os.path.join(SCENARIOS, name + ".py"), path],
+                         env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started.append(p)
+    deadline = time.time() + 300
+    while not os.path.exists(path) or not os.path.getsize(path):
+        if p.poll() is not None or time.time() > deadline:
+            raise RuntimeError("%s did not get ready: %s" % (name, p.communicate(timeout=5)[1][-500:]))
+        time.sleep(0.05)
+    time.sleep(0.2)  # the oracle is written whole before the scenario goes on waiting
+    with open(path) as f:
+        return p, json.load(f)
+
+
+def stacks(p, *args):
+    r = subprocess.run([AW, "stacks", "--pid", str(p.pid), "--no-source"] + list(args),
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError("awaitwhat failed (%d): %s" % (r.returncode, r.stderr[-500:]))
+    return r.stdout
+
+
+TASK_LINE = re.compile(r"^\S+ '.*' 0x[0-9a-f]+ \[")
+GROUP_LINE = re.compile(r"^(\d+) tasks with this stack: ")
+
+
+def entries(text):
+    """Each entry of the text: (count, first task's address)."""
+    out, lines = [], text.splitlines()
+    for i, line in enumerate(lines):
+        m = GROUP_LINE.match(line)
+        if m:
+            out.append((int(m.group(1)), lines[i + 1].split()[2]))
+        elif TASK_LINE.match(line) and not (i and GROUP_LINE.match(lines[i - 1])):
+            out.append((1, line.split()[2]))
+    return out
+
+
+def fold_checks(tmp):
+    p, oracle = scenario(tmp, "scale", AW_SHAPE="shared", AW_TASKS="10000", AW_BENCH="1")
+    tasks = oracle["tasks"]
+    # The oracle's groups: the same type, frames (function, file, line) and awaited type.
+    chain = {}
+    for t in tasks:
+        frames = tuple((f["function"], f["file"], f["line"]) for f in t["frames"])
+        chain[t["address"]] = (t["type"], frames, (t.get("awaiting") or {}).get("type"))
+    sizes = collections.Counter(chain.values())
+    text = stacks(p)
+    got = entries(text)
+    check("a. 10,000 tasks alike are one entry with the count 10000",
+          sum(1 for n, _ in got if n == 10000) == 1 and max(sizes.values()) == 10000,
+          "entries %s, oracle groups %s" % (sorted(n for n, _ in got)[-3:], sorted(sizes.values())[-3:]))
+    wrong = [(n, a) for n, a in got if n > 1 and sizes.get(chain.get(a)) != n]
+    check("a. every entry's count is the oracle's number of tasks with that chain", got and not wrong,
+          "%s" % wrong[:3])
+    check("a. the entries cover every task once", sum(n for n, _ in got) == len(tasks),
+          "%d in entries, %d tasks" % (sum(n for n, _ in got), len(tasks)))
+    head = text.splitlines()[:20]
+    check("a. the summary names the largest group in the first 20 lines",
+          any(line.startswith("Largest groups: 10000 in ") for line in head), "\n".join(head[:6]))
+    every = stacks(p, "--all")
+    shown = [line.split()[2] for line in every.splitlines() if TASK_LINE.match(line)]
+    check("a. --all shows each of the oracle's tasks on its own",
+          sorted(shown) == sorted(t["address"] for t in tasks), "%d shown, %d tasks" % (len(shown), len(tasks)))
+    p.kill()
+
+
+def busy_loop_checks(tmp):
+    p, oracle = scenario(tmp, "running_task")
+    running = [t for t in oracle["tasks"] if t.get("running_on_thread")]
+    lines = stacks(p).splitlines()
+    first = lines[1] if len(lines) > 1 else ""
+    ok = len(running) == 1 and first.startswith("The event loop ") and \
+        ("task '%s' %s" % (running[0]["name"], running[0]["address"])) in first and \
+        ("thread %#x" % running[0]["running_on_thread"]) in first
+    check("b. a loop inside its own running task is the summary's first line", ok, first)
+    p.kill()
+
+
+def deadlock_checks(tmp):
+    p, oracle = scenario(tmp, "deadlock_locks")
+    names = oracle["graph"]["expect_cycle"]
+    locks = [r for r in oracle["graph"]["resources"] if r["kind"] == "lock"]
+    waiting = sum(len(r["waiting"]) for r in locks)
+    head = stacks(p).splitlines()[:20]
+    cycle = [line for line in head if line.startswith("deadlock:")]
+    check("c. the deadlock cycle through %s is in the first 20 lines" % names,
+          len(cycle) == 1 and all("Task '%s'" % n in cycle[0] for n in names), "\n".join(head[:5]))
+    want = "%d tasks on %d locks" % (waiting, len(locks))
+    check("c. the summary counts the tasks waiting on locks: %s" % want,
+          any(line.startswith("Waiting: ") and want in line for line in head), "\n".join(head[:5]))
+    p.kill()
+
+
+def main():
+    for need in (AW, PYTHON):
+        if not os.path.exists(need):
+            sys.exit("first_screen.py: %s is missing (scripts/setup builds and installs it)" % need)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            fold_checks(tmp)
+            busy_loop_checks(tmp)
+            deadlock_checks(tmp)
+        finally:
+            for p in started:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -345,25 +345,45 @@ fn awaited(a: &Awaited) -> String {
 
 /// `  File "…", line N, in qualname` and the source line, as a traceback says them
 /// (pieces pushed, not formatted: a 100,000-task answer has 300,000 of them).
+/// A run of the same frame (a recursion) is shown this many times, then counted, as
+/// Python's own tracebacks do.
+const REPEATS_SHOWN: usize = 3;
+
 fn frames(out: &mut String, fs: &[Frame]) {
-    for f in fs {
-        out.push_str("  File \"");
-        out.push_str(&f.file);
-        out.push_str("\", line ");
-        match f.line {
-            Some(l) => {
-                let _ = write!(out, "{l}");
-            }
-            None => out.push('?'),
+    let same =
+        |a: &Frame, b: &Frame| a.file == b.file && a.line == b.line && a.qualname == b.qualname;
+    let mut i = 0;
+    while i < fs.len() {
+        let run = fs[i..].iter().take_while(|f| same(f, &fs[i])).count();
+        for f in &fs[i..i + run.min(REPEATS_SHOWN)] {
+            frame(out, f);
         }
-        out.push_str(", in ");
-        out.push_str(&f.qualname);
+        if run > REPEATS_SHOWN {
+            let more = run - REPEATS_SHOWN;
+            let s = if more == 1 { "" } else { "s" };
+            let _ = writeln!(out, "  [Previous line repeated {more} more time{s}]");
+        }
+        i += run;
+    }
+}
+
+fn frame(out: &mut String, f: &Frame) {
+    out.push_str("  File \"");
+    out.push_str(&f.file);
+    out.push_str("\", line ");
+    match f.line {
+        Some(l) => {
+            let _ = write!(out, "{l}");
+        }
+        None => out.push('?'),
+    }
+    out.push_str(", in ");
+    out.push_str(&f.qualname);
+    out.push('\n');
+    if let Some(src) = &f.source {
+        out.push_str("    ");
+        out.push_str(src);
         out.push('\n');
-        if let Some(src) = &f.source {
-            out.push_str("    ");
-            out.push_str(src);
-            out.push('\n');
-        }
     }
 }
 

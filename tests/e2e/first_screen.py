@@ -6,7 +6,8 @@
 - a loop whose thread is inside a running task (running_task.py, time.sleep in a task) is
   the summary's first line, naming that task and thread;
 - a lock deadlock (deadlock_locks.py): within the first 20 lines, the cycle through both
-  tasks and the count of tasks waiting on locks, as the oracle's resources say.
+  tasks and the count of tasks waiting on locks, as the oracle's resources say;
+- a recursive chain (recursive_chain.py) folds its repeated frame as Python's tracebacks do.
 Live targets (`--pid`) of pyenv's CPython 3.12.1. Standard library only. Prints one line per
 check and `N passed, M failed`; exits non-zero on any failure."""
 
@@ -133,6 +134,30 @@ def deadlock_checks(tmp):
     p.kill()
 
 
+def recursion_checks(tmp):
+    p, oracle = scenario(tmp, "recursive_chain")
+    deep = next(t for t in oracle["tasks"] if t["name"] == "deep")
+    # The oracle's runs of one frame (the same function at the same line), in order.
+    runs = []
+    for f in deep["frames"]:
+        key = (f["file"], f["line"], f["function"])
+        if runs and runs[-1][0] == key:
+            runs[-1][1] += 1
+        else:
+            runs.append([key, 1])
+    want = []
+    for (path, line, _), n in runs:
+        want += ['  File "%s", line %d' % (path, line)] * min(n, 3)
+        if n > 3:
+            want.append("  [Previous line repeated %d more time%s]" % (n - 3, "" if n == 4 else "s"))
+    text = stacks(p).splitlines()
+    start = next(i for i, line in enumerate(text) if line.startswith("Task 'deep' "))
+    got = [line.split(", in ")[0] for line in text[start + 1:start + 1 + len(want)]]
+    check("d. a recursion of %d frames is shown as Python's tracebacks show it" % len(deep["frames"]),
+          got == want and max(n for _, n in runs) > 3, "\n".join(got))
+    p.kill()
+
+
 def main():
     for need in (AW, PYTHON):
         if not os.path.exists(need):
@@ -142,6 +167,7 @@ def main():
             fold_checks(tmp)
             busy_loop_checks(tmp)
             deadlock_checks(tmp)
+            recursion_checks(tmp)
         finally:
             for p in started:
                 if p.poll() is None:

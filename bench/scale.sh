@@ -183,7 +183,7 @@ bench_process() { # VERSION SHAPE N: every wanted tool on the running scenario $
     record "$v" "$shape" "$n" gdb-attach "$(status_of)" NA 0 "$(target_note)"
     rm -f "$out"
     measure "$work/gdb.log" "${gdb_argv[@]}" -p "$pid" -ex "source $repo/gdb/awaitwhat.py" \
-      -ex "py-await-stacks > $out" -ex detach
+      -ex "py-await-stacks --all > $out" -ex detach
     cp "$work/gdb.log.err" "$out.err"; cat "$work/gdb.log" >>"$out.err"
     check_tasks "$v" "$shape" "$n" gdb "$out" "$(target_note)"
   fi
@@ -192,7 +192,7 @@ bench_process() { # VERSION SHAPE N: every wanted tool on the running scenario $
     record "$v" "$shape" "$n" lldb-attach "$(status_of)" NA 0 "$(target_note)"
     rm -f "$out"
     measure "$work/lldb.log" "${lldb_argv[@]}" -o "command script import $repo/lldb/awaitwhat.py" \
-      -o "process attach -p $pid" -o "awaitwhat stacks > $out" -o 'process detach'
+      -o "process attach -p $pid" -o "awaitwhat stacks --all > $out" -o 'process detach'
     # lldb -b reports a failed command in its output, not always in its exit status.
     cp "$work/lldb.log.err" "$out.err"; grep -i 'error' "$work/lldb.log" >>"$out.err" || true
     check_tasks "$v" "$shape" "$n" lldb "$out" "$(target_note)"
@@ -201,7 +201,7 @@ bench_process() { # VERSION SHAPE N: every wanted tool on the running scenario $
   for mode in check whole; do
     local tool=cli-pid; [ "$mode" = whole ] && tool=cli-pid-whole
     want "$tool" || continue
-    measure "$out" "$cli" stacks --pid "$pid" --stats --pause "$mode" ${sysroot_argv[@]+"${sysroot_argv[@]}"}
+    measure "$out" "$cli" stacks --pid "$pid" --all --stats --pause "$mode" ${sysroot_argv[@]+"${sysroot_argv[@]}"}
     # `awaitwhat: target paused X ms of Y ms total, from Z ms: how`: how long it stood still.
     pause=$(sed -n 's/^awaitwhat: target paused \([0-9.]*\) ms.*/\1/p' "$out.err" | tail -n 1)
     note=$(sed -n 's/^awaitwhat: .* \([1-9][0-9]*\) failed reads.*/\1 failed reads/p' "$out.err")
@@ -218,7 +218,7 @@ bench_process() { # VERSION SHAPE N: every wanted tool on the running scenario $
     measure "$work/gcore.log" gcore -o "$work/core" "$pid"
     local gnote; gnote="gcore $secs s"; local t; t=$(target_note); gnote+=${t:+, $t}
     if [ -s "$work/core.$pid" ]; then
-      measure "$out" "$cli" stacks --core "$work/core.$pid" --stats ${sysroot_argv[@]+"${sysroot_argv[@]}"}
+      measure "$out" "$cli" stacks --core "$work/core.$pid" --all --stats ${sysroot_argv[@]+"${sysroot_argv[@]}"}
       note=$(sed -n 's/^awaitwhat: .* \([1-9][0-9]*\) failed reads.*/\1 failed reads/p' "$out.err")
       check_tasks "$v" "$shape" "$n" cli-core "$out" "${note:+$note; }$gnote"
     else

@@ -19,7 +19,7 @@ gdbrun() { gdb -nx -batch -iex 'set auto-load off' -p "$pid" "$@" >"$work/out" 2
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 best() { local b=999 s; for _ in 1 2 3; do s=$(seconds "$@"); b=$(echo "if ($s < $b) $s else $b" | bc); done; echo "$b"; }
 attach=$(best gdbrun -ex detach)
-ours=$(best gdbrun -ex 'source gdb/awaitwhat.py' -ex "py-await-stacks --stats > $work/stacks.txt")
+ours=$(best gdbrun -ex 'source gdb/awaitwhat.py' -ex "py-await-stacks --all --stats > $work/stacks.txt")
 grep -o 'awaitwhat: [0-9]* read callbacks, [0-9]* bytes read' "$work/out" || true
 shown=$(grep -c "^Task '" "$work/stacks.txt" || true)
 libpython="$root/versions/$version/bin/python${version%.*}-gdb.py"
@@ -42,7 +42,7 @@ if [ -x "$sid/usr/bin/python3.14" ]; then
   for _ in $(seq 600); do [ -f "$sid/tmp/awaitwhat-bench/oracle.json" ] && break; sleep 0.1; done
   spid=$(pgrep -f 'python3.14 /tmp/awaitwhat-bench/scenarios/many_tasks.py' | head -1)
   ps_time=$(best chroot "$sid" python3.14 -m asyncio ps "$spid")
-  cli_time=$(best target/release/awaitwhat stacks --pid "$spid" --no-source)
+  cli_time=$(best target/release/awaitwhat stacks --pid "$spid" --all --no-source)
   kill "$spid" 2>/dev/null || true
   printf 'CPython 3.14 `python -m asyncio ps`: %6.2f s\n' "$ps_time"
   printf 'awaitwhat stacks --pid (3.14)     : %6.2f s  (%.1fx faster)\n' "$cli_time" "$(echo "$ps_time / $cli_time" | bc -l)"

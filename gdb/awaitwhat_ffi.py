@@ -8,6 +8,7 @@ import ctypes
 import json
 import os
 import re
+import shlex
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _LIB_NAME = "libawaitwhat.so"
@@ -23,12 +24,22 @@ OPTIONS = {
     "--all": "show every task on its own (above 20 tasks, tasks alike are otherwise folded)",
 }
 
+# Options of `stacks` that take a value: what part of the answer is shown.
+VIEW_OPTIONS = {
+    "--task": "task",  # a name, an address (0x...) or a regular expression on names
+    "--waiting-on": "waiting_on",  # a kind: lock, event, timer, socket, future, task...
+    "--contains": "contains",  # a function in the chain
+    "--depth": "depth",  # the innermost N frames of each chain
+}
+
 # Help paragraphs are single lines: gdb prints them as they are, lldb wraps them itself.
 STACKS_HELP = (
     "Show every pending asyncio task's await chain, outermost frame first, down to what it waits on "
     "(a Lock and who holds it, an Event, a Queue, a timer, a socket, another task...).\n\n"
     "Options: --json, --no-dwarf, --no-source, --stats, --all (every task on its own: above 20 tasks, "
     "tasks with the same stack and the same kind of wait are otherwise shown once, with a count), "
+    "--task NAME|ADDRESS|REGEX, --waiting-on KIND (lock, event, semaphore, queue, timer, socket, future, "
+    "task, executor...), --contains FUNCTION, --depth N (the innermost N frames), "
     "and `> FILE` to write to FILE.\n\n"
     "Works on a live process and on a core file. Reads memory only: nothing is written to the target "
     "and no code runs in it."
@@ -79,6 +90,9 @@ def library():
                                              ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
             lib.aw_snapshot_render.restype = ctypes.c_void_p
             lib.aw_snapshot_render.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+            lib.aw_snapshot_render_view.restype = ctypes.c_void_p
+            lib.aw_snapshot_render_view.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                                    ctypes.POINTER(ctypes.c_void_p)]
             lib.aw_snapshot_free.argtypes = [ctypes.c_void_p]
             lib.aw_string_free.argtypes = [ctypes.c_void_p]
             lib.aw_version.restype = ctypes.c_char_p
@@ -100,8 +114,8 @@ def _string(lib, ptr):
         lib.aw_string_free(ptr)
 
 
-def render(read, modules, formats, options):
-    """Decode the target once and render it in each format.
+def render(read, modules, formats, options, view=None):
+    """Decode the target once and render it in each format (the first one as `view` shows it).
 
     read(addr, length) returns bytes or None when unreadable; modules is a list of
     (path, address of file offset 0)."""
@@ -128,44 +142,61 @@ def render(read, modules, formats, options):
         raise AwaitwhatError(_string(lib, err.value) if err.value else "unknown error")
     try:
         out = []
-        for fmt in formats:
-            text = lib.aw_snapshot_render(snap, fmt.encode())
+        for i, fmt in enumerate(formats):
+            shown = json.dumps(view if view and i == 0 else {}).encode()
+            err = ctypes.c_void_p()
+            text = lib.aw_snapshot_render_view(snap, fmt.encode(), shown, ctypes.byref(err))
             if not text:
-                raise AwaitwhatError("cannot render format %r" % fmt)
+                raise AwaitwhatError(_string(lib, err.value) if err.value else "cannot render format %r" % fmt)
             out.append(_string(lib, text))
         return out
     finally:
         lib.aw_snapshot_free(snap)
 
 
-def parse_args(arg, allowed):
-    """Split `--flag ... > FILE` into (flags, file)."""
+def parse_args(arg, allowed, valued=()):
+    """Split `--flag ... --option VALUE ... > FILE` into (flags, {option: value}, file)."""
     target = None
     m = re.search(r">\s*(\S+)\s*$", arg)
     if m:
         target, arg = m.group(1), arg[: m.start()]
-    flags = arg.split()
-    for f in flags:
-        if f not in allowed:
-            raise AwaitwhatError("unknown option %s (options: %s, > FILE)" % (f, ", ".join(sorted(allowed))))
-    return flags, target
+    try:
+        words = shlex.split(arg)
+    except ValueError as e:
+        raise AwaitwhatError("cannot read the options %r: %s" % (arg.strip(), e))
+    flags, values = [], {}
+    names = ", ".join(sorted(allowed) + ["%s VALUE" % v for v in sorted(valued)])
+    while words:
+        w = words.pop(0)
+        if w in valued:
+            if not words:
+                raise AwaitwhatError("option %s needs a value" % w)
+            values[w] = words.pop(0)
+        elif w in allowed:
+            flags.append(w)
+        else:
+            raise AwaitwhatError("unknown option %s (options: %s, > FILE)" % (w, names))
+    if "--depth" in values and not values["--depth"].isdigit():
+        raise AwaitwhatError("--depth %s: not a number of frames" % values["--depth"])
+    return flags, values, target
 
 
 def check_args(verb, arg):
     """Parse a command's arguments, before anything else is looked at."""
     allowed = set(OPTIONS) - ({"--no-source", "--all"} if verb == "graph" else set())
-    return parse_args(arg, allowed)
+    return parse_args(arg, allowed, () if verb == "graph" else VIEW_OPTIONS)
 
 
 def run(verb, arg, read, modules, live, sysroot="", core_file=""):
     """Run `stacks` or `graph` with the user's arguments; returns (output, file or None, stats).
     `sysroot`: where the target's files are on this machine, if not at / (a chroot)."""
-    flags, target = check_args(verb, arg)
+    flags, values, target = check_args(verb, arg)
     options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
                "live": live, "sysroot": sysroot, "core_file": core_file}
+    view = {VIEW_OPTIONS[k]: (int(v) if k == "--depth" else v) for k, v in values.items()}
     main = "json" if "--json" in flags else (
         "dot" if verb == "graph" else ("text-all" if "--all" in flags else "text"))
-    out, stats = render(read, modules, [main, "stats"], options)
+    out, stats = render(read, modules, [main, "stats"], options, view)
     return out, target, (stats if "--stats" in flags else None)
 
 

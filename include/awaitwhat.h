@@ -42,6 +42,19 @@ struct aw_snapshot *aw_snapshot_take(const struct aw_target *target,
 // `snapshot` comes from `aw_snapshot_take`; `format` is a NUL-terminated string.
 char *aw_snapshot_render(const struct aw_snapshot *snapshot, const char *format);
 
+// Render what `view_json` shows of a snapshot (NULL or `{}`: all of it), e.g.
+// `{"task": "worker-.*", "waiting_on": "lock", "contains": "fetch", "depth": 3}`. On
+// failure (an unknown format, a filter that is not understood or matches no task) returns
+// NULL and, if `error` is not NULL, stores a message there (free it with `aw_string_free`).
+//
+// # Safety
+// `snapshot` comes from `aw_snapshot_take`; `format` and `view_json` are NUL-terminated
+// strings (`view_json` may be NULL).
+char *aw_snapshot_render_view(const struct aw_snapshot *snapshot,
+                              const char *format,
+                              const char *view_json,
+                              char **error);
+
 // # Safety
 // `snapshot` comes from `aw_snapshot_take` (or is NULL) and is not used afterwards.
 void aw_snapshot_free(struct aw_snapshot *snapshot);

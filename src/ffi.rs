@@ -147,6 +147,51 @@ pub unsafe extern "C" fn aw_snapshot_render(
         .map_or(std::ptr::null_mut(), to_c)
 }
 
+/// Render what `view_json` shows of a snapshot (NULL or `{}`: all of it), e.g.
+/// `{"task": "worker-.*", "waiting_on": "lock", "contains": "fetch", "depth": 3}`. On
+/// failure (an unknown format, a filter that is not understood or matches no task) returns
+/// NULL and, if `error` is not NULL, stores a message there (free it with `aw_string_free`).
+///
+/// # Safety
+/// `snapshot` comes from `aw_snapshot_take`; `format` and `view_json` are NUL-terminated
+/// strings (`view_json` may be NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aw_snapshot_render_view(
+    snapshot: *const aw_snapshot,
+    format: *const c_char,
+    view_json: *const c_char,
+    error: *mut *mut c_char,
+) -> *mut c_char {
+    if snapshot.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: as documented.
+    let (format, view) = unsafe { (from_c(format), from_c(view_json)) };
+    let format = format.unwrap_or_else(|| "text".into());
+    // SAFETY: as documented.
+    let s = unsafe { &(*snapshot).inner };
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let view: crate::render::view::View = match view {
+            Some(text) if !text.trim().is_empty() => {
+                serde_json::from_str(&text).map_err(|e| format!("bad view: {e}"))?
+            }
+            _ => Default::default(),
+        };
+        crate::render::render_view(s, &format, &view)
+    }))
+    .unwrap_or_else(|_| Err("internal error: the renderer panicked (please report this)".into()));
+    match result {
+        Ok(text) => to_c(text),
+        Err(msg) => {
+            if !error.is_null() {
+                // SAFETY: the caller passes a writable pointer or NULL.
+                unsafe { *error = to_c(msg) };
+            }
+            std::ptr::null_mut()
+        }
+    }
+}
+
 /// # Safety
 /// `snapshot` comes from `aw_snapshot_take` (or is NULL) and is not used afterwards.
 #[unsafe(no_mangle)]

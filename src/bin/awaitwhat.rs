@@ -30,6 +30,8 @@ enum Command {
         source: SourceArgs,
         #[command(flatten)]
         opts: OutputArgs,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// The wait graph as Graphviz DOT (`--json`: the same JSON as `stacks --json`).
     Graph {
@@ -60,6 +62,40 @@ struct SourceArgs {
     pid: Option<i32>,
 }
 
+/// What part of the answer `stacks` shows.
+#[derive(clap::Args)]
+struct ViewArgs {
+    /// Show every task on its own: above 20 tasks, tasks with the same stack and the same
+    /// kind of wait are otherwise shown once, with a count.
+    #[arg(long)]
+    all: bool,
+    /// Only this task: its name, its address (0x…), or a regular expression on names.
+    #[arg(long, value_name = "NAME|ADDRESS|REGEX")]
+    task: Option<String>,
+    /// Only tasks waiting on this kind of object: lock, event, semaphore, condition, queue,
+    /// barrier, timer, socket, future, task, gather, executor, taskgroup, ... (the kinds of
+    /// `awaitwhat vocabulary`).
+    #[arg(long, value_name = "KIND")]
+    waiting_on: Option<String>,
+    /// Only tasks with this function (name or qualified name) in their chain.
+    #[arg(long, value_name = "FUNCTION")]
+    contains: Option<String>,
+    /// Show only the innermost N frames of each chain.
+    #[arg(long, value_name = "N")]
+    depth: Option<usize>,
+}
+
+impl ViewArgs {
+    fn view(&self) -> render::view::View {
+        render::view::View {
+            task: self.task.clone(),
+            waiting_on: self.waiting_on.clone(),
+            contains: self.contains.clone(),
+            depth: self.depth,
+        }
+    }
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum PauseArg {
     Check,
@@ -85,10 +121,7 @@ struct OutputArgs {
     /// Print what the decode cost (reads, bytes) to stderr.
     #[arg(long)]
     stats: bool,
-    /// Show every task on its own: above 20 tasks, tasks with the same stack and the same
-    /// kind of wait are otherwise shown once, with a count.
-    #[arg(long)]
-    all: bool,
+
     /// Where the target's files are here, if not at / (a copied root for a core; a live
     /// process's own root, /proc/PID/root, is the default for --pid).
     #[arg(long)]
@@ -200,10 +233,11 @@ fn take(
 fn print_out(
     snap: &model::Snapshot,
     format: &str,
+    view: &render::view::View,
     threads: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    render::render_into(snap, format, threads, &mut out)?;
+    render::render_into(snap, format, view, threads, &mut out)?;
     out.flush()?;
     Ok(())
 }
@@ -242,10 +276,13 @@ fn answer(
     opts: &OutputArgs,
     graph: bool,
     format: &str,
+    view: &render::view::View,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    // A filter that cannot be understood is refused before the target is touched.
+    view.check()?;
     let (mut snap, timing) = take(source, opts, graph)?;
     let rendering = Instant::now();
-    print_out(&snap, format, threads(opts))?;
+    print_out(&snap, format, view, threads(opts))?;
     snap.stats.phases.push(("render", rendering.elapsed()));
     stats(&snap, opts, &timing)?;
     exit_soon(snap);
@@ -254,17 +291,17 @@ fn answer(
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Stacks { source, opts } => {
-            let format = match (opts.json, opts.all) {
+        Command::Stacks { source, opts, view } => {
+            let format = match (opts.json, view.all) {
                 (true, _) => "json",
                 (false, true) => "text-all",
                 (false, false) => "text",
             };
-            answer(source, &opts, false, format)
+            answer(source, &opts, false, format, &view.view())
         }
         Command::Graph { source, opts } => {
             let format = if opts.json { "json" } else { "dot" };
-            answer(source, &opts, true, format)
+            answer(source, &opts, true, format, &Default::default())
         }
         Command::Vocabulary => {
             println!("{}", awaitwhat::model::vocabulary());

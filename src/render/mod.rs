@@ -7,6 +7,7 @@ pub mod json;
 pub mod label;
 pub mod summary;
 pub mod text;
+pub mod view;
 
 use crate::model::Snapshot;
 use std::io::Write;
@@ -24,6 +25,14 @@ pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
             "unknown format '{other}' (expected text, text-all, json, dot or stats)"
         )),
     }
+}
+
+/// The same, of what `view` shows (every task when it filters nothing).
+pub fn render_view(s: &Snapshot, format: &str, view: &view::View) -> Result<String, String> {
+    if view.is_everything() {
+        return render(s, format);
+    }
+    render(&view.apply(s)?, format)
 }
 
 /// What the decode cost: reads, then the time of each step when it was measured.
@@ -48,9 +57,17 @@ fn stats(s: &Snapshot) -> String {
 pub fn render_into(
     s: &Snapshot,
     format: &str,
+    view: &view::View,
     threads: usize,
     w: &mut dyn Write,
 ) -> Result<(), String> {
+    let shown;
+    let s = if view.is_everything() {
+        s
+    } else {
+        shown = view.apply(s)?;
+        &shown
+    };
     let io = |e: std::io::Error| format!("cannot write the output: {e}");
     match format {
         "text" | "text-all" => {

@@ -207,6 +207,41 @@ def case_unknown_option(_):
     return expect(gdb(commands=("py-await-stacks --bogus",)), r"unknown option --bogus")
 
 
+def view_errors(work, run):
+    """The filters of `stacks` on a live demo: each error is one specific line, and the
+    debugger goes on (`run(pid, command)` returns that debugger's complaint or None)."""
+    oracle = os.path.join(work, "oracle.json")
+    p = subprocess.Popen([python("3.12.1"), os.path.join(REPO, "tests", "scenarios", "demo.py"), oracle],
+                         stdout=subprocess.DEVNULL)
+    try:
+        wait_for(oracle, p)
+        cases = [
+            ("--task '('", r"--task '\(': not a name or a regular expression \(unclosed group\)"),
+            ("--task nobody-has-this-name", r"no task matches --task 'nobody-has-this-name' \(of \d+ tasks\)"),
+            ("--task 0x10", r"--task 0x10: no pending task is at that address"),
+            ("--waiting-on lok", r"--waiting-on lok: not a kind of wait \(one of: task, future, .*lock"),
+            ("--depth many", r"--depth many: not a number of frames"),
+            ("--task", r"option --task needs a value"),
+        ]
+        for args, pattern in cases:
+            problem = run(p.pid, "stacks " + args, pattern)
+            if problem:
+                return "stacks %s: %s" % (args, problem)
+        return None
+    finally:
+        p.kill()
+
+
+def case_view_errors(work):
+    return view_errors(work, lambda pid, c, pattern: expect(
+        gdb("-p", str(pid), commands=("py-await-" + c, "detach")), pattern))
+
+
+def case_lldb_view_errors(work):
+    return view_errors(work, lambda pid, c, pattern: expect_lldb(
+        lldb("process attach -p %d" % pid, "awaitwhat " + c, "process detach"), pattern))
+
+
 def case_help(_):
     out = gdb(commands=("help py-await-stacks",))
     return None if ("--json" in out and "> FILE" in out and ALIVE in out) else "help text lacks the options:\n" + out

@@ -7,7 +7,9 @@
   the summary's first line, naming that task and thread;
 - a lock deadlock (deadlock_locks.py): within the first 20 lines, the cycle through both
   tasks and the count of tasks waiting on locks, as the oracle's resources say;
-- a recursive chain (recursive_chain.py) folds its repeated frame as Python's tracebacks do.
+- a recursive chain (recursive_chain.py) folds its repeated frame as Python's tracebacks do;
+- the filters (--waiting-on, --task by name, address and pattern, --contains, --depth) show
+  exactly the tasks and frames the oracle says.
 Live targets (`--pid`) of pyenv's CPython 3.12.1. Standard library only. Prints one line per
 check and `N passed, M failed`; exits non-zero on any failure."""
 
@@ -134,6 +136,45 @@ def deadlock_checks(tmp):
     p.kill()
 
 
+def shown_tasks(text):
+    """The addresses of the tasks a text shows, and each one's frame lines."""
+    out, current = {}, None
+    for line in text.splitlines():
+        if TASK_LINE.match(line):
+            current = line.split()[2]
+            out[current] = []
+        elif not line.strip() or not line.startswith("  "):
+            current = None
+        elif current and line.startswith('  File "'):
+            out[current].append(line.split(", in ")[0])
+    return out
+
+
+def filter_checks(tmp):
+    p, oracle = scenario(tmp, "deadlock_locks")
+    tasks = oracle["tasks"]
+    by_name = {t["name"]: t for t in tasks if t["name"]}
+    on_locks = {w["task"] for r in oracle["graph"]["resources"] if r["kind"] == "lock" for w in r["waiting"]}
+    got = set(shown_tasks(stacks(p, "--waiting-on", "lock")))
+    check("e. --waiting-on lock shows exactly the tasks the oracle has waiting on locks",
+          got == on_locks and on_locks, "%s, oracle %s" % (sorted(got), sorted(on_locks)))
+    a = by_name["A"]
+    for arg, want in (("A", {a["address"]}), (a["address"], {a["address"]}),
+                      ("A|B", {by_name["A"]["address"], by_name["B"]["address"]})):
+        got = set(shown_tasks(stacks(p, "--task", arg)))
+        check("e. --task %s shows exactly the oracle's %s" % (arg, sorted(want)), got == want, "%s" % sorted(got))
+    with_fn = {t["address"] for t in tasks if any(f["function"] == "take_both" for f in t["frames"])}
+    got = set(shown_tasks(stacks(p, "--contains", "take_both")))
+    check("e. --contains take_both shows exactly the oracle's tasks with that frame", got == with_fn and with_fn,
+          "%s" % sorted(got))
+    inner = {t["address"]: ['  File "%s", line %d' % (t["frames"][-1]["file"], t["frames"][-1]["line"])]
+             for t in tasks if t["frames"]}
+    got = shown_tasks(stacks(p, "--depth", "1"))
+    check("e. --depth 1 shows each task's innermost frame, as the oracle has it", got == inner,
+          "%s" % {k: v for k, v in got.items() if inner.get(k) != v})
+    p.kill()
+
+
 def recursion_checks(tmp):
     p, oracle = scenario(tmp, "recursive_chain")
     deep = next(t for t in oracle["tasks"] if t["name"] == "deep")
@@ -168,6 +209,7 @@ def main():
             busy_loop_checks(tmp)
             deadlock_checks(tmp)
             recursion_checks(tmp)
+            filter_checks(tmp)
         finally:
             for p in started:
                 if p.poll() is None:

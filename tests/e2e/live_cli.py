@@ -175,7 +175,7 @@ def kill_after(p, delay, pause):
 
 
 def tasks_read(r, p):
-    """'' if r printed exactly the oracle's tasks, else what differs."""
+    """'' if r printed exactly the oracle's tasks (each on its own: --all), else what differs."""
     with open(p.oracle) as f:
         want = {int(t["address"], 16) for t in json.load(f)["tasks"]}
     got = {int(a, 16) for a in re.findall(r"^Task .* (0x[0-9a-f]+) \[", r.stdout, re.M)}
@@ -186,7 +186,7 @@ def tasks_read(r, p):
 
 def read_case(p, what, how):
     """stacks --pid --stats on p prints the oracle's tasks, read the way `how` starts."""
-    r = awaitwhat("stacks", "--pid", str(p.pid), "--stats")
+    r = awaitwhat("stacks", "--pid", str(p.pid), "--stats", "--all")
     problem = tasks_read(r, p)
     check("b. %s: every task" % what, not problem, problem)
     m = PAUSE.search(r.stderr)
@@ -228,7 +228,7 @@ def threads_agree(tmp):
     outs = {}
     for n in (1, 2, 3):
         for fmt in ((), ("--json",)):
-            r = awaitwhat("stacks", "--core", core, "--threads", str(n), *fmt)
+            r = awaitwhat("stacks", "--core", core, "--threads", str(n), *(fmt or ("--all",)))
             outs[(n, fmt)] = r
     problem = tasks_read(outs[(1, ())], p)
     check("b. --core --threads 1: every task", not problem, problem)
@@ -238,7 +238,7 @@ def threads_agree(tmp):
             same = a.returncode == b.returncode == 0 and answer(a, fmt) == answer(b, fmt)
             check("b. --core --threads %d%s: the same answer as one thread" % (n, " --json" if fmt else ""), same,
                   "" if same else "exit %d; %s" % (b.returncode, b.stderr.strip()[-300:]))
-    r = awaitwhat("stacks", "--pid", str(p.pid), "--threads", "2")
+    r = awaitwhat("stacks", "--pid", str(p.pid), "--threads", "2", "--all")
     problem = tasks_read(r, p)
     check("b. --pid --threads 2: every task", not problem, problem)
     os.remove(core)

@@ -554,6 +554,7 @@ def _awaiting(task, w, loop_threads):
 
 
 _HELD_STEPS = 3  # containers climbed through, as awaitwhat does
+_HELD_MAX = 200  # bare futures the oracle looks up at most (see compute)
 
 
 def _held_by(futs, frames):
@@ -669,7 +670,7 @@ def _held_by(futs, frames):
     result = {}
     climbing = [(fut, fut, "") for fut in futs]
     for step in range(_HELD_STEPS + 1):
-        found = holders_of([c[1] for c in climbing])
+        found = holders_of(list({id(c[1]): c[1] for c in climbing}.values()))
         following = []
         for fut, at, path in climbing:
             rs = found.get(id(at), [])
@@ -1250,7 +1251,10 @@ def compute(loop, running=None):
         aw = tasks[-1]["awaiting"]
         if aw is not None and _plain_future(w) and "owner" not in aw and "thread" not in aw:
             bare.append((aw, w))
-    if bare:
+    # gc.get_referrers() costs the whole heap times its arguments: a program with many bare
+    # futures (a server's handlers on their Events) is not asked (nor compared).
+    held_by_computed = len(bare) <= _HELD_MAX
+    if bare and held_by_computed:
         # The frames whose f_locals awaitwhat knows to be copies: every chain's and thread's.
         frames = [_frame_of(o) for t in pending for o in chain_objects(t.get_coro())]
         for f in sys._current_frames().values():
@@ -1281,6 +1285,7 @@ def compute(loop, running=None):
         "threads": thread_stacks(),
         "loops": sorted(loops, key=lambda d: int(d["address"], 16)),
         "graph": graph,
+        "held_by_computed": held_by_computed,
     }
     if running is not None and not any(
             t.get("running_on_thread") is not None for t in tasks):

@@ -22,6 +22,7 @@ OPTIONS = {
     "--no-source": "do not read source files to show source lines",
     "--stats": "also print what the decode cost (memory reads, bytes)",
     "--all": "show every task on its own (above 20 tasks, tasks alike are otherwise folded)",
+    "--locals": "show every frame's local variables (plain values, container lengths, types)",
 }
 
 # Options of `stacks` that take a value: what part of the answer is shown.
@@ -39,7 +40,8 @@ STACKS_HELP = (
     "Options: --json, --no-dwarf, --no-source, --stats, --all (every task on its own: above 20 tasks, "
     "tasks with the same stack and the same kind of wait are otherwise shown once, with a count), "
     "--task NAME|ADDRESS|REGEX, --waiting-on KIND (lock, event, semaphore, queue, timer, socket, future, "
-    "task, executor...), --contains FUNCTION, --depth N (the innermost N frames), "
+    "task, executor...), --contains FUNCTION, --depth N (the innermost N frames), --locals (every frame's "
+    "local variables), "
     "and `> FILE` to write to FILE.\n\n"
     "Works on a live process and on a core file. Reads memory only: nothing is written to the target "
     "and no code runs in it."
@@ -183,7 +185,7 @@ def parse_args(arg, allowed, valued=()):
 
 def check_args(verb, arg):
     """Parse a command's arguments, before anything else is looked at."""
-    allowed = set(OPTIONS) - ({"--no-source", "--all"} if verb == "graph" else set())
+    allowed = set(OPTIONS) - ({"--no-source", "--all", "--locals"} if verb == "graph" else set())
     return parse_args(arg, allowed, () if verb == "graph" else VIEW_OPTIONS)
 
 
@@ -192,7 +194,7 @@ def run(verb, arg, read, modules, live, sysroot="", core_file=""):
     `sysroot`: where the target's files are on this machine, if not at / (a chroot)."""
     flags, values, target = check_args(verb, arg)
     options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
-               "live": live, "sysroot": sysroot, "core_file": core_file}
+               "live": live, "sysroot": sysroot, "core_file": core_file, "locals": "--locals" in flags}
     view = {VIEW_OPTIONS[k]: (int(v) if k == "--depth" else v) for k, v in values.items()}
     main = "json" if "--json" in flags else (
         "dot" if verb == "graph" else ("text-all" if "--all" in flags else "text"))

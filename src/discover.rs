@@ -28,6 +28,8 @@ pub struct Options {
     /// The core file the debugger has open, if any: the files it says were mapped complete
     /// the debugger's module list (lldb lists only the modules its loader resolved).
     pub core_file: String,
+    /// Read every frame's local variables (`--locals`).
+    pub locals: bool,
 }
 
 impl Options {

@@ -242,7 +242,7 @@ pub struct EventLoop {
     pub tasks: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Frame {
     /// `co_name`. The names are shared with every frame of the same code object (a
     /// server's 100,000 handlers run a few code objects).
@@ -255,6 +255,9 @@ pub struct Frame {
     /// The source line, when the file is readable where the decoder runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Arc<str>>,
+    /// Its local variables, when asked for (`--locals`), in the code's order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locals: Option<Vec<Local>>,
     /// The frame object (or 3.11+ interpreter frame) and its code object, for the graph's
     /// later reads of locals and the value stack.
     #[serde(skip)]
@@ -319,6 +322,54 @@ pub struct Owner {
     /// the chain (a connection whose `recv()` waits on its message queue's future).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socket_of: Option<ObjectRef>,
+}
+
+/// A local variable of a frame (`--locals`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Local {
+    pub name: Arc<str>,
+    pub value: Value,
+}
+
+/// A value as `--locals` shows it, read safely and bounded: a plain one itself, a container
+/// by its type and length, anything else by its type and address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Value {
+    None,
+    Bool {
+        value: bool,
+    },
+    Int {
+        value: i64,
+    },
+    Float {
+        value: f64,
+    },
+    /// A str, cut to its first characters (`cut`: it was longer).
+    Str {
+        value: String,
+        cut: bool,
+    },
+    /// A bytes object's first bytes (`cut`: it was longer).
+    Bytes {
+        value: Vec<u8>,
+        cut: bool,
+    },
+    Container {
+        #[serde(rename = "type")]
+        type_name: Arc<str>,
+        len: u64,
+    },
+    Object {
+        #[serde(rename = "type")]
+        type_name: Arc<str>,
+        address: Id,
+    },
+    /// What could not be read.
+    Unreadable {
+        address: Id,
+    },
 }
 
 /// An object of the target named by its address and class.

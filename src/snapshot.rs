@@ -126,6 +126,14 @@ fn decode(
         &mut warnings,
     );
     steps.done("referrers");
+    if opts.locals {
+        let tasks = tasks_out.iter_mut().flat_map(|t| t.frames.iter_mut());
+        let stacks = threads.threads.iter_mut().flat_map(|t| t.frames.iter_mut());
+        for f in tasks.chain(stacks) {
+            f.locals = py.named_locals(f.at.0, f.at.1).ok();
+        }
+        steps.done("locals");
+    }
     let mut snap = Snapshot {
         objects: graph.objects,
         edges: graph.edges,

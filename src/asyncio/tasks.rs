@@ -420,6 +420,7 @@ pub fn frame(at: (Addr, Addr), f: FrameInfo) -> model::Frame {
         file: f.file,
         line: f.line,
         source: None,
+        locals: None,
         at,
     }
 }

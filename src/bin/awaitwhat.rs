@@ -121,6 +121,10 @@ struct OutputArgs {
     /// Print what the decode cost (reads, bytes) to stderr.
     #[arg(long)]
     stats: bool,
+    /// Show every frame's local variables: plain values (bounded), containers by type and
+    /// length, other objects by type and address.
+    #[arg(long)]
+    locals: bool,
 
     /// Where the target's files are here, if not at / (a copied root for a core; a live
     /// process's own root, /proc/PID/root, is the default for --pid).
@@ -199,6 +203,7 @@ fn take(
         sysroot,
         // A core's modules already come from its own list of mapped files.
         core_file: String::new(),
+        locals: opts.locals && !graph,
     };
     let start = Instant::now();
     let (snap, reading) = match (source.core, source.pid) {

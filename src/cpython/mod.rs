@@ -11,6 +11,7 @@ pub mod generator;
 pub mod linetable;
 pub mod object;
 pub mod thread;
+pub mod value;
 
 use crate::layout::{Layout, Offsets, Version};
 use crate::target::{Addr, AddrMap, Reader};

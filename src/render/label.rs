@@ -1,7 +1,7 @@
 //! A node's label as every renderer writes it: `head 'name' [facts] on thread 0x…`, e.g.
 //! `Lock [locked, 2 waiting]`, `timer [sleep(3600), fires in 3599.9s]`, `Task 'A'`.
 
-use crate::model::{Deadline, Fact, Facts, Label};
+use crate::model::{Deadline, Fact, Facts, Label, Value};
 use serde::{Serialize, Serializer};
 use std::fmt::{self, Display, Formatter, Write};
 
@@ -159,6 +159,105 @@ impl Display for Facts {
             Facts::Class(name) => f.write_str(name),
             Facts::DeadlineUnreadable(why) => write!(f, "deadline not readable: {why}"),
         }
+    }
+}
+
+/// A value as Python's `repr()` shows it, for the plain ones; a container by its type and
+/// length, anything else by its type and address.
+pub fn value(v: &Value) -> String {
+    match v {
+        Value::None => "None".into(),
+        Value::Bool { value } => (if *value { "True" } else { "False" }).into(),
+        Value::Int { value } => value.to_string(),
+        Value::Float { value } => float(*value),
+        Value::Str { value, cut } => {
+            let mut s = String::from("'");
+            for c in value.chars() {
+                match c {
+                    '\\' => s.push_str("\\\\"),
+                    '\'' => s.push_str("\\'"),
+                    '\n' => s.push_str("\\n"),
+                    '\r' => s.push_str("\\r"),
+                    '\t' => s.push_str("\\t"),
+                    c if c.is_control() => s.push_str(&format!("\\x{:02x}", c as u32)),
+                    c => s.push(c),
+                }
+            }
+            s.push('\'');
+            if *cut {
+                s.push('…');
+            }
+            s
+        }
+        Value::Bytes { value, cut } => {
+            let mut s = String::from("b'");
+            for &b in value {
+                match b {
+                    b'\\' => s.push_str("\\\\"),
+                    b'\'' => s.push_str("\\'"),
+                    b'\n' => s.push_str("\\n"),
+                    b' '..=b'~' => s.push(b as char),
+                    b => s.push_str(&format!("\\x{b:02x}")),
+                }
+            }
+            s.push('\'');
+            if *cut {
+                s.push('…');
+            }
+            s
+        }
+        Value::Container { type_name, len } => format!("<{type_name} of {len}>"),
+        Value::Object { type_name, address } => format!("<{type_name} object at {address}>"),
+        Value::Unreadable { address } => format!("<unreadable at {address}>"),
+    }
+}
+
+/// A float as Python's `repr()` writes it: the shortest form that reads back, `1e+16`.
+fn float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return (if x > 0.0 { "inf" } else { "-inf" }).into();
+    }
+    let s = format!("{x:?}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::{Value, value};
+
+    #[test]
+    fn values_as_python_writes_them() {
+        let f = |x: f64| value(&Value::Float { value: x });
+        assert_eq!(f(3600.0), "3600.0");
+        assert_eq!(f(0.1), "0.1");
+        assert_eq!(f(1e16), "1e+16");
+        assert_eq!(f(1.5e-5), "1.5e-05");
+        assert_eq!(f(f64::NAN), "nan");
+        let s = |t: &str, cut| {
+            value(&Value::Str {
+                value: t.into(),
+                cut,
+            })
+        };
+        assert_eq!(s("it's\n", false), "'it\\'s\\n'");
+        assert_eq!(s("abc", true), "'abc'…");
+        let b = value(&Value::Bytes {
+            value: vec![b'a', 0, b'\''],
+            cut: false,
+        });
+        assert_eq!(b, "b'a\\x00\\''");
     }
 }
 

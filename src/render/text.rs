@@ -385,6 +385,9 @@ fn frame(out: &mut String, f: &Frame) {
         out.push_str(src);
         out.push('\n');
     }
+    for l in f.locals.iter().flatten() {
+        let _ = writeln!(out, "      {} = {}", l.name, super::label::value(&l.value));
+    }
 }
 
 /// Up to `MAX_NAMED` labels, then how many more.
@@ -459,6 +462,7 @@ mod tests {
                 file: "/srv/app.py".into(),
                 line: Some(i as i32 % 50 + 1),
                 source: None,
+                locals: None,
                 at: (0, 0),
             }],
             awaiting: None,

@@ -9,7 +9,8 @@
   tasks and the count of tasks waiting on locks, as the oracle's resources say;
 - a recursive chain (recursive_chain.py) folds its repeated frame as Python's tracebacks do;
 - the filters (--waiting-on, --task by name, address and pattern, --contains, --depth) show
-  exactly the tasks and frames the oracle says.
+  exactly the tasks and frames the oracle says;
+- --locals shows each sleeping frame's `delay` with the value the oracle read.
 Live targets (`--pid`) of pyenv's CPython 3.12.1. Standard library only. Prints one line per
 check and `N passed, M failed`; exits non-zero on any failure."""
 
@@ -175,6 +176,24 @@ def filter_checks(tmp):
     p.kill()
 
 
+def locals_checks(tmp):
+    p, oracle = scenario(tmp, "sleep")
+    sleeps = {t["task"]: t["delay"] for t in oracle["graph"]["timers"] if t["edge"] == "sleep"}
+    text = stacks(p, "--locals", "--all").splitlines()
+    seen = {}
+    current, in_sleep = None, False
+    for line in text:
+        if TASK_LINE.match(line):
+            current, in_sleep = line.split()[2], False
+        elif line.startswith('  File "'):
+            in_sleep = line.endswith(", in sleep")
+        elif in_sleep and line.startswith("      delay = "):
+            seen[current] = float(line.split(" = ", 1)[1])
+    check("f. --locals shows each sleeping frame's delay as the oracle has it (%d sleeps)" % len(sleeps),
+          sleeps and seen == sleeps, "%s, oracle %s" % (seen, sleeps))
+    p.kill()
+
+
 def recursion_checks(tmp):
     p, oracle = scenario(tmp, "recursive_chain")
     deep = next(t for t in oracle["tasks"] if t["name"] == "deep")
@@ -210,6 +229,7 @@ def main():
             deadlock_checks(tmp)
             recursion_checks(tmp)
             filter_checks(tmp)
+            locals_checks(tmp)
         finally:
             for p in started:
                 if p.poll() is None:

@@ -70,7 +70,7 @@ def _run(verb, arg):
 
 
 class _Verb(gdb.Command):
-    """A command that runs one awaitwhat verb (`stacks` or `graph`)."""
+    """A command that runs one awaitwhat verb (`stacks`, `graph` or `task`)."""
 
     def __init__(self, name, verb, usage, help_text):
         self.__doc__ = "Usage: %s %s\n\n%s" % (name, usage, help_text)
@@ -82,7 +82,7 @@ class _Verb(gdb.Command):
 
 
 class Awaitwhat(gdb.Command):
-    """awaitwhat: asyncio await stacks and wait graphs. Subcommands: stacks, graph, version."""
+    """awaitwhat: asyncio await stacks and wait graphs. Subcommands: stacks, graph, task, version."""
 
     def __init__(self):
         super().__init__("awaitwhat", gdb.COMMAND_STACK, prefix=True)
@@ -101,8 +101,10 @@ class AwaitwhatVersion(gdb.Command):
             raise gdb.GdbError("awaitwhat: %s" % e)
 
 
-_STACKS_USAGE = "[--json] [--no-dwarf] [--no-source] [--stats] [> FILE]"
+_STACKS_USAGE = ("[--json] [--all] [--locals] [--task T] [--waiting-on KIND] [--contains F] [--depth N] "
+                 "[--no-dwarf] [--no-source] [--stats] [> FILE]")
 _GRAPH_USAGE = "[--json] [--no-dwarf] [--stats] [> FILE]"
+_TASK_USAGE = "NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]"
 Awaitwhat()
 AwaitwhatVersion()
 for _name, _verb, _usage, _help in (
@@ -110,5 +112,7 @@ for _name, _verb, _usage, _help in (
     ("py-await-graph", "graph", _GRAPH_USAGE, ffi.GRAPH_HELP),
     ("awaitwhat stacks", "stacks", _STACKS_USAGE, ffi.STACKS_HELP),
     ("awaitwhat graph", "graph", _GRAPH_USAGE, ffi.GRAPH_HELP),
+    ("py-await-task", "task", _TASK_USAGE, ffi.TASK_HELP),
+    ("awaitwhat task", "task", _TASK_USAGE, ffi.TASK_HELP),
 ):
     _Verb(_name, _verb, _usage, _help)

@@ -47,6 +47,13 @@ STACKS_HELP = (
     "and no code runs in it."
 )
 
+TASK_HELP = (
+    "Show one task in depth: its await chain with every frame's local variables, what it awaits and who "
+    "awaits it, the locks it holds, its pending cancellation's message, its done-callbacks, and where it "
+    "was created (recorded in asyncio's debug mode).\n\n"
+    "Usage: NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]."
+)
+
 GRAPH_HELP = (
     "Show the asyncio wait graph as Graphviz DOT: tasks (with their frames), what each waits on, "
     "gather/shield/wait/TaskGroup links, inferred lock holders, and wait cycles in red.\n\n"
@@ -156,8 +163,9 @@ def render(read, modules, formats, options, view=None):
         lib.aw_snapshot_free(snap)
 
 
-def parse_args(arg, allowed, valued=()):
-    """Split `--flag ... --option VALUE ... > FILE` into (flags, {option: value}, file)."""
+def parse_args(arg, allowed, valued=(), positional=None):
+    """Split `--flag ... --option VALUE ... > FILE` into (flags, {option: value}, file); words
+    that are no option go to the list `positional` when one is given."""
     target = None
     m = re.search(r">\s*(\S+)\s*$", arg)
     if m:
@@ -176,6 +184,8 @@ def parse_args(arg, allowed, valued=()):
             values[w] = words.pop(0)
         elif w in allowed:
             flags.append(w)
+        elif positional is not None and not w.startswith("--"):
+            positional.append(w)
         else:
             raise AwaitwhatError("unknown option %s (options: %s, > FILE)" % (w, names))
     if "--depth" in values and not values["--depth"].isdigit():
@@ -185,6 +195,13 @@ def parse_args(arg, allowed, valued=()):
 
 def check_args(verb, arg):
     """Parse a command's arguments, before anything else is looked at."""
+    if verb == "task":
+        named = []
+        flags, values, target = parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"}, (), named)
+        if len(named) != 1:
+            raise AwaitwhatError("name one task: its name, its address (0x...) or a regular expression on names")
+        values["--task"] = named[0]
+        return flags, values, target
     allowed = set(OPTIONS) - ({"--no-source", "--all", "--locals"} if verb == "graph" else set())
     return parse_args(arg, allowed, () if verb == "graph" else VIEW_OPTIONS)
 
@@ -196,8 +213,10 @@ def run(verb, arg, read, modules, live, sysroot="", core_file=""):
     options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
                "live": live, "sysroot": sysroot, "core_file": core_file, "locals": "--locals" in flags}
     view = {VIEW_OPTIONS[k]: (int(v) if k == "--depth" else v) for k, v in values.items()}
+    if verb == "task":
+        options["detail"] = values["--task"]
     main = "json" if "--json" in flags else (
-        "dot" if verb == "graph" else ("text-all" if "--all" in flags else "text"))
+        "dot" if verb == "graph" else ("task" if verb == "task" else ("text-all" if "--all" in flags else "text")))
     out, stats = render(read, modules, [main, "stats"], options, view)
     return out, target, (stats if "--stats" in flags else None)
 

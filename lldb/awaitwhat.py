@@ -20,11 +20,13 @@ _INVALID = 0xFFFFFFFFFFFFFFFF
 HELP = """awaitwhat: asyncio await stacks and wait graphs.
 
 Usage:
-  awaitwhat stacks [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]
+  awaitwhat stacks [--json] [--all] [--locals] [--task T] [--waiting-on KIND] [--contains F] [--depth N]
+                   [--no-dwarf] [--no-source] [--stats] [> FILE]
   awaitwhat graph [--json] [--no-dwarf] [--stats] [> FILE]
+  awaitwhat task NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]
   awaitwhat version
 
-stacks: """ + ffi.STACKS_HELP + "\n\ngraph: " + ffi.GRAPH_HELP
+stacks: """ + ffi.STACKS_HELP + "\n\ngraph: " + ffi.GRAPH_HELP + "\n\ntask: " + ffi.TASK_HELP
 
 
 def _modules(target):
@@ -89,8 +91,8 @@ def _awaitwhat(command, exe_ctx, result):
         if verb == "version":
             result.AppendMessage("awaitwhat %s" % ffi.version())
             return
-        if verb not in ("stacks", "graph"):
-            raise ffi.AwaitwhatError("unknown subcommand %r (stacks, graph, version; see `help awaitwhat`)" % verb)
+        if verb not in ("stacks", "graph", "task"):
+            raise ffi.AwaitwhatError("unknown subcommand %r (stacks, graph, task, version; see `help awaitwhat`)" % verb)
         ffi.check_args(verb, rest)
         process = exe_ctx.GetProcess()
         if not process or not process.IsValid():
@@ -115,7 +117,7 @@ def _awaitwhat(command, exe_ctx, result):
 
 
 class AwaitwhatCommand:
-    """`awaitwhat stacks|graph|version`; `help awaitwhat` shows HELP."""
+    """`awaitwhat stacks|graph|task|version`; `help awaitwhat` shows HELP."""
 
     def __init__(self, debugger, internal_dict):
         pass
@@ -124,7 +126,7 @@ class AwaitwhatCommand:
         _awaitwhat(command, exe_ctx, result)
 
     def get_short_help(self):
-        return "asyncio await stacks and wait graphs: awaitwhat stacks|graph|version"
+        return "asyncio await stacks and wait graphs: awaitwhat stacks|graph|task|version"
 
     def get_long_help(self):
         return HELP

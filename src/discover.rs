@@ -30,6 +30,9 @@ pub struct Options {
     pub core_file: String,
     /// Read every frame's local variables (`--locals`).
     pub locals: bool,
+    /// The tasks to read in depth (`awaitwhat task`): a name, an address or a pattern, as
+    /// `--task` takes it. Their frames' locals are read too.
+    pub detail: Option<String>,
 }
 
 impl Options {

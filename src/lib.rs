@@ -15,6 +15,7 @@ pub mod live;
 pub mod model;
 pub mod parallel;
 pub mod render;
+pub mod select;
 pub mod snapshot;
 pub mod sources;
 pub mod target;

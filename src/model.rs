@@ -226,6 +226,33 @@ pub struct Task {
     /// The future it is blocked on (`_fut_waiter`, else the chain's terminal).
     #[serde(skip)]
     pub waiter: Option<Addr>,
+    /// What the task view (`awaitwhat task`) adds, for the tasks it shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Box<TaskDetail>>,
+}
+
+/// A task in depth: what only `awaitwhat task` reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskDetail {
+    /// The message of its pending cancellation (`task.cancel(msg)`, 3.9+), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_message: Option<Value>,
+    /// Its done-callbacks, in the order they will run.
+    pub callbacks: Vec<CallbackRef>,
+    /// Where it was created, outermost first, when asyncio's debug mode recorded it
+    /// (`_source_traceback`); empty otherwise.
+    pub created: Vec<Frame>,
+}
+
+/// A callback by what it calls: a function's module and qualified name (or a C function's
+/// name), and the object it is bound to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallbackRef {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<Arc<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver: Option<Id>,
 }
 
 /// An event loop that pending tasks belong to.

@@ -126,6 +126,16 @@ fn decode(
         &mut warnings,
     );
     steps.done("referrers");
+    if let Some(sel) = &opts.detail {
+        let chosen = crate::select::TaskMatch::parse(sel).map_err(Error::Target)?;
+        for t in tasks_out.iter_mut().filter(|t| chosen.matches(t)) {
+            t.detail = Some(Box::new(crate::asyncio::detail::detail(&py, t.address.0)));
+            for f in t.frames.iter_mut() {
+                f.locals = py.named_locals(f.at.0, f.at.1).ok();
+            }
+        }
+        steps.done("detail");
+    }
     if opts.locals {
         let tasks = tasks_out.iter_mut().flat_map(|t| t.frames.iter_mut());
         let stacks = threads.threads.iter_mut().flat_map(|t| t.frames.iter_mut());

@@ -2,6 +2,7 @@
 
 pub mod callbacks;
 pub mod chain;
+pub mod detail;
 pub mod graph;
 pub mod loops;
 pub mod referrers;

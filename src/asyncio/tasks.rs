@@ -141,6 +141,7 @@ fn broken_task(t: Addr, e: &Error) -> model::Task {
         error: Some(e.to_string()),
         event_loop: None,
         waiter: None,
+        detail: None,
     }
 }
 
@@ -475,6 +476,7 @@ pub fn decode_task(
             .filter(|&l| l != 0)
             .map(Id),
         waiter: None,
+        detail: None,
     };
     if py.era.cancel_requests {
         t.cancel_requests = if c_layout {

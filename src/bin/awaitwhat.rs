@@ -40,6 +40,17 @@ enum Command {
         #[command(flatten)]
         opts: OutputArgs,
     },
+    /// One task in depth: its chain with every frame's locals, who awaits it, its
+    /// cancellation, its callbacks, and where it was created (asyncio's debug mode).
+    Task {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        opts: OutputArgs,
+        /// The task: its name, its address (0x…), or a regular expression on names.
+        #[arg(value_name = "NAME|ADDRESS|REGEX")]
+        task: String,
+    },
     /// The closed vocabularies of the JSON (object kinds, edge kinds, states, cycle grades),
     /// as one JSON object: what tools that read the JSON can check against.
     Vocabulary,
@@ -188,6 +199,8 @@ fn take(
     source: SourceArgs,
     opts: &OutputArgs,
     graph: bool,
+    view: &render::view::View,
+    detail: bool,
 ) -> Result<(model::Snapshot, Timing), Box<dyn std::error::Error>> {
     // A live process's files as it sees them (its container or chroot, or / itself):
     // its binary, libraries, debug files and sources.
@@ -204,6 +217,8 @@ fn take(
         // A core's modules already come from its own list of mapped files.
         core_file: String::new(),
         locals: opts.locals && !graph,
+        // The task view reads its tasks in depth: the ones `--task` names.
+        detail: view.task.clone().filter(|_| detail),
     };
     let start = Instant::now();
     let (snap, reading) = match (source.core, source.pid) {
@@ -282,10 +297,11 @@ fn answer(
     graph: bool,
     format: &str,
     view: &render::view::View,
+    detail: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // A filter that cannot be understood is refused before the target is touched.
     view.check()?;
-    let (mut snap, timing) = take(source, opts, graph)?;
+    let (mut snap, timing) = take(source, opts, graph, view, detail)?;
     let rendering = Instant::now();
     print_out(&snap, format, view, threads(opts))?;
     snap.stats.phases.push(("render", rendering.elapsed()));
@@ -302,11 +318,19 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 (false, true) => "text-all",
                 (false, false) => "text",
             };
-            answer(source, &opts, false, format, &view.view())
+            answer(source, &opts, false, format, &view.view(), false)
+        }
+        Command::Task { source, opts, task } => {
+            let format = if opts.json { "json" } else { "task" };
+            let view = render::view::View {
+                task: Some(task),
+                ..Default::default()
+            };
+            answer(source, &opts, false, format, &view, true)
         }
         Command::Graph { source, opts } => {
             let format = if opts.json { "json" } else { "dot" };
-            answer(source, &opts, true, format, &Default::default())
+            answer(source, &opts, true, format, &Default::default(), false)
         }
         Command::Vocabulary => {
             println!("{}", awaitwhat::model::vocabulary());

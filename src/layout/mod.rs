@@ -367,6 +367,8 @@ fields! {
     fut_loop: "FutureObj" "fut_loop",
     fut_callback0: "FutureObj" "fut_callback0",
     fut_callbacks: "FutureObj" "fut_callbacks",
+    fut_source_tb: "FutureObj" "fut_source_tb",
+    fut_cancel_msg: "FutureObj" "fut_cancel_msg",
     fut_state: "FutureObj" "fut_state",
     fut_awaited_by: "FutureObj" "fut_awaited_by",
     fut_awaited_by_is_set: "FutureObj" "fut_awaited_by_is_set",

@@ -13,16 +13,18 @@ use crate::model::Snapshot;
 use std::io::Write;
 
 /// Render in a named format: `text` (tasks alike folded), `text-all` (every task on its
-/// own), `json`, `dot`, or `stats` (one line: what the decode cost).
+/// own), `task` (the tasks read in depth), `json`, `dot`, or `stats` (one line: what the
+/// decode cost).
 pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
     match format {
         "text" => Ok(text::render(s, true)),
         "text-all" => Ok(text::render(s, false)),
+        "task" => Ok(text::render_detail(s)),
         "json" => Ok(json::render(s)),
         "dot" => Ok(dot::render(s)),
         "stats" => Ok(stats(s)),
         other => Err(format!(
-            "unknown format '{other}' (expected text, text-all, json, dot or stats)"
+            "unknown format '{other}' (expected text, text-all, task, json, dot or stats)"
         )),
     }
 }

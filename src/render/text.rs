@@ -211,6 +211,65 @@ fn entry(out: &mut String, index: &Index<'_>, e: &Entry<'_>, many_loops: bool) {
     }
 }
 
+/// The task view (`awaitwhat task`): each task read in depth, whole: its block with every
+/// frame's locals, then who awaits it, its cancellation, its callbacks, and where it was
+/// created (asyncio's debug mode).
+pub fn render_detail(s: &Snapshot) -> String {
+    let index = Index::new(s);
+    let many_loops = s.loops.len() > 1;
+    let mut out = String::new();
+    for t in &s.tasks {
+        let Some(d) = &t.detail else { continue };
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        task(&mut out, &index, t, many_loops);
+        // Edges into the task: what waits on it, and what it holds (a lock's `held-by`).
+        let (held, by): (Vec<&Edge>, Vec<&Edge>) = (s.edges.iter())
+            .filter(|e| e.to == t.address)
+            .partition(|e| e.kind == EdgeKind::HeldBy);
+        for (what, edges) in [("awaited by", by), ("holds", held)] {
+            let said: Vec<String> = (edges.iter())
+                .filter_map(|e| index.objects.get(&e.from))
+                .map(|o| format!("{} {}", o.label, o.id))
+                .collect();
+            if !said.is_empty() {
+                let _ = writeln!(out, "  {what}: {}", said.join(", "));
+            }
+        }
+        if let Some(m) = &d.cancel_message {
+            let _ = writeln!(out, "  cancel message: {}", super::label::value(m));
+        }
+        if d.callbacks.is_empty() {
+            out.push_str("  callbacks: none\n");
+        } else {
+            out.push_str("  callbacks:\n");
+            for c in &d.callbacks {
+                let module = c
+                    .module
+                    .as_deref()
+                    .map_or(String::new(), |m| format!("{m}."));
+                let _ = write!(out, "    {module}{}", c.name);
+                if let Some(r) = c.receiver {
+                    let _ = write!(out, " of {r}");
+                }
+                out.push('\n');
+            }
+        }
+        if d.created.is_empty() {
+            out.push_str("  created at: not recorded (asyncio's debug mode records it)\n");
+        } else {
+            out.push_str("  created at:\n");
+            let mut lines = String::new();
+            frames(&mut lines, &d.created);
+            for line in lines.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    out
+}
+
 /// Other tasks of a group named in its first line.
 const SAMPLE: usize = 3;
 
@@ -470,6 +529,7 @@ mod tests {
             error: None,
             event_loop: None,
             waiter: None,
+            detail: None,
         };
         let snap = Snapshot {
             python: "3.12.1".into(),

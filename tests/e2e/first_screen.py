@@ -10,7 +10,9 @@
 - a recursive chain (recursive_chain.py) folds its repeated frame as Python's tracebacks do;
 - the filters (--waiting-on, --task by name, address and pattern, --contains, --depth) show
   exactly the tasks and frames the oracle says;
-- --locals shows each sleeping frame's `delay` with the value the oracle read.
+- --locals shows each sleeping frame's `delay` with the value the oracle read;
+- `awaitwhat task` shows the creation traceback asyncio's debug mode recorded, as the
+  oracle reads it.
 Live targets (`--pid`) of pyenv's CPython 3.12.1. Standard library only. Prints one line per
 check and `N passed, M failed`; exits non-zero on any failure."""
 
@@ -194,6 +196,23 @@ def locals_checks(tmp):
     p.kill()
 
 
+def task_view_checks(tmp):
+    p, oracle = scenario(tmp, "demo", PYTHONASYNCIODEBUG="1")
+    recorded = [t for t in oracle["tasks"] if t.get("created")]
+    bad = []
+    for t in recorded:
+        lines = subprocess.run([AW, "task", "--pid", str(p.pid), t["address"], "--no-source"],
+                               capture_output=True, text=True, timeout=300).stdout.splitlines()
+        at = lines.index("  created at:") if "  created at:" in lines else len(lines)
+        got = [line for line in lines[at + 1:] if line.startswith('    File "')]
+        want = ['    File "%s", line %d, in %s' % (f, n, name) for f, n, name in t["created"]]
+        if got != want:
+            bad.append((t["address"], got[:3], want[:3]))
+    check("g. the task view shows each task's creation traceback as the oracle has it (%d tasks, debug mode)"
+          % len(recorded), recorded and not bad, "%s" % bad[:2])
+    p.kill()
+
+
 def recursion_checks(tmp):
     p, oracle = scenario(tmp, "recursive_chain")
     deep = next(t for t in oracle["tasks"] if t["name"] == "deep")
@@ -230,6 +249,7 @@ def main():
             recursion_checks(tmp)
             filter_checks(tmp)
             locals_checks(tmp)
+            task_view_checks(tmp)
         finally:
             for p in started:
                 if p.poll() is None:

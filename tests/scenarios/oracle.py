@@ -1248,6 +1248,10 @@ def compute(loop, running=None):
             "awaiting": None if w is None else _awaiting(t, w, loop_threads),
             "loop": hex(id(t.get_loop())),
         })
+        # Where it was created, when asyncio's debug mode recorded it (`awaitwhat task`).
+        created = getattr(t, "_source_traceback", None)
+        if created:
+            tasks[-1]["created"] = [[f.filename, f.lineno, f.name] for f in created]
         aw = tasks[-1]["awaiting"]
         if aw is not None and _plain_future(w) and "owner" not in aw and "thread" not in aw:
             bare.append((aw, w))

@@ -218,6 +218,11 @@ pub fn render_detail(s: &Snapshot) -> String {
     let index = Index::new(s);
     let many_loops = s.loops.len() > 1;
     let mut out = String::new();
+    // The edges into each node, indexed once: a pattern may name thousands of tasks.
+    let mut into: IdMap<Vec<&Edge>> = IdMap::default();
+    for e in &s.edges {
+        into.entry(e.to).or_default().push(e);
+    }
     for t in &s.tasks {
         let Some(d) = &t.detail else { continue };
         if !out.is_empty() {
@@ -225,9 +230,8 @@ pub fn render_detail(s: &Snapshot) -> String {
         }
         task(&mut out, &index, t, many_loops);
         // Edges into the task: what waits on it, and what it holds (a lock's `held-by`).
-        let (held, by): (Vec<&Edge>, Vec<&Edge>) = (s.edges.iter())
-            .filter(|e| e.to == t.address)
-            .partition(|e| e.kind == EdgeKind::HeldBy);
+        let (held, by): (Vec<&Edge>, Vec<&Edge>) =
+            (into.get(&t.address).into_iter().flatten()).partition(|e| e.kind == EdgeKind::HeldBy);
         for (what, edges) in [("awaited by", by), ("holds", held)] {
             let said: Vec<String> = (edges.iter())
                 .filter_map(|e| index.objects.get(&e.from))

@@ -71,7 +71,19 @@ impl View {
                 s.tasks.len()
             ));
         }
-        Ok(Snapshot { tasks, ..s.clone() })
+        // Everything else as it is (not `..s.clone()`: that would copy every task too).
+        Ok(Snapshot {
+            python: s.python.clone(),
+            layout: s.layout.clone(),
+            tasks,
+            threads: s.threads.clone(),
+            loops: s.loops.clone(),
+            objects: s.objects.clone(),
+            edges: s.edges.clone(),
+            cycles: s.cycles.clone(),
+            warnings: s.warnings.clone(),
+            stats: s.stats.clone(),
+        })
     }
 
     /// The filters, as the user gave them.

@@ -103,7 +103,7 @@ class AwaitwhatVersion(gdb.Command):
 
 _STACKS_USAGE = ("[--json] [--all] [--locals] [--task T] [--waiting-on KIND] [--contains F] [--depth N] "
                  "[--no-dwarf] [--no-source] [--stats] [> FILE]")
-_GRAPH_USAGE = "[--json] [--no-dwarf] [--stats] [> FILE]"
+_GRAPH_USAGE = "[--json] [--svg] [--no-dwarf] [--stats] [> FILE]"
 _TASK_USAGE = "NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]"
 Awaitwhat()
 AwaitwhatVersion()

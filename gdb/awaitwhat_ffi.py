@@ -9,6 +9,8 @@ import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _LIB_NAME = "libawaitwhat.so"
@@ -23,6 +25,7 @@ OPTIONS = {
     "--stats": "also print what the decode cost (memory reads, bytes)",
     "--all": "show every task on its own (above 20 tasks, tasks alike are otherwise folded)",
     "--locals": "show every frame's local variables (plain values, container lengths, types)",
+    "--svg": "the graph as SVG, drawn by Graphviz's dot (which must be on PATH)",
 }
 
 # Options of `stacks` that take a value: what part of the answer is shown.
@@ -57,8 +60,8 @@ TASK_HELP = (
 GRAPH_HELP = (
     "Show the asyncio wait graph as Graphviz DOT: tasks (with their frames), what each waits on, "
     "gather/shield/wait/TaskGroup links, inferred lock holders, and wait cycles in red.\n\n"
-    "Options: --json (objects, edges, cycles), --no-dwarf, --stats, and `> FILE`, e.g. `> g.dot`; "
-    "render with `dot -Tsvg g.dot -o g.svg`."
+    "Options: --json (objects, edges, cycles), --svg (drawn by Graphviz's dot), --no-dwarf, --stats, and "
+    "`> FILE`, e.g. `> g.dot` (render with `dot -Tsvg g.dot -o g.svg`) or `--svg > g.svg`."
 )
 
 
@@ -202,8 +205,12 @@ def check_args(verb, arg):
             raise AwaitwhatError("name one task: its name, its address (0x...) or a regular expression on names")
         values["--task"] = named[0]
         return flags, values, target
-    allowed = set(OPTIONS) - ({"--no-source", "--all", "--locals"} if verb == "graph" else set())
-    return parse_args(arg, allowed, () if verb == "graph" else VIEW_OPTIONS)
+    allowed = set(OPTIONS) - ({"--no-source", "--all", "--locals"} if verb == "graph" else {"--svg"})
+    flags, values, target = parse_args(arg, allowed, () if verb == "graph" else VIEW_OPTIONS)
+    if "--svg" in flags and shutil.which("dot") is None:
+        raise AwaitwhatError("--svg needs Graphviz's `dot` on PATH (e.g. apt-get install graphviz); "
+                             "without --svg the DOT can be drawn elsewhere")
+    return flags, values, target
 
 
 def run(verb, arg, read, modules, live, sysroot="", core_file=""):
@@ -218,6 +225,11 @@ def run(verb, arg, read, modules, live, sysroot="", core_file=""):
     main = "json" if "--json" in flags else (
         "dot" if verb == "graph" else ("task" if verb == "task" else ("text-all" if "--all" in flags else "text")))
     out, stats = render(read, modules, [main, "stats"], options, view)
+    if "--svg" in flags:
+        drawn = subprocess.run(["dot", "-Tsvg"], input=out, capture_output=True, text=True)
+        if drawn.returncode != 0:
+            raise AwaitwhatError("Graphviz's dot failed: %s" % drawn.stderr.strip()[-300:])
+        out = drawn.stdout
     return out, target, (stats if "--stats" in flags else None)
 
 

@@ -39,6 +39,9 @@ enum Command {
         source: SourceArgs,
         #[command(flatten)]
         opts: OutputArgs,
+        /// SVG instead of DOT, drawn by Graphviz's `dot` (which must be on PATH).
+        #[arg(long, conflicts_with = "json")]
+        svg: bool,
     },
     /// One task in depth: its chain with every frame's locals, who awaits it, its
     /// cancellation, its callbacks, and where it was created (asyncio's debug mode).
@@ -257,9 +260,56 @@ fn print_out(
     threads: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    render::render_into(snap, format, view, threads, &mut out)?;
+    if format == "svg" {
+        out.write_all(&svg(&render::render(snap, "dot")?)?)?;
+    } else {
+        render::render_into(snap, format, view, threads, &mut out)?;
+    }
     out.flush()?;
     Ok(())
+}
+
+/// Graphviz's `dot`, asked for SVG.
+fn graphviz() -> std::process::Command {
+    let mut dot = std::process::Command::new("dot");
+    dot.arg("-Tsvg");
+    dot
+}
+
+/// Is Graphviz here? Said before the target is touched.
+fn check_graphviz() -> Result<(), String> {
+    let found = std::process::Command::new("dot")
+        .arg("-V")
+        .stderr(std::process::Stdio::null())
+        .status();
+    match found {
+        Ok(s) if s.success() => Ok(()),
+        _ => Err("--svg needs Graphviz's `dot` on PATH (e.g. apt-get install graphviz); without --svg the DOT can be drawn elsewhere".into()),
+    }
+}
+
+/// The DOT drawn as SVG by Graphviz.
+fn svg(dot: &str) -> Result<Vec<u8>, String> {
+    use std::process::Stdio;
+    let mut child = (graphviz()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped()))
+    .spawn()
+    .map_err(|e| format!("cannot run Graphviz's dot: {e}"))?;
+    // Written from a thread: dot may fill its output before it has read all of ours.
+    let input = dot.to_owned();
+    let mut stdin = child.stdin.take().ok_or("dot has no standard input")?;
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let done = child
+        .wait_with_output()
+        .map_err(|e| format!("Graphviz's dot failed: {e}"))?;
+    let _ = writer.join();
+    if !done.status.success() {
+        let why = String::from_utf8_lossy(&done.stderr);
+        return Err(format!("Graphviz's dot failed: {}", why.trim()));
+    }
+    Ok(done.stdout)
 }
 
 /// The process ends right after printing: freeing a 100,000-task snapshot one
@@ -328,8 +378,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             };
             answer(source, &opts, false, format, &view, true)
         }
-        Command::Graph { source, opts } => {
-            let format = if opts.json { "json" } else { "dot" };
+        Command::Graph { source, opts, svg } => {
+            let format = match (opts.json, svg) {
+                (true, _) => "json",
+                (false, true) => "svg",
+                (false, false) => "dot",
+            };
+            if svg {
+                check_graphviz()?;
+            }
             answer(source, &opts, true, format, &Default::default(), false)
         }
         Command::Vocabulary => {

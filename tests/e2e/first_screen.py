@@ -170,6 +170,10 @@ def filter_checks(tmp):
     got = set(shown_tasks(stacks(p, "--contains", "take_both")))
     check("e. --contains take_both shows exactly the oracle's tasks with that frame", got == with_fn and with_fn,
           "%s" % sorted(got))
+    drawn = subprocess.run([AW, "graph", "--pid", str(p.pid), "--svg"], capture_output=True, text=True, timeout=300)
+    check("e. graph --svg draws every task of the oracle as SVG",
+          drawn.returncode == 0 and "<svg" in drawn.stdout and all(t["address"] in drawn.stdout for t in tasks),
+          drawn.stderr[-300:] or drawn.stdout[:300])
     inner = {t["address"]: ['  File "%s", line %d' % (t["frames"][-1]["file"], t["frames"][-1]["line"])]
              for t in tasks if t["frames"]}
     got = shown_tasks(stacks(p, "--depth", "1"))

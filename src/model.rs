@@ -226,9 +226,16 @@ pub struct Task {
     /// The future it is blocked on (`_fut_waiter`, else the chain's terminal).
     #[serde(skip)]
     pub waiter: Option<Addr>,
+    /// Outer frames a view left out (`--depth`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub frames_cut: usize,
     /// What the task view (`awaitwhat task`) adds, for the tasks it shows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Box<TaskDetail>>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A task in depth: what only `awaitwhat task` reads.

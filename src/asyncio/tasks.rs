@@ -141,6 +141,7 @@ fn broken_task(t: Addr, e: &Error) -> model::Task {
         error: Some(e.to_string()),
         event_loop: None,
         waiter: None,
+        frames_cut: 0,
         detail: None,
     }
 }
@@ -476,6 +477,7 @@ pub fn decode_task(
             .filter(|&l| l != 0)
             .map(Id),
         waiter: None,
+        frames_cut: 0,
         detail: None,
     };
     if py.era.cancel_requests {

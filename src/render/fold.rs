@@ -16,13 +16,14 @@ pub struct Entry<'s> {
     pub tasks: Vec<&'s Task>,
 }
 
-/// What makes two tasks alike: their type, every frame (function, file, line), whether they
-/// run, and what they wait on, as far as it is not the object itself (its kind and facts;
+/// What makes two tasks alike: their type, every frame (function, file, line) and how many
+/// a view left out, whether they run, and what they wait on, as far as it is not the object itself (its kind and facts;
 /// a bare future's type and what owns or holds it, by type).
 #[derive(PartialEq, Eq, Hash)]
 struct Key<'s> {
     type_name: &'s str,
     frames: Vec<(&'s str, &'s str, Option<i32>)>,
+    frames_cut: usize,
     running: bool,
     wait: Option<String>,
 }
@@ -50,6 +51,7 @@ fn key<'s>(t: &'s Task, objects: &IdMap<&Object>) -> Key<'s> {
         frames: (t.frames.iter())
             .map(|f| (&*f.function, &*f.file, f.line))
             .collect(),
+        frames_cut: t.frames_cut,
         running: t.running_on_thread.is_some(),
         wait,
     }

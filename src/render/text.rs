@@ -291,6 +291,14 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
     if let Some(tid) = t.running_on_thread {
         let _ = writeln!(out, "  running on thread {tid:#x}");
     }
+    if t.frames_cut > 0 {
+        let n = t.frames_cut;
+        let _ = writeln!(
+            out,
+            "  ({n} outer frame{} not shown)",
+            if n == 1 { "" } else { "s" }
+        );
+    }
     frames(out, &t.frames);
     if let Some(a) = &t.awaiting {
         match a.resource.and_then(|id| index.objects.get(&id)) {
@@ -533,6 +541,7 @@ mod tests {
             error: None,
             event_loop: None,
             waiter: None,
+            frames_cut: 0,
             detail: None,
         };
         let snap = Snapshot {

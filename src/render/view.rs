@@ -54,6 +54,7 @@ impl View {
                 if let Some(d) = self.depth {
                     let cut = t.frames.len().saturating_sub(d);
                     t.frames.drain(..cut);
+                    t.frames_cut += cut;
                 }
                 tasks.push(t);
             }

@@ -76,7 +76,8 @@ impl Memory for Holes<'_> {
 
 #[test]
 fn corrupted_memory_never_panics_or_hangs() {
-    // gather_chain everywhere; the cross-thread and multi-loop paths on two versions.
+    // gather_chain everywhere; the cross-thread and multi-loop paths on two versions; the
+    // collector's lists (what keeps a bare future) on two.
     let cases = [
         ("3.9.18", "gather_chain", 150),
         ("3.12.1", "gather_chain", 150),
@@ -86,6 +87,9 @@ fn corrupted_memory_never_panics_or_hangs() {
         ("3.9.18", "two_loops", 50),
         ("3.13.0", "two_loops", 50),
         ("3.12.1", "wake_callback", 50),
+        // Bare futures only a registry keeps: the collector's lists are walked.
+        ("3.9.18", "bare_future_registry", 50),
+        ("3.12.1", "bare_future_registry", 50),
     ];
     // Another stretch of seeds, to search further by hand: AW_HOSTILE_SEEDS_FROM=N.
     let first: u64 = std::env::var("AW_HOSTILE_SEEDS_FROM")

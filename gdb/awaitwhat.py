@@ -41,6 +41,15 @@ def _sysroot():
     return "" if root.startswith("target:") or root in ("", "/") else root
 
 
+def _colour():
+    """gdb's own styling is on (`set style enabled`) and the output is a terminal."""
+    try:
+        styled = gdb.parameter("style enabled")
+    except RuntimeError:
+        styled = False
+    return ffi.wants_colour(styled)
+
+
 def _run(verb, arg):
     try:
         ffi.check_args(verb, arg)
@@ -60,7 +69,7 @@ def _run(verb, arg):
     conn = getattr(inferior, "connection", None)
     live = conn is not None and getattr(conn, "type", "") == "native"
     try:
-        out, target, stats = ffi.run(verb, arg, read, _modules(), live, _sysroot())
+        out, target, stats = ffi.run(verb, arg, read, _modules(), live, _sysroot(), colour=_colour())
         written = ffi.write_file(target, out) if target else out
     except ffi.AwaitwhatError as e:
         raise gdb.GdbError("awaitwhat: %s" % e)

@@ -213,15 +213,24 @@ def check_args(verb, arg):
     return flags, values, target
 
 
-def run(verb, arg, read, modules, live, sysroot="", core_file=""):
-    """Run `stacks` or `graph` with the user's arguments; returns (output, file or None, stats).
-    `sysroot`: where the target's files are on this machine, if not at / (a chroot)."""
+def wants_colour(styled):
+    """Colour the text: the debugger styles its own output (`styled`), the terminal is one,
+    and NO_COLOR is not set."""
+    return bool(styled) and os.isatty(1) and not os.environ.get("NO_COLOR")
+
+
+def run(verb, arg, read, modules, live, sysroot="", core_file="", colour=False):
+    """Run `stacks`, `graph` or `task` with the user's arguments; returns (output, file or None,
+    stats). `sysroot`: where the target's files are on this machine, if not at / (a chroot);
+    `colour`: style the text (never what goes to a file)."""
     flags, values, target = check_args(verb, arg)
     options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
                "live": live, "sysroot": sysroot, "core_file": core_file, "locals": "--locals" in flags}
     view = {VIEW_OPTIONS[k]: (int(v) if k == "--depth" else v) for k, v in values.items()}
     if verb == "task":
         options["detail"] = values["--task"]
+    if colour and target is None:
+        view["colour"] = True
     main = "json" if "--json" in flags else (
         "dot" if verb == "graph" else ("task" if verb == "task" else ("text-all" if "--all" in flags else "text")))
     out, stats = render(read, modules, [main, "stats"], options, view)

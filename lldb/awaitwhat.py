@@ -106,7 +106,9 @@ def _awaitwhat(command, exe_ctx, result):
         # lldb lists only the modules its loader resolved; the core's own list completes it.
         core_file = "" if live else (process.GetCoreFile().fullpath or "")
         try:
-            out, target, stats = ffi.run(verb, rest, read, _modules(lldb_target), live, sysroot, core_file)
+            colour = ffi.wants_colour(lldb_target.GetDebugger().GetUseColor())
+            out, target, stats = ffi.run(verb, rest, read, _modules(lldb_target), live, sysroot, core_file,
+                                         colour=colour)
         finally:
             done()
         result.AppendMessage((ffi.write_file(target, out) if target else out).rstrip("\n"))

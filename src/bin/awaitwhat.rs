@@ -106,6 +106,28 @@ impl ViewArgs {
             waiting_on: self.waiting_on.clone(),
             contains: self.contains.clone(),
             depth: self.depth,
+            colour: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    fn on(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         }
     }
 }
@@ -139,6 +161,9 @@ struct OutputArgs {
     /// length, other objects by type and address.
     #[arg(long)]
     locals: bool,
+    /// Colour the text: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorArg,
 
     /// Where the target's files are here, if not at / (a copied root for a core; a live
     /// process's own root, /proc/PID/root, is the default for --pid).
@@ -351,6 +376,10 @@ fn answer(
 ) -> Result<(), Box<dyn std::error::Error>> {
     // A filter that cannot be understood is refused before the target is touched.
     view.check()?;
+    let view = &render::view::View {
+        colour: opts.color.on(),
+        ..view.clone()
+    };
     let (mut snap, timing) = take(source, opts, graph, view, detail)?;
     let rendering = Instant::now();
     print_out(&snap, format, view, threads(opts))?;

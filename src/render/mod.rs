@@ -16,10 +16,16 @@ use std::io::Write;
 /// own), `task` (the tasks read in depth), `json`, `dot`, or `stats` (one line: what the
 /// decode cost).
 pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
+    render_coloured(s, format, false)
+}
+
+/// The same, the text formats in colour when `colour` is set (for a terminal).
+fn render_coloured(s: &Snapshot, format: &str, colour: bool) -> Result<String, String> {
+    let look = |fold| text::Look { fold, colour };
     match format {
-        "text" => Ok(text::render(s, true)),
-        "text-all" => Ok(text::render(s, false)),
-        "task" => Ok(text::render_detail(s)),
+        "text" => Ok(text::render(s, look(true))),
+        "text-all" => Ok(text::render(s, look(false))),
+        "task" => Ok(text::render_detail(s, colour)),
         "json" => Ok(json::render(s)),
         "dot" => Ok(dot::render(s)),
         "stats" => Ok(stats(s)),
@@ -32,9 +38,9 @@ pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
 /// The same, of what `view` shows (every task when it filters nothing).
 pub fn render_view(s: &Snapshot, format: &str, view: &view::View) -> Result<String, String> {
     if view.is_everything() {
-        return render(s, format);
+        return render_coloured(s, format, view.colour);
     }
-    render(&view.apply(s)?, format)
+    render_coloured(&view.apply(s)?, format, view.colour)
 }
 
 /// What the decode cost: reads, then the time of each step when it was measured.
@@ -74,7 +80,11 @@ pub fn render_into(
     match format {
         "text" | "text-all" => {
             let mut failed = None;
-            text::render_in_parts(s, threads, format == "text", &mut |part| {
+            let look = text::Look {
+                fold: format == "text",
+                colour: view.colour,
+            };
+            text::render_in_parts(s, threads, look, &mut |part| {
                 if failed.is_none() {
                     failed = w.write_all(part.as_bytes()).err();
                 }
@@ -85,6 +95,6 @@ pub fn render_into(
             json::render_into(s, w)?;
             w.write_all(b"\n").map_err(io)
         }
-        other => w.write_all(render(s, other)?.as_bytes()).map_err(io),
+        other => (w.write_all(render_coloured(s, other, view.colour)?.as_bytes())).map_err(io),
     }
 }

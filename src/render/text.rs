@@ -20,10 +20,12 @@ struct Index<'s> {
     groups: IdMap<(usize, usize)>,
     /// Each thread's name, by `thread_id`.
     thread_names: std::collections::HashMap<u64, Option<&'s str>>,
+    /// ANSI styles on ([`Look::colour`]).
+    colour: bool,
 }
 
 impl<'s> Index<'s> {
-    fn new(s: &'s Snapshot) -> Self {
+    fn new(s: &'s Snapshot, colour: bool) -> Self {
         let mut by_source: Vec<&Edge> = s.edges.iter().collect();
         by_source.sort_by_key(|e| e.from);
         let mut groups: IdMap<(usize, usize)> = IdMap::default();
@@ -37,6 +39,7 @@ impl<'s> Index<'s> {
             thread_names: (s.threads.iter())
                 .map(|t| (t.thread_id, t.name.as_deref()))
                 .collect(),
+            colour,
         }
     }
 
@@ -48,10 +51,31 @@ impl<'s> Index<'s> {
     }
 }
 
-/// The text, tasks alike folded into one entry each (`fold`: see [`super::fold`]).
-pub fn render(s: &Snapshot, fold: bool) -> String {
+/// How the text looks: tasks alike folded into one entry each ([`super::fold`]), and
+/// colour (for a terminal: ANSI styles on the lines that matter most).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Look {
+    pub fold: bool,
+    pub colour: bool,
+}
+
+/// `text` in `code` (an ANSI SGR code) when colour is on.
+fn paint(colour: bool, code: &str, text: &str) -> String {
+    if colour {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// ANSI styles of the text.
+const BOLD: &str = "1";
+const RED: &str = "1;31";
+const YELLOW: &str = "33";
+
+pub fn render(s: &Snapshot, look: Look) -> String {
     let mut all = String::new();
-    render_in_parts(s, 1, fold, &mut |part| all.push_str(part));
+    render_in_parts(s, 1, look, &mut |part| all.push_str(part));
     all
 }
 
@@ -61,7 +85,7 @@ const TASKS_PER_PART: usize = 4096;
 /// The same text, handed to `emit` in parts as it is made: a 100,000-task answer is
 /// written out as it goes instead of being held whole. Up to `threads` threads write the
 /// tasks' blocks, a few thousand each in turn; the parts come out in order.
-pub fn render_in_parts(s: &Snapshot, threads: usize, fold: bool, emit: &mut dyn FnMut(&str)) {
+pub fn render_in_parts(s: &Snapshot, threads: usize, look: Look, emit: &mut dyn FnMut(&str)) {
     let mut out = String::new();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let _ = write!(
@@ -79,12 +103,16 @@ pub fn render_in_parts(s: &Snapshot, threads: usize, fold: bool, emit: &mut dyn 
         let _ = write!(out, ", {}", plural(s.loops.len(), "event loop"));
     }
     out.push('\n');
-    let index = Index::new(s);
-    let entries = super::fold::entries(s, &index.objects, fold);
-    super::summary::busy_loops(&mut out, s);
+    let index = Index::new(s, look.colour);
+    let entries = super::fold::entries(s, &index.objects, look.fold);
+    let mut busy = String::new();
+    super::summary::busy_loops(&mut busy, s);
+    for line in busy.lines() {
+        let _ = writeln!(out, "{}", paint(look.colour, RED, line));
+    }
     let say = super::cycles::Sentences::new(&s.objects);
     for c in &s.cycles {
-        let _ = writeln!(out, "{}", say.line(c));
+        let _ = writeln!(out, "{}", paint(look.colour, RED, &say.line(c)));
     }
     super::summary::summary(&mut out, s, &index.objects, &entries);
     if entries.len() < s.tasks.len() {
@@ -192,10 +220,11 @@ fn entry(out: &mut String, index: &Index<'_>, e: &Entry<'_>, many_loops: bool) {
             .map(|t| format!("'{}' {}", t.name.as_deref().unwrap_or("?"), t.address))
             .collect();
         let more = e.tasks.len() - 1 - names.len();
+        let count = format!("{} tasks with this stack:", e.tasks.len());
         let _ = write!(
             out,
-            "{} tasks with this stack: the first below, then {}",
-            e.tasks.len(),
+            "{} the first below, then {}",
+            paint(index.colour, BOLD, &count),
             names.join(", ")
         );
         if more > 0 {
@@ -214,8 +243,8 @@ fn entry(out: &mut String, index: &Index<'_>, e: &Entry<'_>, many_loops: bool) {
 /// The task view (`awaitwhat task`): each task read in depth, whole: its block with every
 /// frame's locals, then who awaits it, its cancellation, its callbacks, and where it was
 /// created (asyncio's debug mode).
-pub fn render_detail(s: &Snapshot) -> String {
-    let index = Index::new(s);
+pub fn render_detail(s: &Snapshot, colour: bool) -> String {
+    let index = Index::new(s, colour);
     let many_loops = s.loops.len() > 1;
     let mut out = String::new();
     // The edges into each node, indexed once: a pattern may name thousands of tasks.
@@ -279,7 +308,14 @@ const SAMPLE: usize = 3;
 
 fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
     let name = t.name.as_deref().unwrap_or("?");
-    let _ = write!(out, "{} '{}' {} [{}", t.type_name, name, t.address, t.state);
+    let head = format!("{} '{}'", t.type_name, name);
+    let _ = write!(
+        out,
+        "{} {} [{}",
+        paint(index.colour, BOLD, &head),
+        t.address,
+        t.state
+    );
     if let Some(n) = t.cancel_requests.filter(|&n| n > 0) {
         let _ = write!(out, ", {n} cancel request{}", if n == 1 { "" } else { "s" });
     }
@@ -305,7 +341,8 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
             Some(r) => {
                 let _ = writeln!(
                     out,
-                    "  awaiting {} {}{}",
+                    "  {} {} {}{}",
+                    paint(index.colour, YELLOW, "awaiting"),
                     r.label,
                     r.id,
                     related(index, r.id)
@@ -340,7 +377,8 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
                 }
                 let _ = writeln!(
                     out,
-                    "  awaiting {role}{}{owner}{held}{}",
+                    "  {} {role}{}{owner}{held}{}",
+                    paint(index.colour, YELLOW, "awaiting"),
                     awaited(a),
                     related(index, a.address)
                 );
@@ -557,14 +595,18 @@ mod tests {
             stats: Default::default(),
         };
         for fold in [true, false] {
-            let one = render(&snap, fold);
+            let look = Look {
+                fold,
+                colour: false,
+            };
+            let one = render(&snap, look);
             for threads in [2, 3, 8] {
                 let mut many = String::new();
-                render_in_parts(&snap, threads, fold, &mut |part| many.push_str(part));
+                render_in_parts(&snap, threads, look, &mut |part| many.push_str(part));
                 assert_eq!(one, many, "{threads} threads");
             }
         }
-        let one = render(&snap, false);
+        let one = render(&snap, Look::default());
         // In task order, every task once.
         let names: Vec<&str> = one.lines().filter(|l| l.starts_with("Task ")).collect();
         assert_eq!(names.len(), snap.tasks.len());

@@ -19,6 +19,9 @@ pub struct View {
     pub contains: Option<String>,
     /// The innermost frames shown of each chain.
     pub depth: Option<usize>,
+    /// The text in colour (ANSI styles, for a terminal).
+    #[serde(default)]
+    pub colour: bool,
 }
 
 impl View {

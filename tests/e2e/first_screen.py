@@ -170,6 +170,10 @@ def filter_checks(tmp):
     got = set(shown_tasks(stacks(p, "--contains", "take_both")))
     check("e. --contains take_both shows exactly the oracle's tasks with that frame", got == with_fn and with_fn,
           "%s" % sorted(got))
+    plain, coloured = stacks(p), stacks(p, "--color", "always")
+    check("e. --color always styles the text and changes nothing else; into a pipe there is none",
+          "\x1b[" in coloured and "\x1b[" not in plain and re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain,
+          coloured[:300])
     drawn = subprocess.run([AW, "graph", "--pid", str(p.pid), "--svg"], capture_output=True, text=True, timeout=300)
     check("e. graph --svg draws every task of the oracle as SVG",
           drawn.returncode == 0 and "<svg" in drawn.stdout and all(t["address"] in drawn.stdout for t in tasks),

@@ -2,7 +2,8 @@
 process or a core.
 
 Load with `source gdb/awaitwhat.py` (or `gdb -x gdb/awaitwhat.py`). Commands:
-`py-await-stacks`, `py-await-graph`, and the same as `awaitwhat stacks|graph|version`.
+`py-await-stacks`, `py-await-graph`, `py-await-task`, `py-await-loops`, and the same as
+`awaitwhat stacks|graph|task|loops|version`.
 All CPython knowledge lives in libawaitwhat.so; this file hands it gdb's memory reader and
 the mapped files, then prints what it returns."""
 
@@ -79,7 +80,7 @@ def _run(verb, arg):
 
 
 class _Verb(gdb.Command):
-    """A command that runs one awaitwhat verb (`stacks`, `graph` or `task`)."""
+    """A command that runs one awaitwhat verb (`stacks`, `graph`, `task` or `loops`)."""
 
     def __init__(self, name, verb, usage, help_text):
         self.__doc__ = "Usage: %s %s\n\n%s" % (name, usage, help_text)
@@ -91,7 +92,7 @@ class _Verb(gdb.Command):
 
 
 class Awaitwhat(gdb.Command):
-    """awaitwhat: asyncio await stacks and wait graphs. Subcommands: stacks, graph, task, version."""
+    """awaitwhat: asyncio await stacks and wait graphs. Subcommands: stacks, graph, task, loops, version."""
 
     def __init__(self):
         super().__init__("awaitwhat", gdb.COMMAND_STACK, prefix=True)
@@ -114,6 +115,7 @@ _STACKS_USAGE = ("[--json] [--all] [--locals] [--task T] [--waiting-on KIND] [--
                  "[--no-dwarf] [--no-source] [--stats] [> FILE]")
 _GRAPH_USAGE = "[--json] [--svg] [--no-dwarf] [--stats] [> FILE]"
 _TASK_USAGE = "NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]"
+_LOOPS_USAGE = "[--json] [--no-dwarf] [--no-source] [--stats] [> FILE]"
 Awaitwhat()
 AwaitwhatVersion()
 for _name, _verb, _usage, _help in (
@@ -123,5 +125,7 @@ for _name, _verb, _usage, _help in (
     ("awaitwhat graph", "graph", _GRAPH_USAGE, ffi.GRAPH_HELP),
     ("py-await-task", "task", _TASK_USAGE, ffi.TASK_HELP),
     ("awaitwhat task", "task", _TASK_USAGE, ffi.TASK_HELP),
+    ("py-await-loops", "loops", _LOOPS_USAGE, ffi.LOOPS_HELP),
+    ("awaitwhat loops", "loops", _LOOPS_USAGE, ffi.LOOPS_HELP),
 ):
     _Verb(_name, _verb, _usage, _help)

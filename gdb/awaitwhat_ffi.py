@@ -57,6 +57,13 @@ TASK_HELP = (
     "Usage: NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]."
 )
 
+LOOPS_HELP = (
+    "Show each event loop: the thread running it and its running task, the callbacks queued to run next, "
+    "its timers and the next to fire (and for whom), and the file descriptors its selector watches with "
+    "the tasks waiting on each; then every thread's Python stack.\n\n"
+    "Options: --json, --no-dwarf, --no-source, --stats, and `> FILE`."
+)
+
 GRAPH_HELP = (
     "Show the asyncio wait graph as Graphviz DOT: tasks (with their frames), what each waits on, "
     "gather/shield/wait/TaskGroup links, inferred lock holders, and wait cycles in red.\n\n"
@@ -205,6 +212,8 @@ def check_args(verb, arg):
             raise AwaitwhatError("name one task: its name, its address (0x...) or a regular expression on names")
         values["--task"] = named[0]
         return flags, values, target
+    if verb == "loops":
+        return parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"})
     allowed = set(OPTIONS) - ({"--no-source", "--all", "--locals"} if verb == "graph" else {"--svg"})
     flags, values, target = parse_args(arg, allowed, () if verb == "graph" else VIEW_OPTIONS)
     if "--svg" in flags and shutil.which("dot") is None:
@@ -220,7 +229,7 @@ def wants_colour(styled):
 
 
 def run(verb, arg, read, modules, live, sysroot="", core_file="", colour=False):
-    """Run `stacks`, `graph` or `task` with the user's arguments; returns (output, file or None,
+    """Run `stacks`, `graph`, `task` or `loops` with the user's arguments; returns (output, file or None,
     stats). `sysroot`: where the target's files are on this machine, if not at / (a chroot);
     `colour`: style the text (never what goes to a file)."""
     flags, values, target = check_args(verb, arg)
@@ -229,10 +238,11 @@ def run(verb, arg, read, modules, live, sysroot="", core_file="", colour=False):
     view = {VIEW_OPTIONS[k]: (int(v) if k == "--depth" else v) for k, v in values.items()}
     if verb == "task":
         options["detail"] = values["--task"]
+    options["loops"] = verb == "loops"
     if colour and target is None:
         view["colour"] = True
-    main = "json" if "--json" in flags else (
-        "dot" if verb == "graph" else ("task" if verb == "task" else ("text-all" if "--all" in flags else "text")))
+    own = {"graph": "dot", "task": "task", "loops": "loops"}
+    main = "json" if "--json" in flags else own.get(verb, "text-all" if "--all" in flags else "text")
     out, stats = render(read, modules, [main, "stats"], options, view)
     if "--svg" in flags:
         drawn = subprocess.run(["dot", "-Tsvg"], input=out, capture_output=True, text=True)

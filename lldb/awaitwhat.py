@@ -24,9 +24,11 @@ Usage:
                    [--no-dwarf] [--no-source] [--stats] [> FILE]
   awaitwhat graph [--json] [--svg] [--no-dwarf] [--stats] [> FILE]
   awaitwhat task NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]
+  awaitwhat loops [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]
   awaitwhat version
 
-stacks: """ + ffi.STACKS_HELP + "\n\ngraph: " + ffi.GRAPH_HELP + "\n\ntask: " + ffi.TASK_HELP
+stacks: """ + ffi.STACKS_HELP + "\n\ngraph: " + ffi.GRAPH_HELP + "\n\ntask: " + ffi.TASK_HELP + \
+    "\n\nloops: " + ffi.LOOPS_HELP
 
 
 def _modules(target):
@@ -91,8 +93,9 @@ def _awaitwhat(command, exe_ctx, result):
         if verb == "version":
             result.AppendMessage("awaitwhat %s" % ffi.version())
             return
-        if verb not in ("stacks", "graph", "task"):
-            raise ffi.AwaitwhatError("unknown subcommand %r (stacks, graph, task, version; see `help awaitwhat`)" % verb)
+        if verb not in ("stacks", "graph", "task", "loops"):
+            raise ffi.AwaitwhatError("unknown subcommand %r (stacks, graph, task, loops, version; see `help awaitwhat`)"
+                                     % verb)
         ffi.check_args(verb, rest)
         process = exe_ctx.GetProcess()
         if not process or not process.IsValid():
@@ -119,7 +122,7 @@ def _awaitwhat(command, exe_ctx, result):
 
 
 class AwaitwhatCommand:
-    """`awaitwhat stacks|graph|task|version`; `help awaitwhat` shows HELP."""
+    """`awaitwhat stacks|graph|task|loops|version`; `help awaitwhat` shows HELP."""
 
     def __init__(self, debugger, internal_dict):
         pass
@@ -128,7 +131,7 @@ class AwaitwhatCommand:
         _awaitwhat(command, exe_ctx, result)
 
     def get_short_help(self):
-        return "asyncio await stacks and wait graphs: awaitwhat stacks|graph|task|version"
+        return "asyncio await stacks and wait graphs: awaitwhat stacks|graph|task|loops|version"
 
     def get_long_help(self):
         return HELP

@@ -33,6 +33,9 @@ pub struct Options {
     /// The tasks to read in depth (`awaitwhat task`): a name, an address or a pattern, as
     /// `--task` takes it. Their frames' locals are read too.
     pub detail: Option<String>,
+    /// Read the event loops' own state (`awaitwhat loops`): ready callbacks, timers, the
+    /// selector's file descriptors.
+    pub loops: bool,
 }
 
 impl Options {

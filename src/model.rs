@@ -274,6 +274,59 @@ pub struct EventLoop {
     pub thread_id: Option<u64>,
     /// How many of the pending tasks are its own.
     pub tasks: usize,
+    /// What `awaitwhat loops` reads: its queues, timers and file descriptors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Box<LoopDetail>>,
+}
+
+/// An event loop's own state: what it will run next, when, and on which file descriptors.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoopDetail {
+    /// The selector class (`EpollSelector`), when the loop has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Arc<str>>,
+    /// Callbacks queued to run on its next iteration (`_ready`): their count, and the first
+    /// 50 of them in the order they will run. None: the loop keeps no such queue (uvloop).
+    pub ready_count: Option<usize>,
+    pub ready: Vec<CallbackRef>,
+    /// Timers (`_scheduled`), cancelled ones included until the loop drops them.
+    pub timers: Option<usize>,
+    pub cancelled_timers: usize,
+    /// The earliest timer not cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_timer: Option<LoopTimer>,
+    /// The file descriptors registered with its selector, by number.
+    pub fds: Vec<LoopFd>,
+    /// What could not be read (a part left out, and why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
+}
+
+/// A loop's earliest live timer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoopTimer {
+    pub handle: Id,
+    /// Its loop time (`TimerHandle.when()`).
+    pub when: f64,
+    /// Seconds from the snapshot's "now", when the loop's clock is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<f64>,
+    pub callback: CallbackRef,
+}
+
+/// A file descriptor a loop's selector watches, what it runs when it is ready, and the
+/// tasks waiting on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoopFd {
+    pub fd: i64,
+    /// The selector's events: 1 read, 2 write.
+    pub events: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reader: Option<CallbackRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writer: Option<CallbackRef>,
+    /// Tasks whose wait is on this descriptor (a socket or stream of this loop).
+    pub tasks: Vec<Id>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

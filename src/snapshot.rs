@@ -4,7 +4,7 @@
 //! understand at all is an error.
 
 use crate::asyncio::stdlib::Stdlib;
-use crate::asyncio::{graph, loops, referrers, tasks};
+use crate::asyncio::{graph, loop_state, loops, referrers, tasks};
 use crate::cpython::Py;
 use crate::discover::{Options, discover, fallback_files, with_core_modules};
 use crate::error::{Error, Result};
@@ -135,6 +135,16 @@ fn decode(
             }
         }
         steps.done("detail");
+    }
+    let mut loops = loops;
+    if opts.loops {
+        loop_state::idle_loops(&py, &threads.threads, &stdlib, &mut loops);
+        let objects = graph.objects.iter().map(|o| (o.id, o)).collect();
+        for l in loops.iter_mut() {
+            let d = loop_state::detail(&py, l.address.0, clock, &tasks_out, &objects);
+            l.detail = Some(Box::new(d));
+        }
+        steps.done("loops");
     }
     if opts.locals {
         let tasks = tasks_out.iter_mut().flat_map(|t| t.frames.iter_mut());

@@ -61,7 +61,7 @@ fn created(py: &Py<'_>, tb: Addr) -> Result<Vec<Frame>> {
     Ok(out)
 }
 
-fn callback_ref(py: &Py<'_>, cb: Addr) -> CallbackRef {
+pub fn callback_ref(py: &Py<'_>, cb: Addr) -> CallbackRef {
     match py.callable(cb) {
         Ok(c) => callback_ref_of(&c),
         Err(_) => CallbackRef {

@@ -18,21 +18,24 @@ pub fn event_loops(py: &Py<'_>, tasks: &[Task]) -> (Vec<EventLoop>, HashMap<Addr
             l.tasks += 1;
             continue;
         }
-        let thread_id = py
-            .attr(lp, "_thread_id")
-            .ok()
-            .flatten()
-            .and_then(|t| py.int(t).ok())
-            .and_then(|t| u64::try_from(t).ok());
+        let thread_id = thread_of(py, lp);
         threads.insert(lp, thread_id);
         out.push(EventLoop {
             address: id,
             type_name: py.short_type_name(lp).unwrap_or_else(|_| "?".into()),
             thread_id,
             tasks: 1,
+            detail: None,
         });
     }
     (out, threads)
+}
+
+/// `threading.get_ident()` of the thread running loop `lp` (`loop._thread_id`), if any.
+pub fn thread_of(py: &Py<'_>, lp: Addr) -> Option<u64> {
+    (py.attr(lp, "_thread_id").ok().flatten())
+        .and_then(|t| py.int(t).ok())
+        .and_then(|t| u64::try_from(t).ok())
 }
 
 /// The loop's "now": this machine's monotonic clock for a live target (asyncio's default

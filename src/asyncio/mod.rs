@@ -4,6 +4,7 @@ pub mod callbacks;
 pub mod chain;
 pub mod detail;
 pub mod graph;
+pub mod loop_state;
 pub mod loops;
 pub mod referrers;
 pub mod stdlib;

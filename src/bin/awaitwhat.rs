@@ -54,6 +54,14 @@ enum Command {
         #[arg(value_name = "NAME|ADDRESS|REGEX")]
         task: String,
     },
+    /// The event loops: which thread runs each, its running task, the callbacks queued on
+    /// it, its timers, and the file descriptors its selector watches with who waits on each.
+    Loops {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        opts: OutputArgs,
+    },
     /// The closed vocabularies of the JSON (object kinds, edge kinds, states, cycle grades),
     /// as one JSON object: what tools that read the JSON can check against.
     Vocabulary,
@@ -221,6 +229,16 @@ struct Timing {
     live: Option<live::Reading>,
 }
 
+/// What a command reads beyond the stacks and the graph.
+#[derive(Clone, Copy, PartialEq)]
+enum Extra {
+    None,
+    /// The tasks `--task` names, in depth.
+    Task,
+    /// The event loops' own state.
+    Loops,
+}
+
 /// One snapshot of the core or process. The graph needs no source lines. A live target
 /// is let go before this returns, so it never waits for rendering.
 fn take(
@@ -228,7 +246,7 @@ fn take(
     opts: &OutputArgs,
     graph: bool,
     view: &render::view::View,
-    detail: bool,
+    extra: Extra,
 ) -> Result<(model::Snapshot, Timing), Box<dyn std::error::Error>> {
     // A live process's files as it sees them (its container or chroot, or / itself):
     // its binary, libraries, debug files and sources.
@@ -246,7 +264,8 @@ fn take(
         core_file: String::new(),
         locals: opts.locals && !graph,
         // The task view reads its tasks in depth: the ones `--task` names.
-        detail: view.task.clone().filter(|_| detail),
+        detail: view.task.clone().filter(|_| extra == Extra::Task),
+        loops: extra == Extra::Loops,
     };
     let start = Instant::now();
     let (snap, reading) = match (source.core, source.pid) {
@@ -372,7 +391,7 @@ fn answer(
     graph: bool,
     format: &str,
     view: &render::view::View,
-    detail: bool,
+    extra: Extra,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // A filter that cannot be understood is refused before the target is touched.
     view.check()?;
@@ -380,7 +399,7 @@ fn answer(
         colour: opts.color.on(),
         ..view.clone()
     };
-    let (mut snap, timing) = take(source, opts, graph, view, detail)?;
+    let (mut snap, timing) = take(source, opts, graph, view, extra)?;
     let rendering = Instant::now();
     print_out(&snap, format, view, threads(opts))?;
     snap.stats.phases.push(("render", rendering.elapsed()));
@@ -397,7 +416,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 (false, true) => "text-all",
                 (false, false) => "text",
             };
-            answer(source, &opts, false, format, &view.view(), false)
+            answer(source, &opts, false, format, &view.view(), Extra::None)
         }
         Command::Task { source, opts, task } => {
             let format = if opts.json { "json" } else { "task" };
@@ -405,7 +424,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 task: Some(task),
                 ..Default::default()
             };
-            answer(source, &opts, false, format, &view, true)
+            answer(source, &opts, false, format, &view, Extra::Task)
         }
         Command::Graph { source, opts, svg } => {
             let format = match (opts.json, svg) {
@@ -416,7 +435,25 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if svg {
                 check_graphviz()?;
             }
-            answer(source, &opts, true, format, &Default::default(), false)
+            answer(
+                source,
+                &opts,
+                true,
+                format,
+                &Default::default(),
+                Extra::None,
+            )
+        }
+        Command::Loops { source, opts } => {
+            let format = if opts.json { "json" } else { "loops" };
+            answer(
+                source,
+                &opts,
+                false,
+                format,
+                &Default::default(),
+                Extra::Loops,
+            )
         }
         Command::Vocabulary => {
             println!("{}", awaitwhat::model::vocabulary());

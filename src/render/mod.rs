@@ -5,6 +5,7 @@ pub mod dot;
 pub mod fold;
 pub mod json;
 pub mod label;
+pub mod loops;
 pub mod summary;
 pub mod text;
 pub mod view;
@@ -13,7 +14,8 @@ use crate::model::Snapshot;
 use std::io::Write;
 
 /// Render in a named format: `text` (tasks alike folded), `text-all` (every task on its
-/// own), `task` (the tasks read in depth), `json`, `dot`, or `stats` (one line: what the
+/// own), `task` (the tasks read in depth), `loops` (the event loops' own
+/// state), `json`, `dot`, or `stats` (one line: what the
 /// decode cost).
 pub fn render(s: &Snapshot, format: &str) -> Result<String, String> {
     render_coloured(s, format, false)
@@ -26,11 +28,12 @@ fn render_coloured(s: &Snapshot, format: &str, colour: bool) -> Result<String, S
         "text" => Ok(text::render(s, look(true))),
         "text-all" => Ok(text::render(s, look(false))),
         "task" => Ok(text::render_detail(s, colour)),
+        "loops" => Ok(loops::render(s, colour)),
         "json" => Ok(json::render(s)),
         "dot" => Ok(dot::render(s)),
         "stats" => Ok(stats(s)),
         other => Err(format!(
-            "unknown format '{other}' (expected text, text-all, task, json, dot or stats)"
+            "unknown format '{other}' (expected text, text-all, task, loops, json, dot or stats)"
         )),
     }
 }

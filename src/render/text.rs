@@ -3,8 +3,8 @@
 
 use super::fold::Entry;
 use crate::model::{
-    Awaited, Edge, EdgeKind, Facts, Frame, HeldBy, Id, IdMap, Kind, Label, Object, Snapshot,
-    Socket, Task,
+    Awaited, CallbackRef, Edge, EdgeKind, Facts, Frame, HeldBy, Id, IdMap, Kind, Label, Object,
+    Snapshot, Socket, Task, Thread,
 };
 use std::fmt::Write;
 
@@ -183,7 +183,19 @@ pub fn render_in_parts(s: &Snapshot, threads: usize, look: Look, emit: &mut dyn 
             emit(t);
         }
     }
-    for th in &s.threads {
+    thread_blocks(&mut out, &index, &s.threads);
+    if !s.warnings.is_empty() {
+        out.push_str("\nwarnings:\n");
+        for w in &s.warnings {
+            let _ = writeln!(out, "  - {w}");
+        }
+    }
+    emit(&out);
+}
+
+/// Each thread's block: its ids and name, its Python stack, and what it blocks in.
+fn thread_blocks(out: &mut String, index: &Index<'_>, threads: &[Thread]) {
+    for th in threads {
         let _ = write!(out, "\nThread {:#x}", th.thread_id);
         if let Some(n) = &th.name {
             let _ = write!(out, " '{n}'");
@@ -199,16 +211,28 @@ pub fn render_in_parts(s: &Snapshot, threads: usize, look: Look, emit: &mut dyn 
             None if th.frames.is_empty() => out.push_str("  (no Python frames)\n"),
             None => {}
         }
-        frames(&mut out, &th.frames);
-        blocked_in_result(&mut out, &index, Id(th.thread_id));
+        frames(out, &th.frames);
+        blocked_in_result(out, index, Id(th.thread_id));
     }
-    if !s.warnings.is_empty() {
-        out.push_str("\nwarnings:\n");
-        for w in &s.warnings {
-            let _ = writeln!(out, "  - {w}");
-        }
+}
+
+/// The threads' blocks alone (the loops view ends with them).
+pub(super) fn threads_text(s: &Snapshot, colour: bool) -> String {
+    let mut out = String::new();
+    thread_blocks(&mut out, &Index::new(s, colour), &s.threads);
+    out
+}
+
+/// A callback as `module.qualname of 0x…` (the object a method is bound to).
+pub(super) fn callback(c: &CallbackRef) -> String {
+    let mut out = match &c.module {
+        Some(m) if !m.is_empty() => format!("{m}.{}", c.name),
+        _ => c.name.clone(),
+    };
+    if let Some(r) = c.receiver {
+        let _ = write!(out, " of {r}");
     }
-    emit(&out);
+    out
 }
 
 /// A task, or a group of tasks alike: how many, a few of their names, then the first one's
@@ -278,15 +302,7 @@ pub fn render_detail(s: &Snapshot, colour: bool) -> String {
         } else {
             out.push_str("  callbacks:\n");
             for c in &d.callbacks {
-                let module = c
-                    .module
-                    .as_deref()
-                    .map_or(String::new(), |m| format!("{m}."));
-                let _ = write!(out, "    {module}{}", c.name);
-                if let Some(r) = c.receiver {
-                    let _ = write!(out, " of {r}");
-                }
-                out.push('\n');
+                let _ = writeln!(out, "    {}", callback(c));
             }
         }
         if d.created.is_empty() {

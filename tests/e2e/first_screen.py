@@ -245,6 +245,89 @@ def recursion_checks(tmp):
     p.kill()
 
 
+LOOP_SCENARIOS = ("io_waits", "sleep", "deadlock_threadsafe", "two_loops", "timeout", "uvloop_loop")
+LLDB = os.environ.get("AWAITWHAT_LLDB", "lldb-22")
+
+
+def loops_json(p, *debugger):
+    """`awaitwhat loops --json` of process p: from the CLI, or from gdb or lldb attached."""
+    out = os.path.join(os.path.dirname(p.args[2]), "loops-%d-%s.json" % (p.pid, debugger[0] if debugger else "cli"))
+    if not debugger:
+        r = subprocess.run([AW, "loops", "--pid", str(p.pid), "--json", "--no-source"],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError("awaitwhat loops failed: %s" % r.stderr[-500:])
+        return json.loads(r.stdout)["loops"]
+    if debugger[0] == "gdb":
+        cmd = ["gdb", "-nx", "-batch", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
+               "-ex", "source %s" % os.path.join(REPO, "gdb", "awaitwhat.py"), "-p", str(p.pid),
+               "-ex", "py-await-loops --json --no-source > %s" % out, "-ex", "detach"]
+    else:
+        cmd = [LLDB, "-b", "-o", "command script import %s" % os.path.join(REPO, "lldb", "awaitwhat.py"),
+               "-o", "process attach -p %d" % p.pid, "-o", "awaitwhat loops --json --no-source > %s" % out,
+               "-o", "process detach"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if not os.path.exists(out):
+        raise RuntimeError("%s wrote no loops: %s" % (debugger[0], (r.stdout + r.stderr)[-800:]))
+    with open(out) as f:
+        return json.load(f)["loops"]
+
+
+def loop_differences(oracle, loops):
+    """How `awaitwhat loops --json` differs from the oracle's loop_state, loop by loop."""
+    got = {lp["address"]: lp for lp in loops}
+    loop_of = {t["address"]: t["loop"] for t in oracle["tasks"]}
+    bad = []
+    for want in oracle["graph"]["loop_state"]:
+        lp = got.get(want["address"])
+        if lp is None:
+            bad.append("loop %s not shown" % want["address"])
+            continue
+        d = lp.get("detail") or {}
+        ref = lambda c: None if c is None else {  # noqa: E731
+            "name": c["name"], "module": c.get("module"), "receiver": c.get("receiver")}
+        mine = {"address": lp["address"], "thread_id": lp["thread_id"]}
+        if "ready" in want:
+            mine.update(ready=[ref(c) for c in d.get("ready", [])], timers=d.get("timers"),
+                        cancelled_timers=d.get("cancelled_timers"),
+                        next_when=(d.get("next_timer") or {}).get("when"),
+                        fds=[{"fd": f["fd"], "events": f["events"], "reader": ref(f.get("reader")),
+                              "writer": ref(f.get("writer"))} for f in d.get("fds", [])])
+        if mine != want:
+            bad.append("loop %s: got %s, oracle %s" % (want["address"], json.dumps(mine), json.dumps(want)))
+        # Who waits on each descriptor: the oracle's io_wait()s of this loop.
+        for f in d.get("fds", []):
+            waiting = sorted(e["task"] for e in oracle["graph"]["io"]
+                             if e["facts"].get("fd") == f["fd"] and loop_of.get(e["task"]) == lp["address"])
+            if sorted(f["tasks"]) != waiting:
+                bad.append("fd %d: waited on by %s, oracle %s" % (f["fd"], f["tasks"], waiting))
+    return bad
+
+
+def loops_checks(tmp):
+    # uvloop comes from the wheels scripts/setup installs for this interpreter.
+    deps = os.path.join(REPO, "target", "pydeps", "3.12")
+    for name in LOOP_SCENARIOS:
+        p, oracle = scenario(tmp, name, PYTHONPATH=deps)
+        bad = loop_differences(oracle, loops_json(p))
+        state = oracle["graph"]["loop_state"]
+        check("h. `awaitwhat loops` of %s: each loop's thread, ready callbacks, timers and next deadline, "
+              "descriptors and who waits on each, as the oracle has them (%d loops, %d descriptors)"
+              % (name, len(state), sum(len(s.get("fds", [])) for s in state)), not bad, "\n".join(bad))
+        if name == "deadlock_threadsafe":
+            text = subprocess.run([AW, "loops", "--pid", str(p.pid), "--no-source"], capture_output=True,
+                                  text=True, timeout=300).stdout
+            running = ["  running: %s '%s' %s (the loop runs nothing else until it awaits)"
+                       % (t["type"], t["name"], t["address"]) for t in oracle["tasks"] if t.get("running_on_thread")]
+            check("h. the loops view names the task blocking its loop", running and
+                  all(line in text.splitlines() for line in running), text[:1500])
+        if name == "io_waits":
+            for debugger in ("gdb", "lldb"):
+                bad = loop_differences(oracle, loops_json(p, debugger))
+                check("h. %s's loops command shows the oracle's loops" % debugger, not bad, "\n".join(bad))
+        p.kill()
+
+
 def main():
     for need in (AW, PYTHON):
         if not os.path.exists(need):
@@ -258,6 +341,7 @@ def main():
             filter_checks(tmp)
             locals_checks(tmp)
             task_view_checks(tmp)
+            loops_checks(tmp)
         finally:
             for p in started:
                 if p.poll() is None:

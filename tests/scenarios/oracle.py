@@ -923,6 +923,10 @@ def compute_graph(loop, tasks, running_task=None):
     primitives every live instance of asyncio's own Lock, Event, Condition,
                Semaphore, Queue, Barrier and TaskGroup (subclasses included),
                by isinstance, whatever its class is called: {address, kind}
+    loop_state each loop's own state (`awaitwhat loops`): {address, thread_id,
+               ready: [callback], timers, cancelled_timers, next_when, fds:
+               [{fd, events, reader, writer}]}, a callback as {name, module,
+               receiver}; only address and thread_id for uvloop
     expect_cycle  EXPECT_CYCLE of the scenario module (task names) or []
     """
     import asyncio
@@ -1147,10 +1151,50 @@ def compute_graph(loop, tasks, running_task=None):
         "wait_sets": sorted(wait_sets.values(), key=key),
         "call_graph": call_graph,
         "threadsafe": sorted(threadsafe_waits, key=key),
+        "loop_state": [_loop_state(lp, running_task) for lp in _loops(loop)],
         "expect_cycle": list(expect),
         "expect_grade": grade,
     }
     return data, problems
+
+
+def _callback_ref(cb):
+    """A handle's callback as `awaitwhat loops` names it: module, qualified name, and the
+    object a method is bound to."""
+    import functools
+    if isinstance(cb, functools.partial):
+        inner = _callback_ref(cb.func)
+        return dict(inner, name="functools.partial(%s)" % inner["name"])
+    func = getattr(cb, "__func__", cb)
+    me = getattr(cb, "__self__", None)
+    if isinstance(func, types.FunctionType):
+        return {"name": func.__qualname__, "module": func.__module__,
+                "receiver": None if me is None else hex(id(me))}
+    return {"name": "<%s object>" % type(cb).__name__, "module": None, "receiver": hex(id(cb))}
+
+
+def _loop_state(lp, running_task):
+    """What `awaitwhat loops` reads of a loop: its queue, timers and selector.  A loop that is
+    not blocked sleeps in select() only with nothing ready (asyncio computes a zero timeout
+    otherwise): its ready queue then is empty, whatever it holds while this task runs."""
+    state = {"address": hex(id(lp)), "thread_id": getattr(lp, "_thread_id", None)}
+    if not hasattr(lp, "_ready"):
+        return state  # uvloop: libuv keeps them
+    blocked = running_task is not None and running_task.get_loop() is lp
+    state["ready"] = [_callback_ref(h._callback) for h in lp._ready] if blocked else []
+    scheduled = list(lp._scheduled)
+    live = [h for h in scheduled if not h._cancelled]
+    state["timers"] = len(scheduled)
+    state["cancelled_timers"] = len(scheduled) - len(live)
+    state["next_when"] = min(h._when for h in live) if live else None
+    fds = []
+    for key in lp._selector.get_map().values():
+        reader, writer = key.data if key.data else (None, None)
+        fds.append({"fd": key.fd, "events": key.events,
+                    "reader": None if reader is None else _callback_ref(reader._callback),
+                    "writer": None if writer is None else _callback_ref(writer._callback)})
+    state["fds"] = sorted(fds, key=lambda f: f["fd"])
+    return state
 
 
 def _primitives():

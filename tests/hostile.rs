@@ -90,6 +90,8 @@ fn corrupted_memory_never_panics_or_hangs() {
         // Bare futures only a registry keeps: the collector's lists are walked.
         ("3.9.18", "bare_future_registry", 50),
         ("3.12.1", "bare_future_registry", 50),
+        // Sockets, streams and a child: the selector's map of descriptors.
+        ("3.12.1", "io_waits", 50),
     ];
     // Another stretch of seeds, to search further by hand: AW_HOSTILE_SEEDS_FROM=N.
     let first: u64 = std::env::var("AW_HOSTILE_SEEDS_FROM")
@@ -104,6 +106,8 @@ fn corrupted_memory_never_panics_or_hangs() {
         let opts = Options {
             no_dwarf: true,
             no_source: true,
+            // The loops' own state (queues, timers, selectors) is read from damage too.
+            loops: true,
             ..Default::default()
         };
         let (mut answered, mut refused, mut light_refused) = (0, 0, 0);
@@ -116,7 +120,12 @@ fn corrupted_memory_never_panics_or_hangs() {
                 };
                 let t0 = Instant::now();
                 match snapshot::take(&mem, &modules, &opts) {
-                    Ok(_) => answered += 1,
+                    Ok(snap) => {
+                        for format in ["text", "loops", "json"] {
+                            assert!(awaitwhat::render::render(&snap, format).is_ok());
+                        }
+                        answered += 1
+                    }
                     Err(e) => {
                         assert!(!e.to_string().is_empty());
                         if std::env::var("AW_HOSTILE_VERBOSE").is_ok() {

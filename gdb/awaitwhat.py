@@ -111,8 +111,8 @@ class AwaitwhatVersion(gdb.Command):
             raise gdb.GdbError("awaitwhat: %s" % e)
 
 
-_STACKS_USAGE = ("[--json] [--all] [--locals] [--task T] [--waiting-on KIND] [--contains F] [--depth N] "
-                 "[--no-dwarf] [--no-source] [--stats] [> FILE]")
+_STACKS_USAGE = ("[--json] [--all] [--locals] [--short-paths] [--task T] [--waiting-on KIND] [--contains F] "
+                 "[--depth N] [--no-dwarf] [--no-source] [--stats] [> FILE]")
 _GRAPH_USAGE = "[--json] [--svg] [--no-dwarf] [--stats] [> FILE]"
 _TASK_USAGE = "NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]"
 _LOOPS_USAGE = "[--json] [--no-dwarf] [--no-source] [--stats] [> FILE]"

@@ -26,6 +26,7 @@ OPTIONS = {
     "--all": "show every task on its own (above 20 tasks, tasks alike are otherwise folded)",
     "--locals": "show every frame's local variables (plain values, container lengths, types)",
     "--svg": "the graph as SVG, drawn by Graphviz's dot (which must be on PATH)",
+    "--short-paths": "files without the standard library's and site-packages' directories",
 }
 
 # Options of `stacks` that take a value: what part of the answer is shown.
@@ -44,7 +45,8 @@ STACKS_HELP = (
     "tasks with the same stack and the same kind of wait are otherwise shown once, with a count), "
     "--task NAME|ADDRESS|REGEX, --waiting-on KIND (lock, event, semaphore, queue, timer, socket, future, "
     "task, executor...), --contains FUNCTION, --depth N (the innermost N frames), --locals (every frame's "
-    "local variables), "
+    "local variables), --short-paths (asyncio/locks.py, aiohttp/client.py: no standard library or "
+    "site-packages directories), "
     "and `> FILE` to write to FILE.\n\n"
     "Works on a live process and on a core file. Reads memory only: nothing is written to the target "
     "and no code runs in it."
@@ -214,7 +216,7 @@ def check_args(verb, arg):
         return flags, values, target
     if verb == "loops":
         return parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"})
-    allowed = set(OPTIONS) - ({"--no-source", "--all", "--locals"} if verb == "graph" else {"--svg"})
+    allowed = set(OPTIONS) - ({"--no-source", "--all", "--locals", "--short-paths"} if verb == "graph" else {"--svg"})
     flags, values, target = parse_args(arg, allowed, () if verb == "graph" else VIEW_OPTIONS)
     if "--svg" in flags and shutil.which("dot") is None:
         raise AwaitwhatError("--svg needs Graphviz's `dot` on PATH (e.g. apt-get install graphviz); "
@@ -239,6 +241,8 @@ def run(verb, arg, read, modules, live, sysroot="", core_file="", colour=False):
     if verb == "task":
         options["detail"] = values["--task"]
     options["loops"] = verb == "loops"
+    if "--short-paths" in flags:
+        view["short_paths"] = True
     if colour and target is None:
         view["colour"] = True
     own = {"graph": "dot", "task": "task", "loops": "loops"}

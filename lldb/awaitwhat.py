@@ -20,7 +20,7 @@ _INVALID = 0xFFFFFFFFFFFFFFFF
 HELP = """awaitwhat: asyncio await stacks and wait graphs.
 
 Usage:
-  awaitwhat stacks [--json] [--all] [--locals] [--task T] [--waiting-on KIND] [--contains F] [--depth N]
+  awaitwhat stacks [--json] [--all] [--locals] [--short-paths] [--task T] [--waiting-on KIND] [--contains F] [--depth N]
                    [--no-dwarf] [--no-source] [--stats] [> FILE]
   awaitwhat graph [--json] [--svg] [--no-dwarf] [--stats] [> FILE]
   awaitwhat task NAME|ADDRESS|REGEX [--json] [--no-dwarf] [--no-source] [--stats] [> FILE]

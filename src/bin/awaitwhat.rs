@@ -105,6 +105,10 @@ struct ViewArgs {
     /// Show only the innermost N frames of each chain.
     #[arg(long, value_name = "N")]
     depth: Option<usize>,
+    /// Files without the standard library's and the package directories' prefixes
+    /// (`asyncio/locks.py`, `aiohttp/client.py`).
+    #[arg(long)]
+    short_paths: bool,
 }
 
 impl ViewArgs {
@@ -115,6 +119,7 @@ impl ViewArgs {
             contains: self.contains.clone(),
             depth: self.depth,
             colour: false,
+            short_paths: self.short_paths,
         }
     }
 }

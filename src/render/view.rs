@@ -5,6 +5,7 @@
 use crate::model::{IdMap, Kind, Snapshot, Task};
 use crate::select::TaskMatch;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// The user's choices; all empty: everything.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -22,6 +23,10 @@ pub struct View {
     /// The text in colour (ANSI styles, for a terminal).
     #[serde(default)]
     pub colour: bool,
+    /// Files without the standard library's and the package directories' prefixes
+    /// (`asyncio/locks.py`, `aiohttp/client.py`).
+    #[serde(default)]
+    pub short_paths: bool,
 }
 
 impl View {
@@ -30,6 +35,7 @@ impl View {
             && self.waiting_on.is_none()
             && self.contains.is_none()
             && self.depth.is_none()
+            && !self.short_paths
     }
 
     /// Is every filter understood (a pattern, a kind)? Checked before anything is read.
@@ -75,12 +81,20 @@ impl View {
                 s.tasks.len()
             ));
         }
+        let mut threads = s.threads.clone();
+        if self.short_paths {
+            let mut short = Shortened::default();
+            let frames = tasks.iter_mut().flat_map(|t| t.frames.iter_mut());
+            for f in frames.chain(threads.iter_mut().flat_map(|t| t.frames.iter_mut())) {
+                f.file = short.of(&f.file);
+            }
+        }
         // Everything else as it is (not `..s.clone()`: that would copy every task too).
         Ok(Snapshot {
             python: s.python.clone(),
             layout: s.layout.clone(),
             tasks,
-            threads: s.threads.clone(),
+            threads,
             loops: s.loops.clone(),
             objects: s.objects.clone(),
             edges: s.edges.clone(),
@@ -104,6 +118,35 @@ impl View {
         }
         parts.join(" ")
     }
+}
+
+/// Files shortened once each: a server's 100,000 tasks run a few dozen files.
+#[derive(Default)]
+struct Shortened(std::collections::HashMap<Arc<str>, Arc<str>>);
+
+impl Shortened {
+    fn of(&mut self, file: &Arc<str>) -> Arc<str> {
+        (self.0.entry(file.clone()))
+            .or_insert_with(|| Arc::from(short_path(file)))
+            .clone()
+    }
+}
+
+/// A file without the directories every reader knows: a package directory's
+/// (`…/site-packages/`, `…/dist-packages/`) or the standard library's (`…/lib/python3.12/`).
+pub fn short_path(file: &str) -> &str {
+    for marker in ["/site-packages/", "/dist-packages/"] {
+        if let Some(i) = file.rfind(marker) {
+            return &file[i + marker.len()..];
+        }
+    }
+    if let Some(i) = file.rfind("/lib/python3") {
+        let rest = &file[i + "/lib/python".len()..];
+        if let Some(j) = rest.find('/') {
+            return &rest[j + 1..];
+        }
+    }
+    file
 }
 
 /// The kinds `--waiting-on` names: one of the vocabulary's, `socket` for streams too.
@@ -143,4 +186,30 @@ fn contains(t: &Task, function: &str) -> bool {
                 .rsplit_once('.')
                 .is_some_and(|(_, last)| last == function)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_path;
+
+    #[test]
+    fn short_paths_drop_only_the_known_prefixes() {
+        let cases = [
+            ("/usr/lib/python3.12/asyncio/locks.py", "asyncio/locks.py"),
+            ("/opt/py/lib/python3.13t/selectors.py", "selectors.py"),
+            (
+                "/venv/lib/python3.11/site-packages/aiohttp/client.py",
+                "aiohttp/client.py",
+            ),
+            (
+                "/usr/lib/python3/dist-packages/anyio/_core/_eventloop.py",
+                "anyio/_core/_eventloop.py",
+            ),
+            ("/srv/app/handlers.py", "/srv/app/handlers.py"),
+            ("app.py", "app.py"),
+        ];
+        for (file, short) in cases {
+            assert_eq!(short_path(file), short, "{file}");
+        }
+    }
 }

@@ -183,6 +183,14 @@ def filter_checks(tmp):
     got = shown_tasks(stacks(p, "--depth", "1"))
     check("e. --depth 1 shows each task's innermost frame, as the oracle has it", got == inner,
           "%s" % {k: v for k, v in got.items() if inner.get(k) != v})
+    # The oracle's files, the interpreter's library directory dropped (the scenario's own stay whole).
+    stdlib = os.path.join(ROOT, "versions", "3.12.1", "lib", "python3.12") + "/"
+    short = {t["address"]: ['  File "%s", line %d' % (f["file"].replace(stdlib, ""), f["line"]) for f in t["frames"]]
+             for t in tasks}
+    got = shown_tasks(stacks(p, "--short-paths"))
+    check("e. --short-paths shows the oracle's frames without the standard library's directory",
+          got == short and any(stdlib in f["file"] for t in tasks for f in t["frames"]),
+          "%s" % {k: v for k, v in got.items() if short.get(k) != v})
     p.kill()
 
 

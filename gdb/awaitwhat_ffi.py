@@ -45,7 +45,8 @@ STACKS_HELP = (
     "tasks with the same stack and the same kind of wait are otherwise shown once, with a count), "
     "--task NAME|ADDRESS|REGEX, --waiting-on KIND (lock, event, semaphore, queue, timer, socket, future, "
     "task, executor...), --contains FUNCTION, --depth N (the innermost N frames), --locals (every frame's "
-    "local variables), --short-paths (asyncio/locks.py, aiohttp/client.py: no standard library or "
+    "local variables), --limit NAME=N,... (raise a bound: depth, tasks, objects, string, items, bytes, "
+    "seconds), --short-paths (asyncio/locks.py, aiohttp/client.py: no standard library or "
     "site-packages directories), "
     "and `> FILE` to write to FILE.\n\n"
     "Works on a live process and on a core file. Reads memory only: nothing is written to the target "
@@ -205,19 +206,24 @@ def parse_args(arg, allowed, valued=(), positional=None):
     return flags, values, target
 
 
+# Options of every command that take a value and are no view: `--limit depth=5000,string=1000000`.
+DECODE_OPTIONS = ("--limit",)
+
+
 def check_args(verb, arg):
     """Parse a command's arguments, before anything else is looked at."""
     if verb == "task":
         named = []
-        flags, values, target = parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"}, (), named)
+        flags, values, target = parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"}, DECODE_OPTIONS,
+                                           named)
         if len(named) != 1:
             raise AwaitwhatError("name one task: its name, its address (0x...) or a regular expression on names")
         values["--task"] = named[0]
         return flags, values, target
     if verb == "loops":
-        return parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"})
+        return parse_args(arg, {"--json", "--no-dwarf", "--no-source", "--stats"}, DECODE_OPTIONS)
     allowed = set(OPTIONS) - ({"--no-source", "--all", "--locals", "--short-paths"} if verb == "graph" else {"--svg"})
-    flags, values, target = parse_args(arg, allowed, () if verb == "graph" else VIEW_OPTIONS)
+    flags, values, target = parse_args(arg, allowed, DECODE_OPTIONS + (() if verb == "graph" else tuple(VIEW_OPTIONS)))
     if "--svg" in flags and shutil.which("dot") is None:
         raise AwaitwhatError("--svg needs Graphviz's `dot` on PATH (e.g. apt-get install graphviz); "
                              "without --svg the DOT can be drawn elsewhere")
@@ -237,7 +243,9 @@ def run(verb, arg, read, modules, live, sysroot="", core_file="", colour=False):
     flags, values, target = check_args(verb, arg)
     options = {"no_dwarf": "--no-dwarf" in flags, "no_source": verb == "graph" or "--no-source" in flags,
                "live": live, "sysroot": sysroot, "core_file": core_file, "locals": "--locals" in flags}
-    view = {VIEW_OPTIONS[k]: (int(v) if k == "--depth" else v) for k, v in values.items()}
+    if "--limit" in values:
+        options["limits"] = values.pop("--limit")
+    view = {VIEW_OPTIONS[k]: (int(v) if k == "--depth" else v) for k, v in values.items() if k in VIEW_OPTIONS}
     if verb == "task":
         options["detail"] = values["--task"]
     options["loops"] = verb == "loops"

@@ -36,9 +36,26 @@ pub struct Options {
     /// Read the event loops' own state (`awaitwhat loops`): ready callbacks, timers, the
     /// selector's file descriptors.
     pub loops: bool,
+    /// How far the decode goes into what the target can make large: the user's `--limit`
+    /// text, `depth=5000,string=1000000`, over the defaults.
+    #[serde(deserialize_with = "crate::limits::from_text")]
+    pub limits: crate::limits::Limits,
 }
 
 impl Options {
+    /// Everything any command reads (the loops, every frame's locals, every task in depth),
+    /// no source files: what an image records (`awaitwhat image`), so it serves them all,
+    /// and what the fuzzer decodes.
+    pub fn everything() -> Options {
+        Options {
+            no_source: true,
+            locals: true,
+            loops: true,
+            detail: Some(".*".into()),
+            ..Default::default()
+        }
+    }
+
     pub fn sysroot(&self) -> &std::path::Path {
         std::path::Path::new(if self.sysroot.is_empty() {
             "/"

@@ -206,6 +206,10 @@ pub struct Task {
     pub address: Id,
     /// Shared with the task's node label.
     pub name: Option<Arc<str>>,
+    /// The name's whole length in characters, when it was longer than the string limit:
+    /// `name` then holds its start and ends in `…` (`--limit string`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_length: Option<u64>,
     pub state: State,
     /// `type(task).__name__`.
     #[serde(rename = "type")]

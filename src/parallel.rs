@@ -62,14 +62,16 @@ impl<'a> Parallel<'a> {
         };
         let per = items.len().div_ceil(threads);
         let (layout, types, files) = (&py.layout, &py.types, self.files);
+        let (limits, hits, budget) = (&py.limits, &py.hits, &py.mem.budget());
         let f = &f;
         std::thread::scope(|s| {
             let workers: Vec<_> = (items.chunks(per).skip(1))
                 .map(|share| {
                     s.spawn(move || {
                         let with_files = WithFiles::new(memory, files);
-                        let reader = Reader::new(&with_files);
-                        let py = Py::new(&reader, layout.clone(), types.clone());
+                        let reader = Reader::new(&with_files).with_budget(budget.clone());
+                        let py = Py::new(&reader, layout.clone(), types.clone())
+                            .bounded(limits.clone(), hits.clone());
                         let out: Vec<R> = share.iter().map(|t| f(&py, t)).collect();
                         (out, reader.stats())
                     })

@@ -8,16 +8,18 @@ use crate::asyncio::{graph, loop_state, loops, referrers, tasks};
 use crate::cpython::Py;
 use crate::discover::{Options, discover, fallback_files, with_core_modules};
 use crate::error::{Error, Result};
+use crate::limits::{Budget, Hits};
 use crate::model::{Snapshot, Task};
 use crate::parallel::Parallel;
 use crate::target::files::WithFiles;
+use crate::target::image::{Image, Start};
 use crate::target::{Memory, Module, Reader};
 use crate::threads::Threads;
 use std::time::{Duration, Instant};
 
 /// A snapshot of a target whose memory is read on this thread only (a debugger's).
 pub fn take(memory: &dyn Memory, modules: &[Module], opts: &Options) -> Result<Snapshot> {
-    decode(memory, None, modules, opts)
+    Ok(decode(memory, None, Begin::Modules(modules), opts, false)?.0)
 }
 
 /// A snapshot of a target whose memory any thread can read (a core file, a process),
@@ -28,16 +30,46 @@ pub fn take_shared(
     opts: &Options,
     threads: usize,
 ) -> Result<Snapshot> {
-    decode(memory, Some((memory, threads)), modules, opts)
+    let shared = Some((memory, threads));
+    Ok(decode(memory, shared, Begin::Modules(modules), opts, false)?.0)
+}
+
+/// A snapshot, and the image of every byte it read (`awaitwhat image`).
+pub fn record(
+    memory: &dyn Memory,
+    modules: &[Module],
+    opts: &Options,
+) -> Result<(Snapshot, Image)> {
+    let (snap, image) = decode(memory, None, Begin::Modules(modules), opts, true)?;
+    let image = image.ok_or_else(|| Error::Target("the decode recorded nothing".into()))?;
+    Ok((snap, image))
+}
+
+/// A snapshot of an image (or of a changed copy of one: the fuzzer's), from where its
+/// decode started.
+pub fn take_image(memory: &dyn Memory, start: &Start, opts: &Options) -> Result<Snapshot> {
+    Ok(decode(memory, None, Begin::Image(start), opts, false)?.0)
+}
+
+/// Where a decode starts: the target's modules, in which discovery finds the layout; or
+/// what discovery found, as an image keeps it.
+#[derive(Clone, Copy)]
+enum Begin<'a> {
+    Modules(&'a [Module]),
+    Image(&'a Start),
 }
 
 fn decode(
     memory: &dyn Memory,
     shared: Option<(&(dyn Memory + Sync), usize)>,
-    modules: &[Module],
+    begin: Begin<'_>,
     opts: &Options,
-) -> Result<Snapshot> {
-    let (modules, core_warning) = with_core_modules(opts.host_modules(modules), opts);
+    record: bool,
+) -> Result<(Snapshot, Option<Image>)> {
+    let (modules, core_warning) = match begin {
+        Begin::Modules(modules) => with_core_modules(opts.host_modules(modules), opts),
+        Begin::Image(_) => (Vec::new(), None),
+    };
     let modules = &modules;
     let mut steps = Steps::default();
     let raw = Reader::new(memory);
@@ -47,14 +79,27 @@ fn decode(
         Some((memory, threads)) => Parallel::new(memory, &files, threads),
         None => Parallel::none(),
     };
-    let reader = Reader::new(&with_files);
-    let found = discover(&reader, &raw, modules, opts)?;
+    let hits = std::sync::Arc::new(Hits::default());
+    let budget = Budget::new(&opts.limits, hits.clone());
+    let reader = Reader::new(&with_files).with_budget(Some(std::sync::Arc::new(budget)));
+    if record {
+        reader.record_reads();
+    }
+    let (runtime, layout, types, mut warnings) = match begin {
+        Begin::Modules(_) => {
+            let found = discover(&reader, &raw, modules, opts)?;
+            (found.runtime, found.layout, found.types, found.warnings)
+        }
+        Begin::Image(start) => {
+            let (layout, types) = start.layout()?;
+            (start.runtime, layout, types, Vec::new())
+        }
+    };
     steps.done("layout");
-    let mut warnings = found.warnings;
     warnings.extend(core_warning);
-    let source = found.layout.source;
-    let mut py = Py::new(&reader, found.layout, found.types);
-    let interps = py.interpreters(found.runtime)?;
+    let source = layout.source;
+    let mut py = Py::new(&reader, layout, types).bounded(opts.limits.clone(), hits.clone());
+    let interps = py.interpreters(runtime)?;
     warnings.extend(py.settle_version(interps[0]));
     let py = py;
     let mut threads = Threads::default();
@@ -119,7 +164,7 @@ fn decode(
     steps.done("graph");
     referrers::held_by(
         &py,
-        found.runtime,
+        runtime,
         &interps,
         &mut tasks_out,
         &threads.stacks,
@@ -154,6 +199,7 @@ fn decode(
         }
         steps.done("locals");
     }
+    warnings.extend(opts.limits.warnings(&hits));
     let mut snap = Snapshot {
         objects: graph.objects,
         edges: graph.edges,
@@ -179,7 +225,9 @@ fn decode(
         steps.done("sources");
     }
     snap.stats.phases = steps.list;
-    Ok(snap)
+    let start = || Start::new(py.version(), runtime, &py.layout, &py.types);
+    let image = record.then(|| Image::of_reads(&reader, start()));
+    Ok((snap, image))
 }
 
 /// How long each step took (`--stats`).

@@ -5,9 +5,6 @@ use crate::cpython::frame::FrameInfo;
 use crate::error::{Error, Result};
 use crate::target::Addr;
 
-/// Longest await chain we follow.
-const MAX_DEPTH: usize = 1024;
-
 /// Frames outermost first, and the object the innermost frame waits on (if any).
 #[derive(Debug, Default)]
 pub struct Chain {
@@ -34,10 +31,18 @@ fn walk(py: &Py<'_>, start: Addr, chain: &mut Chain) -> Result<()> {
     let mut obj = start;
     let mut seen = std::collections::HashSet::new();
     while obj != 0 {
-        if !seen.insert(obj) || seen.len() > MAX_DEPTH {
+        if !seen.insert(obj) {
+            return Err(Error::Implausible {
+                what: "await chain (it loops back to an object already in it)",
+                addr: obj,
+                value: seen.len() as u64,
+            });
+        }
+        if seen.len() > py.limits.depth {
+            py.hit("depth");
             return Err(Error::Limit {
-                what: "await chain depth (or a loop in it)",
-                limit: MAX_DEPTH as u64,
+                what: "await chain depth",
+                limit: py.limits.depth as u64,
             });
         }
         if py.gen_kind(obj)?.is_some() {

@@ -35,9 +35,6 @@ pub struct Registry {
     pub warnings: Vec<String>,
 }
 
-/// Most tasks decoded in one snapshot.
-const MAX_TASKS: usize = 1 << 20;
-
 /// One interpreter's pending tasks, decoded.
 pub struct Pending<R> {
     pub tasks: Vec<model::Task>,
@@ -64,13 +61,15 @@ pub fn pending<R: Send + Default>(
         return Ok(None);
     };
     let mut warnings = reg.warnings;
-    if reg.tasks.len() > MAX_TASKS {
+    let max = py.limits.tasks;
+    if reg.tasks.len() > max {
+        py.hit("tasks");
         warnings.push(format!(
-            "{} tasks; only the first {MAX_TASKS} are shown",
+            "{} tasks; only the first {max} are shown",
             reg.tasks.len()
         ));
     }
-    let shown = &reg.tasks[..reg.tasks.len().min(MAX_TASKS)];
+    let shown = &reg.tasks[..reg.tasks.len().min(max)];
     let decoded = par.map(py, shown, |py, &t| {
         Ok(match decode_one(py, t, stacks)? {
             Some(task) if task.state == State::Pending => {
@@ -132,6 +131,7 @@ fn broken_task(t: Addr, e: &Error) -> model::Task {
     model::Task {
         address: Id(t),
         name: None,
+        name_length: None,
         state: State::Unknown,
         type_name: "?".into(),
         cancel_requests: None,
@@ -385,6 +385,16 @@ pub fn future_state(py: &Py<'_>, obj: Addr, c_layout: bool) -> Result<State> {
 }
 
 pub fn task_name(py: &Py<'_>, task: Addr, c_layout: bool) -> Result<Option<String>> {
+    Ok(task_name_cut(py, task, c_layout)?.map(|(name, _)| name))
+}
+
+/// A task's name, and its whole length when it is longer than the string limit: it is
+/// then cut, and ends in `…`.
+pub fn task_name_cut(
+    py: &Py<'_>,
+    task: Addr,
+    c_layout: bool,
+) -> Result<Option<(String, Option<u64>)>> {
     let name = if c_layout {
         py.mem.ptr(task + py.off().task_name()?)?
     } else {
@@ -395,9 +405,13 @@ pub fn task_name(py: &Py<'_>, task: Addr, c_layout: bool) -> Result<Option<Strin
     }
     // 3.12+ keeps the default name as the counter N until someone asks for "Task-N".
     if py.is_int(name)? {
-        return Ok(Some(format!("Task-{}", py.int(name)?)));
+        return Ok(Some((format!("Task-{}", py.int(name)?), None)));
     }
-    Ok(Some(py.str(name)?))
+    let (mut text, whole) = py.str_cut(name)?;
+    if whole.is_some() {
+        text.push('…');
+    }
+    Ok(Some((text, whole)))
 }
 
 fn task_field(
@@ -462,9 +476,16 @@ pub fn decode_task(
 ) -> Result<model::Task> {
     let o = py.off();
     let state = future_state(py, task, c_layout)?;
+    // An unreadable name costs the name, not the task (the graph's node says why).
+    let (name, name_length) = match task_name_cut(py, task, c_layout) {
+        Ok(Some((name, whole))) => (Some(Arc::from(name)), whole),
+        Ok(None) => (None, None),
+        Err(_) => (Some(Arc::from("?")), None),
+    };
     let mut t = model::Task {
         address: Id(task),
-        name: task_name(py, task, c_layout)?.map(Arc::from),
+        name,
+        name_length,
         state,
         type_name: py.short_type_name(task)?,
         cancel_requests: None,

@@ -4,6 +4,7 @@ use awaitwhat::discover::Options;
 use awaitwhat::layout::{self, table::TableFile};
 use awaitwhat::target::core::CoreFile;
 use awaitwhat::target::elf::ElfFile;
+use awaitwhat::target::image::Image;
 use awaitwhat::{live, model, render, snapshot};
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -62,6 +63,20 @@ enum Command {
         #[command(flatten)]
         opts: OutputArgs,
     },
+    /// Record the memory one decode of a core reads (and where it starts) into a small
+    /// file: `--image FILE` decodes it again anywhere. For a bug report (it holds the
+    /// program's data the decode read: names, locals, strings) and for the fuzzer's seeds.
+    Image {
+        /// The core file.
+        #[arg(long)]
+        core: PathBuf,
+        /// Where to write the image.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Where the target's files are here, if not at / (a copied root, a chroot).
+        #[arg(long)]
+        sysroot: Option<String>,
+    },
     /// The closed vocabularies of the JSON (object kinds, edge kinds, states, cycle grades),
     /// as one JSON object: what tools that read the JSON can check against.
     Vocabulary,
@@ -82,6 +97,9 @@ struct SourceArgs {
     /// unchanged (see --pause).
     #[arg(long)]
     pid: Option<i32>,
+    /// A memory image made by `awaitwhat image`: the same decode again, from it alone.
+    #[arg(long)]
+    image: Option<PathBuf>,
 }
 
 /// What part of the answer `stacks` shows.
@@ -174,6 +192,11 @@ struct OutputArgs {
     /// length, other objects by type and address.
     #[arg(long)]
     locals: bool,
+    /// Raise (or lower) how far the decode goes into what the target can make large:
+    /// depth, tasks, objects, string, items, bytes, seconds (e.g. `--limit depth=5000,string=1000000`).
+    /// A limit hit costs only what it bounds, and the answer says which.
+    #[arg(long, value_name = "NAME=N,...", value_parser = parse_limits)]
+    limit: Option<awaitwhat::limits::Limits>,
     /// Colour the text: `auto` on a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorArg,
@@ -186,6 +209,10 @@ struct OutputArgs {
     /// 1 keeps awaitwhat to one core, e.g. beside a busy server).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+}
+
+fn parse_limits(text: &str) -> Result<awaitwhat::limits::Limits, String> {
+    awaitwhat::limits::Limits::parse(text)
 }
 
 /// Threads to decode on: `--threads`, else one per CPU we may use (at most 8: past a few,
@@ -271,8 +298,14 @@ fn take(
         // The task view reads its tasks in depth: the ones `--task` names.
         detail: view.task.clone().filter(|_| extra == Extra::Task),
         loops: extra == Extra::Loops,
+        limits: opts.limit.clone().unwrap_or_default(),
     };
     let start = Instant::now();
+    if let Some(path) = &source.image {
+        let image = Image::from_bytes(&std::fs::read(path)?)?;
+        let snap = snapshot::take_image(&image, &image.start, &options)?;
+        return Ok((snap, Timing { start, live: None }));
+    }
     let (snap, reading) = match (source.core, source.pid) {
         (Some(core), _) => {
             let core = CoreFile::open(&core)?;
@@ -290,7 +323,7 @@ fn take(
             }
             (snap, Some(reading))
         }
-        (None, None) => return Err("give --core FILE or --pid PID".into()),
+        (None, None) => return Err("give --core FILE, --pid PID or --image FILE".into()),
     };
     Ok((
         snap,
@@ -459,6 +492,37 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 &Default::default(),
                 Extra::Loops,
             )
+        }
+        Command::Image {
+            core,
+            output,
+            sysroot,
+        } => {
+            let core = CoreFile::open(&core)?;
+            let opts = Options {
+                sysroot: sysroot.unwrap_or_default(),
+                ..Options::everything()
+            };
+            let (mut snap, image) = snapshot::record(&core, &core.modules(), &opts)?;
+            // The image must give the same answer: else it is no reproducer.
+            let mut again = snapshot::take_image(&image, &image.start, &opts)?;
+            for s in [&mut snap, &mut again] {
+                s.layout = String::new();
+                s.stats = Default::default();
+            }
+            if render::render(&snap, "json")? != render::render(&again, "json")? {
+                return Err("the image does not give the core's answer again (a bug: please report it with the core)".into());
+            }
+            let bytes = image.to_bytes();
+            std::fs::write(&output, &bytes)?;
+            eprintln!(
+                "awaitwhat: {} tasks; wrote {} bytes in {} segments to {}",
+                snap.tasks.len(),
+                bytes.len(),
+                image.segments().len(),
+                output.display()
+            );
+            Ok(())
         }
         Command::Vocabulary => {
             println!("{}", awaitwhat::model::vocabulary());

@@ -7,8 +7,6 @@ use crate::error::{Error, Result};
 use crate::target::{Addr, at};
 use std::sync::Arc;
 
-/// Most deque items we walk.
-const MAX_DEQUE: u64 = 1 << 20;
 /// Items per deque block (`BLOCKLEN` in _collectionsmodule.c, fixed since 3.5).
 const DEQUE_BLOCK: u64 = 64;
 
@@ -151,12 +149,7 @@ impl Py<'_> {
     pub fn deque(&self, obj: Addr) -> Result<Vec<Addr>> {
         let o = self.off();
         let n = self.mem.u64(obj + o.ob_size()?)?;
-        if n > MAX_DEQUE {
-            return Err(Error::Limit {
-                what: "deque length",
-                limit: MAX_DEQUE,
-            });
-        }
+        self.within_items(n, "deque length")?;
         let mut block = self.mem.ptr(obj + o.deque_leftblock()?)?;
         let mut index = self.mem.u64(obj + o.deque_leftindex()?)?;
         let mut out = Vec::with_capacity(n as usize);

@@ -72,9 +72,8 @@ impl Py<'_> {
                 if state != o.frame_suspended()?.0 as i8 {
                     return Ok(None);
                 }
-                let next = self
-                    .mem
-                    .u16(self.mem.ptr(frame + o.if_prev_instr()?)? + 2)?;
+                let prev = self.mem.ptr(frame + o.if_prev_instr()?)?;
+                let next = self.mem.u16(crate::target::at(prev, 2))?;
                 // Before 3.13 only the next instruction (a RESUME after `await`) says it.
                 let resumes = self.era.resume.unwrap_or_default();
                 if !resumes.contains(&(next as u8)) || (next >> 8) < 2 {

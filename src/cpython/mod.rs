@@ -52,6 +52,9 @@ pub struct Py<'r> {
     slot_cache: RefCell<AddrMap<SlotOffsets>>,
     /// 3.11+ instructions by code object (`code_ahead_calls`).
     bytecode_cache: RefCell<AddrMap<Arc<[u8]>>>,
+    /// How far reads go into what the target can make large, and which limits were hit.
+    pub limits: crate::limits::Limits,
+    pub hits: Arc<crate::limits::Hits>,
 }
 
 impl<'r> Py<'r> {
@@ -71,7 +74,25 @@ impl<'r> Py<'r> {
             key_cache: RefCell::default(),
             slot_cache: RefCell::default(),
             bytecode_cache: RefCell::default(),
+            limits: Default::default(),
+            hits: Default::default(),
         }
+    }
+
+    /// The same, under these limits, noting the ones hit in `hits`.
+    pub fn bounded(
+        mut self,
+        limits: crate::limits::Limits,
+        hits: Arc<crate::limits::Hits>,
+    ) -> Self {
+        self.limits = limits;
+        self.hits = hits;
+        self
+    }
+
+    /// Note that a limit was hit (`limits.rs` names them).
+    pub fn hit(&self, name: &'static str) {
+        self.hits.hit(name);
     }
     pub fn off(&self) -> &Offsets {
         &self.layout.off

@@ -14,10 +14,6 @@ pub const TPFLAGS_LONG_SUBCLASS: u64 = 1 << 24;
 pub const TPFLAGS_TUPLE_SUBCLASS: u64 = 1 << 26;
 pub const TPFLAGS_UNICODE_SUBCLASS: u64 = 1 << 28;
 
-/// Longest str we decode (names, file names, task names).
-const MAX_STR: u64 = 1 << 16;
-/// Most items we take from one tuple or list.
-pub const MAX_ITEMS: u64 = 1 << 22;
 /// Deepest `tp_base` chain we follow.
 const MAX_BASES: usize = 64;
 
@@ -157,8 +153,13 @@ impl Py<'_> {
         self.type_flags(self.type_of(obj)?)
     }
 
-    /// Decode a `str` object (PEP 393 compact or legacy layout).
+    /// Decode a `str` object (PEP 393 compact or legacy layout), cut at the string limit.
     pub fn str(&self, obj: Addr) -> Result<String> {
+        Ok(self.str_cut(obj)?.0)
+    }
+
+    /// The same, and the string's whole length when it was cut (`--limit string`).
+    pub fn str_cut(&self, obj: Addr) -> Result<(String, Option<u64>)> {
         if self.flags_of(obj)? & TPFLAGS_UNICODE_SUBCLASS == 0 {
             return Err(Error::Implausible {
                 what: "str (type is not a str subclass)",
@@ -167,12 +168,18 @@ impl Py<'_> {
             });
         }
         let o = self.off();
-        let len = self.mem.u64(obj + o.ascii_length()?)?;
-        if len > MAX_STR {
-            return Err(Error::Limit {
+        let whole = self.mem.u64(obj + o.ascii_length()?)?;
+        if whole > isize::MAX as u64 {
+            return Err(Error::Implausible {
                 what: "str length",
-                limit: MAX_STR,
+                addr: obj,
+                value: whole,
             });
+        }
+        let len = whole.min(self.limits.string);
+        let cut = (len < whole).then_some(whole);
+        if cut.is_some() {
+            self.hit("string");
         }
         let state = self.mem.u32(obj + o.ascii_state()?)?;
         let kind = (state >> 2) & 7;
@@ -194,7 +201,7 @@ impl Py<'_> {
             }
         };
         let raw = self.mem.bytes(data, (len * width) as usize)?;
-        Ok(match width {
+        let text = match width {
             1 if ascii => String::from_utf8_lossy(&raw).into_owned(),
             1 => raw.iter().map(|&b| b as char).collect(),
             2 => char::decode_utf16(
@@ -210,7 +217,8 @@ impl Py<'_> {
                         .unwrap_or(char::REPLACEMENT_CHARACTER)
                 })
                 .collect(),
-        })
+        };
+        Ok((text, cut))
     }
 
     pub fn is_str(&self, obj: Addr) -> Result<bool> {
@@ -267,27 +275,29 @@ impl Py<'_> {
         self.mem.bytes(obj + self.off().bytes_sval()?, len as usize)
     }
 
+    /// A list, tuple or deque of `n` items is read only within the items limit.
+    pub(crate) fn within_items(&self, n: u64, what: &'static str) -> Result<()> {
+        if n > self.limits.items {
+            self.hit("items");
+            return Err(Error::Limit {
+                what,
+                limit: self.limits.items,
+            });
+        }
+        Ok(())
+    }
+
     /// Items of a tuple.
     pub fn tuple(&self, obj: Addr) -> Result<Vec<Addr>> {
         let n = self.mem.u64(obj + self.off().ob_size()?)?;
-        if n > MAX_ITEMS {
-            return Err(Error::Limit {
-                what: "tuple length",
-                limit: MAX_ITEMS,
-            });
-        }
+        self.within_items(n, "tuple length")?;
         self.ptr_array(obj + self.off().tuple_item()?, n)
     }
 
     /// Items of a list.
     pub fn list(&self, obj: Addr) -> Result<Vec<Addr>> {
         let n = self.mem.u64(obj + self.off().ob_size()?)?;
-        if n > MAX_ITEMS {
-            return Err(Error::Limit {
-                what: "list length",
-                limit: MAX_ITEMS,
-            });
-        }
+        self.within_items(n, "list length")?;
         let items = self.mem.ptr(obj + self.off().list_item()?)?;
         self.ptr_array(items, n)
     }

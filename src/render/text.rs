@@ -335,6 +335,9 @@ fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
     if let Some(n) = t.cancel_requests.filter(|&n| n > 0) {
         let _ = write!(out, ", {n} cancel request{}", if n == 1 { "" } else { "s" });
     }
+    if let Some(n) = t.name_length {
+        let _ = write!(out, ", name cut: {n} characters");
+    }
     out.push(']');
     if let Some(l) = t.event_loop.filter(|_| many_loops) {
         let _ = write!(out, " on loop {l}");
@@ -578,6 +581,7 @@ mod tests {
         let task = |i: u64| Task {
             address: Id(0x1000 + i * 0x40),
             name: Some(format!("Task-{i}").into()),
+            name_length: None,
             state: State::Pending,
             type_name: "Task".into(),
             cancel_requests: None,

@@ -8,8 +8,10 @@
 
 use super::{Addr, AddrMap, Memory};
 use crate::error::{Error, Result};
+use crate::limits::Budget;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 
 pub const PAGE: u64 = 4096;
 /// The usual chunk: bytes fetched around a missed page (see [`Memory::chunk`]).
@@ -61,6 +63,15 @@ pub struct Reader<'m> {
     next_region: Cell<usize>,
     /// Reads served from mapped stretches since the back end was last trimmed.
     since_trim: Cell<u32>,
+    /// The bytes and time this decode may spend (`--limit bytes|seconds`), and whether it
+    /// has spent them.
+    spending: Option<Arc<Budget>>,
+    over: Cell<bool>,
+    /// Of the mapped reads' bytes, those already spent from the budget.
+    counted: Cell<u64>,
+    /// Whether each read is noted in `touched` (`awaitwhat image`).
+    recording: Cell<bool>,
+    touched: RefCell<Vec<(Addr, usize)>>,
 }
 
 /// Reads served from a mapped back end between two trims ([`Memory::trim`]): about 25 ms
@@ -68,6 +79,9 @@ pub struct Reader<'m> {
 /// (mapping them back is a minor fault per 16 pages; keeping them all is the whole core).
 /// 100,000-task cores: a quarter of 2^18 kept 30-55 MB less at the same speed.
 const TRIM_EVERY: u32 = 1 << 16;
+
+/// Mapped reads between two checks of the budget.
+const BUDGET_EVERY: u32 = 1024;
 
 /// How many mapped stretches a [`Reader`] remembers.
 const REGIONS: usize = 8;
@@ -88,6 +102,11 @@ impl<'m> Reader<'m> {
             regions: Default::default(),
             next_region: Cell::new(0),
             since_trim: Cell::new(0),
+            spending: None,
+            over: Cell::new(false),
+            counted: Cell::new(0),
+            recording: Cell::new(false),
+            touched: RefCell::default(),
         }
     }
 
@@ -105,6 +124,13 @@ impl<'m> Reader<'m> {
     }
 
     fn backend(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+        if let Some(b) = &self.spending {
+            let spent = b.spend(buf.len() as u64).and_then(|_| b.in_time());
+            if spent.is_err() {
+                self.over.set(true);
+            }
+            spent?;
+        }
         let mut s = self.stats.get();
         s.callbacks += 1;
         s.bytes_read += buf.len() as u64;
@@ -128,6 +154,9 @@ impl<'m> Reader<'m> {
     }
 
     fn in_region(&self, addr: Addr, len: usize) -> Option<&'m [u8]> {
+        if self.over.get() {
+            return None;
+        }
         let within = |(start, bytes): (Addr, &'m [u8])| {
             let at = usize::try_from(addr.checked_sub(start)?).ok()?;
             bytes.get(at..at.checked_add(len)?)
@@ -147,6 +176,17 @@ impl<'m> Reader<'m> {
         s.bytes_read += len as u64;
         self.stats.set(s);
         let n = self.since_trim.get() + 1;
+        // Mapped reads are counted against the budget in batches (a check per read would
+        // cost more than the read); a read past it goes to `backend`, which refuses it.
+        if n.is_multiple_of(BUDGET_EVERY)
+            && let Some(b) = &self.spending
+        {
+            let read = self.stats.get().bytes_read;
+            let new = read - self.counted.replace(read);
+            if b.spend(new).is_err() || b.in_time().is_err() {
+                self.over.set(true);
+            }
+        }
         if n == TRIM_EVERY {
             self.mem.trim();
             self.since_trim.set(0);
@@ -158,6 +198,34 @@ impl<'m> Reader<'m> {
 
     /// Copy `buf.len()` bytes at `addr`.
     pub fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
+        self.read_cached(addr, buf)?;
+        if self.recording.get() {
+            self.touched.borrow_mut().push((addr, buf.len()));
+        }
+        Ok(())
+    }
+
+    /// The same reader, spending from `budget`.
+    pub fn with_budget(mut self, budget: Option<Arc<Budget>>) -> Self {
+        self.spending = budget;
+        self
+    }
+
+    pub fn budget(&self) -> Option<Arc<Budget>> {
+        self.spending.clone()
+    }
+
+    /// Note every read from now on (the ranges an image of this decode keeps).
+    pub fn record_reads(&self) {
+        self.recording.set(true);
+    }
+
+    /// The ranges read since [`record_reads`](Self::record_reads), in the order read.
+    pub fn touched(&self) -> Vec<(Addr, usize)> {
+        self.touched.borrow().clone()
+    }
+
+    fn read_cached(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         if buf.is_empty() {
             return Ok(());
         }
@@ -177,8 +245,10 @@ impl<'m> Reader<'m> {
         if addr == 0 {
             return Err(unreadable());
         }
+        // A spent budget says so, rather than that memory is unreadable.
+        let failed = |e: Error| if self.over.get() { e } else { unreadable() };
         if !self.caching {
-            return self.backend(addr, buf).map_err(|_| unreadable());
+            return self.backend(addr, buf).map_err(failed);
         }
         if self.copy_from_recent(addr, buf) {
             return Ok(());
@@ -201,7 +271,7 @@ impl<'m> Reader<'m> {
             let take = ((PAGE - within as u64).min(end - pos)) as usize;
             let dst = &mut buf[(pos - addr) as usize..][..take];
             if !self.copy_from_page(page, within, dst) {
-                self.backend(pos, dst).map_err(|_| unreadable())?;
+                self.backend(pos, dst).map_err(failed)?;
             }
             pos += take as u64;
         }
@@ -295,7 +365,7 @@ impl<'m> Reader<'m> {
     }
 
     pub fn array<const N: usize>(&self, addr: Addr) -> Result<[u8; N]> {
-        if let Some(src) = self.mapped(addr, N) {
+        if let Some(src) = self.mapped(addr, N).filter(|_| !self.recording.get()) {
             let mut b = [0u8; N];
             b.copy_from_slice(src);
             return Ok(b);

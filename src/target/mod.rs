@@ -5,6 +5,7 @@ pub mod core;
 pub mod elf;
 pub mod elf_image;
 pub mod files;
+pub mod image;
 pub mod journal;
 pub mod live;
 

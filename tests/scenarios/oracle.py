@@ -58,7 +58,7 @@ import threading
 import time
 import types
 
-MAX_DEPTH = 1000
+MAX_DEPTH = 10000  # deeper than any chain a scenario builds (_bounds.py: 2,001)
 MAX_POLLS = 10000
 FAST_POLLS = 200  # first polls via call_soon, the rest via call_later
 POLL_DELAY = 0.002

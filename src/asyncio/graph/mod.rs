@@ -24,8 +24,6 @@ mod wakers;
 use cycles::cycles;
 use reads::{Described, Held, TaskReads};
 
-/// Most objects we put in one graph (tasks included); past it we stop and warn.
-const MAX_OBJECTS: usize = 1 << 20;
 /// Deepest nesting of gathers whose children we follow.
 const MAX_NESTING: usize = 256;
 
@@ -127,7 +125,11 @@ impl Builder<'_, '_> {
         state: Option<ObjectState>,
         mut details: Details,
     ) {
-        if self.objects.len() >= MAX_OBJECTS || self.objects.contains_key(&addr) {
+        if self.objects.contains_key(&addr) {
+            return;
+        }
+        if self.objects.len() >= self.py.limits.objects {
+            self.py.hit("objects");
             return;
         }
         details.shrink_to_fit();
@@ -802,7 +804,8 @@ fn holders(b: &mut Builder<'_, '_>, t: &Task, held: Vec<Held>) {
 fn cross_check_awaited_by(b: &mut Builder<'_, '_>, running: &HashSet<Addr, AddrHash>) {
     let py = b.py;
     let o = py.off();
-    let (Some(by), Some(is_set)) = (o.fut_awaited_by, o.fut_awaited_by_is_set) else {
+    // Offsets, not plain numbers: added to a corrupted address they cannot overflow.
+    let (Ok(by), Ok(is_set)) = (o.fut_awaited_by(), o.fut_awaited_by_is_set()) else {
         return;
     };
     let mut index: AddrMap<Vec<Addr>> = AddrMap::default();

@@ -316,11 +316,16 @@ fn detect_version(mem: &Reader<'_>, python: &Loaded) -> Result<(Version, bool)> 
         if v.major == 3 {
             return Ok((v, true));
         }
-        return Err(Error::Implausible {
-            what: "Py_Version",
-            addr: at,
-            value: hex,
-        });
+        // A damaged `Py_Version` (a corrupted core) leaves the file's name to say it; the
+        // micro version is read from `sys.version` later.
+        let name = python.module.file_name();
+        return version_from_name(name)
+            .map(|v| (v, false))
+            .ok_or(Error::Implausible {
+                what: "Py_Version",
+                addr: at,
+                value: hex,
+            });
     }
     let name = python.module.file_name();
     version_from_name(name).map(|v| (v, false)).ok_or_else(|| {

@@ -105,7 +105,15 @@ fn decode(
     let mut threads = Threads::default();
     let mut states = Vec::new();
     for &interp in &interps {
-        let these = py.threads(interp)?;
+        // A broken thread list costs the threads past the break (and their running tasks'
+        // frames), not the snapshot.
+        let (these, broken) = py.threads(interp);
+        if let Some(e) = broken {
+            warnings.push(format!(
+                "the thread list of interpreter {interp:#x} breaks after {} threads: {e}",
+                these.len()
+            ));
+        }
         threads.add(&py, interp, &these);
         states.push(these);
     }
@@ -125,7 +133,9 @@ fn decode(
     let mut reads = Vec::new();
     let mut asyncio_seen = false;
     for (&interp, states) in interps.iter().zip(&states) {
-        if let Some(found) = tasks::pending(&py, &par, interp, states, &threads.stacks, &read)? {
+        if let Some(found) =
+            tasks::pending(&py, &par, runtime, interp, states, &threads.stacks, &read)?
+        {
             asyncio_seen = true;
             warnings.extend(found.warnings);
             // Moved, not copied, for the usual one interpreter.

@@ -33,6 +33,10 @@ pub struct Registry {
     /// Task currently running on some loop (`_current_tasks` values).
     pub current: Vec<Addr>,
     pub warnings: Vec<String>,
+    /// A registry (or some of its entries) could not be read: tasks may be missing.
+    pub damaged: bool,
+    /// `_asyncio.Task`, the module's own attribute: what a task found elsewhere must be.
+    pub task_type: Option<Addr>,
 }
 
 /// One interpreter's pending tasks, decoded.
@@ -51,15 +55,19 @@ pub struct Pending<R> {
 pub fn pending<R: Send + Default>(
     py: &Py<'_>,
     par: &Parallel<'_>,
+    runtime: Addr,
     interp: Addr,
     states: &[ThreadState],
     stacks: &[ThreadStack],
     also: &(dyn Fn(&Py<'_>, &model::Task) -> R + Sync),
 ) -> Result<Option<Pending<R>>> {
     let thread_states: Vec<Addr> = states.iter().map(|t| t.addr).collect();
-    let Some(reg) = registry(py, py.sys_modules(interp)?, interp, &thread_states)? else {
+    let Some(mut reg) = registry(py, py.sys_modules(interp)?, interp, &thread_states)? else {
         return Ok(None);
     };
+    if reg.damaged {
+        from_collector(py, runtime, interp, &mut reg);
+    }
     let mut warnings = reg.warnings;
     let max = py.limits.tasks;
     if reg.tasks.len() > max {
@@ -146,6 +154,40 @@ fn broken_task(t: Addr, e: &Error) -> model::Task {
     }
 }
 
+/// Most tracked objects looked at for tasks a damaged registry lost.
+const MAX_TRACKED: usize = 8 << 20;
+
+/// A damaged registry's tasks, looked for among every object the collector tracks: those
+/// of `_asyncio.Task` itself (a subclass's are not recognised this way).
+fn from_collector(py: &Py<'_>, runtime: Addr, interp: Addr, reg: &mut Registry) {
+    let Some(task_type) = reg.task_type else {
+        return;
+    };
+    let tracked = py
+        .gc_state(runtime, interp)
+        .and_then(|state| py.gc_objects(state, MAX_TRACKED));
+    match tracked {
+        Ok(tracked) => {
+            let mut all: BTreeSet<Addr> = reg.tasks.iter().copied().collect();
+            let before = all.len();
+            (tracked.objects.iter())
+                .filter(|&&obj| py.type_of(obj).is_ok_and(|t| t == task_type))
+                .for_each(|&obj| {
+                    all.insert(obj);
+                });
+            reg.warnings.push(format!(
+                "a task registry is damaged: {} more tasks found among the objects the collector tracks{}",
+                all.len() - before,
+                if tracked.cut { " (its lists are damaged too: some may still be missing)" } else { "" }
+            ));
+            reg.tasks = all.into_iter().collect();
+        }
+        Err(e) => reg.warnings.push(format!(
+            "a task registry is damaged, and the collector's lists cannot be read either ({e}): tasks may be missing"
+        )),
+    }
+}
+
 /// Read the registries through `sys.modules['_asyncio']`. `Ok(None)`: asyncio not imported.
 /// `interp` and `threads` (thread state addresses) hold the 3.14+ per-thread task lists.
 pub fn registry(
@@ -186,14 +228,28 @@ pub fn registry(
             collect(&mut tasks, &mut warnings, "_eager_tasks", read);
         }
     }
-    let mut current = Vec::new();
-    if let Some(d) = py.dict_get(globals, "_current_tasks")? {
-        current = py.dict_items(d)?.into_iter().map(|(_, t)| t).collect();
-    }
+    // Which task each loop runs: its loss costs the running marks, not the tasks.
+    let current = match py
+        .dict_get(globals, "_current_tasks")
+        .and_then(|d| match d {
+            Some(d) => py.dict_items(d),
+            None => Ok(Vec::new()),
+        }) {
+        Ok(items) => items.into_iter().map(|(_, t)| t).collect(),
+        Err(e) => {
+            warnings.push(format!(
+                "_asyncio._current_tasks is unreadable ({e}): running tasks are found from the threads' stacks only"
+            ));
+            Vec::new()
+        }
+    };
+    let damaged = warnings.iter().any(|w| w.starts_with("task registry "));
     Ok(Some(Registry {
         tasks: tasks.into_iter().collect(),
         current,
         warnings,
+        damaged,
+        task_type: py.dict_get(globals, "Task").ok().flatten(),
     }))
 }
 
@@ -265,10 +321,17 @@ fn registry_314(
             );
         }
     }
+    let damaged = warnings.iter().any(|w| w.starts_with("task registry "));
+    let globals = py.off().md_dict().and_then(|d| py.mem.ptr(module + d));
+    let task_type = globals
+        .ok()
+        .and_then(|g| py.dict_get(g, "Task").ok().flatten());
     Ok(Registry {
         tasks: tasks.into_iter().collect(),
         current,
         warnings,
+        damaged,
+        task_type,
     })
 }
 

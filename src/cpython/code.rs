@@ -72,7 +72,7 @@ impl Py<'_> {
             o.co_lnotab()?
         };
         let qualname = match o.co_qualname {
-            Some(q) => Some(self.str(self.mem.ptr(addr + q)?)?.into()),
+            Some(q) => Some(self.str(self.mem.ptr(crate::target::at(addr, q))?)?.into()),
             None => None,
         };
         let bytecode: Arc<[u8]> = if self.era.adaptive_code {

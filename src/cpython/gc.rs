@@ -51,6 +51,7 @@ impl Py<'_> {
             // Each link is checked against the next one's way back (`_gc_prev`): a damaged
             // list ends there, with what was read before it, rather than going round.
             let (mut prev, mut p) = (head, self.mem.u64(head)? & !FLAGS);
+            let (from, mut broken) = (objects.len(), false);
             while p != head {
                 if objects.len() >= limit {
                     return Ok(Tracked {
@@ -61,15 +62,35 @@ impl Py<'_> {
                 }
                 let link = (self.mem.u64(p), self.mem.u64(p.wrapping_add(8)));
                 let (Ok(next), Ok(back)) = link else {
-                    cut = true;
+                    broken = true;
                     break;
                 };
                 if p == 0 || back & !FLAGS != prev {
-                    cut = true;
+                    broken = true;
                     break;
                 }
                 objects.push(p + head_size);
                 (prev, p) = (p, next & !FLAGS);
+            }
+            if broken {
+                // The same list backwards from its head, each link checked against its
+                // way forward, up to the break: what lies past it is found from the other
+                // side.
+                let ahead: std::collections::HashSet<Addr> = objects[from..]
+                    .iter()
+                    .map(|o| o.wrapping_sub(head_size.0))
+                    .collect();
+                let (mut after, mut p) = (head, self.mem.u64(head.wrapping_add(8))? & !FLAGS);
+                while p != head && p != 0 && !ahead.contains(&p) && objects.len() < limit {
+                    let link = (self.mem.u64(p), self.mem.u64(p.wrapping_add(8)));
+                    let (Ok(next), Ok(back)) = link else { break };
+                    if next & !FLAGS != after {
+                        break;
+                    }
+                    objects.push(p + head_size);
+                    (after, p) = (p, back & !FLAGS);
+                }
+                cut = true;
             }
         }
         Ok(Tracked {

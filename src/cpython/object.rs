@@ -178,9 +178,6 @@ impl Py<'_> {
         }
         let len = whole.min(self.limits.string);
         let cut = (len < whole).then_some(whole);
-        if cut.is_some() {
-            self.hit("string");
-        }
         let state = self.mem.u32(obj + o.ascii_state()?)?;
         let kind = (state >> 2) & 7;
         let compact = state & (1 << 5) != 0;
@@ -200,6 +197,26 @@ impl Py<'_> {
                 });
             }
         };
+        // Every str ends in a NUL character right after its last one: a length that points
+        // anywhere else is damage, not a long string.
+        if cut.is_some() || len > 4096 {
+            let end = crate::target::at(data, whole.saturating_mul(width));
+            let nul = match width {
+                1 => self.mem.u8(end)? as u32,
+                2 => self.mem.u16(end)? as u32,
+                _ => self.mem.u32(end)?,
+            };
+            if nul != 0 {
+                return Err(Error::Implausible {
+                    what: "str length (no NUL character after it)",
+                    addr: obj,
+                    value: whole,
+                });
+            }
+        }
+        if cut.is_some() {
+            self.hit("string");
+        }
         let raw = self.mem.bytes(data, (len * width) as usize)?;
         let text = match width {
             1 if ascii => String::from_utf8_lossy(&raw).into_owned(),

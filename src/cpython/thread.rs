@@ -36,16 +36,14 @@ impl Py<'_> {
         let o = self.off();
         let mut out = Vec::new();
         let mut i = self.mem.ptr(runtime + o.rt_interpreters_head()?)?;
-        while i != 0 {
-            if out.contains(&i) || out.len() >= MAX_INTERPRETERS {
-                return Err(Error::Implausible {
-                    what: "interpreter list loops at",
-                    addr: i,
-                    value: out.len() as u64,
-                });
-            }
+        // A list that breaks or loops keeps the interpreters before the break (the main
+        // one is the last).
+        while i != 0 && !out.contains(&i) && out.len() < MAX_INTERPRETERS {
             out.push(i);
-            i = self.mem.ptr(i + o.is_next()?)?;
+            match self.mem.ptr(i + o.is_next()?) {
+                Ok(next) => i = next,
+                Err(_) => break,
+            }
         }
         if out.is_empty() {
             return Err(Error::Target(
@@ -67,14 +65,20 @@ impl Py<'_> {
         self.mem.ptr(interp + field)
     }
 
-    pub fn threads(&self, interp: Addr) -> Result<Vec<ThreadState>> {
+    pub fn threads(&self, interp: Addr) -> (Vec<ThreadState>, Option<Error>) {
+        let mut out = Vec::new();
+        let broken = self.read_threads(interp, &mut out).err();
+        (out, broken)
+    }
+
+    /// The thread list into `out`, as far as it can be read.
+    fn read_threads(&self, interp: Addr, out: &mut Vec<ThreadState>) -> Result<()> {
         let o = self.off();
         let head = if self.era.threads_head {
             o.is_threads_head()?
         } else {
             o.is_tstate_head()?
         };
-        let mut out: Vec<ThreadState> = Vec::new();
         let mut t = self.mem.ptr(interp + head)?;
         while t != 0 {
             if out.iter().any(|s| s.addr == t) || out.len() >= MAX_THREADS {
@@ -105,14 +109,14 @@ impl Py<'_> {
                 interp,
                 thread_id: self.mem.u64(t + o.ts_thread_id()?)?,
                 native_thread_id: match o.ts_native_thread_id {
-                    Some(off) => Some(self.mem.u64(t + off)?),
+                    Some(off) => Some(self.mem.u64(crate::target::at(t, off))?),
                     None => None,
                 },
                 top_frame,
             });
             t = self.mem.ptr(t + o.ts_next()?)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

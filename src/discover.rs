@@ -296,6 +296,7 @@ pub fn discover(
         } else {
             0
         },
+        classes: Vec::new(),
     };
     Ok(Found {
         python,

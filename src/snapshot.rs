@@ -101,6 +101,7 @@ fn decode(
     let mut py = Py::new(&reader, layout, types).bounded(opts.limits.clone(), hits.clone());
     let interps = py.interpreters(runtime)?;
     warnings.extend(py.settle_version(interps[0]));
+    py.types.classes = tasks::own_classes(&py, &interps);
     let py = py;
     let mut threads = Threads::default();
     let mut states = Vec::new();

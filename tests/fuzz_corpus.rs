@@ -58,7 +58,10 @@ fn the_corpus_and_every_crash_found_replay_without_a_panic_or_a_slow_input() {
     assert!(files.len() >= 100, "only {} inputs kept", files.len());
     let mut answered = 0;
     for path in &files {
-        let data = std::fs::read(path).expect("input");
+        // (A fuzzer running beside this test may replace an input as it is listed.)
+        let Ok(data) = std::fs::read(path) else {
+            continue;
+        };
         let t0 = Instant::now();
         answered += run(&seeds, &data) as usize;
         let took = t0.elapsed();

@@ -29,6 +29,10 @@ fn mix(mut x: u64) -> u64 {
 }
 
 impl Memory for Corrupt<'_> {
+    fn writable(&self) -> Vec<(Addr, u64)> {
+        self.inner.writable()
+    }
+
     fn read(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         self.inner.read(addr, buf)?;
         let first = addr & !7;
@@ -176,17 +180,16 @@ fn corrupted_memory_never_panics_or_hangs() {
         heavier_answered += at_heavier;
         let _ = light_refused;
     }
-    // A bad word in a thousand must not cost the whole answer: an unreadable dict key,
-    // registry entry, thread or task is a warning and the rest stands. An answer counts
-    // only when it names tasks. Over every scenario and version, measured 93-94% at 0.1%
-    // and 19-21% at 1% (issue 14 asks 95% and 60%: a task registry damaged at 1% loses
-    // its tasks, and the collector's lists break too early to find them); these floors
-    // keep what is reached.
+    // A bad word in a thousand must not cost the whole answer, nor one in a hundred most
+    // of the time: an unreadable dict key, registry entry, thread or task is a warning and
+    // the rest stands, and a damaged registry's tasks are looked for in the core's
+    // writable memory. An answer counts only when it names tasks. Over every scenario and
+    // version: at least 95% at 0.1% and 60% at 1% (measured 97-98% and 71-75%).
     eprintln!(
         "answered {light_answered}/{light_total} at 0.1%, {heavier_answered}/{light_total} at 1%"
     );
     assert!(
-        light_answered * 100 >= light_total * 90 && heavier_answered * 100 >= light_total * 14,
+        light_answered * 100 >= light_total * 95 && heavier_answered * 100 >= light_total * 60,
         "answered {light_answered}/{light_total} at 0.1%, {heavier_answered}/{light_total} at 1%"
     );
 }

@@ -66,7 +66,7 @@ pub fn pending<R: Send + Default>(
         return Ok(None);
     };
     if reg.damaged {
-        from_collector(py, runtime, interp, &mut reg);
+        recover_tasks(py, runtime, interp, &mut reg);
     }
     let mut warnings = reg.warnings;
     let max = py.limits.tasks;
@@ -154,15 +154,80 @@ fn broken_task(t: Addr, e: &Error) -> model::Task {
     }
 }
 
+/// `_asyncio.Task` and `_asyncio.Future` of each interpreter, by identity: the `_asyncio`
+/// module's own attributes (what cannot be read is left out).
+pub fn own_classes(py: &Py<'_>, interps: &[Addr]) -> Vec<(Addr, (&'static str, &'static str))> {
+    let mut out = Vec::new();
+    for &interp in interps {
+        let globals = (py.sys_modules(interp).ok())
+            .and_then(|m| py.dict_get(m, "_asyncio").ok().flatten())
+            .and_then(|module| py.mem.ptr(module + py.off().md_dict().ok()?).ok());
+        let Some(globals) = globals else { continue };
+        for name in ["Task", "Future"] {
+            if let Some(tp) = py.dict_get(globals, name).ok().flatten() {
+                out.push((tp, ("_asyncio", name)));
+            }
+        }
+    }
+    out
+}
+
 /// Most tracked objects looked at for tasks a damaged registry lost.
 const MAX_TRACKED: usize = 8 << 20;
 
-/// A damaged registry's tasks, looked for among every object the collector tracks: those
-/// of `_asyncio.Task` itself (a subclass's are not recognised this way).
-fn from_collector(py: &Py<'_>, runtime: Addr, interp: Addr, reg: &mut Registry) {
+/// Bytes of the target's writable memory searched at a time for tasks.
+const SEARCH_CHUNK: u64 = 4 << 20;
+
+/// A damaged registry's tasks: objects of `_asyncio.Task` itself (a subclass's are not
+/// recognised this way), looked for in the target's writable memory when the back end can
+/// list it (a core), else among the objects the collector tracks.
+fn recover_tasks(py: &Py<'_>, runtime: Addr, interp: Addr, reg: &mut Registry) {
     let Some(task_type) = reg.task_type else {
         return;
     };
+    let regions = py.mem.writable();
+    if regions.is_empty() {
+        return from_collector(py, runtime, interp, task_type, reg);
+    }
+    // Every aligned word equal to the type's address is an object header's type field,
+    // or a stray pointer: the reference count before it tells (a freed block keeps its
+    // type but holds a free-list pointer there), then the task decode does.
+    let Ok(type_at) = py.off().ob_type() else {
+        return;
+    };
+    let needle = task_type.to_le_bytes();
+    let mut all: BTreeSet<Addr> = reg.tasks.iter().copied().collect();
+    let before = all.len();
+    for (start, len) in regions {
+        let mut at = start;
+        while at < start.saturating_add(len) && all.len() < py.limits.tasks {
+            let n = SEARCH_CHUNK.min(start + len - at);
+            let Ok(bytes) = py.mem.bytes(at, n as usize) else {
+                break;
+            };
+            for pos in memchr::memmem::find_iter(&bytes, &needle) {
+                let word = at + pos as u64;
+                let obj = word.wrapping_sub(type_at.0);
+                if !word.is_multiple_of(8) || obj == 0 {
+                    continue;
+                }
+                let live = py.mem.u64(obj).is_ok_and(|rc| rc > 0 && rc < 1 << 32);
+                if live && task_kind(py, obj).ok().flatten().is_some() {
+                    all.insert(obj);
+                }
+            }
+            at += n;
+        }
+    }
+    reg.warnings.push(format!(
+        "a task registry is damaged: {} more tasks found in the target's writable memory",
+        all.len() - before
+    ));
+    reg.tasks = all.into_iter().collect();
+}
+
+/// The same among every object the collector tracks.
+fn from_collector(py: &Py<'_>, runtime: Addr, interp: Addr, task_type: Addr, reg: &mut Registry) {
     let tracked = py
         .gc_state(runtime, interp)
         .and_then(|state| py.gc_objects(state, MAX_TRACKED));

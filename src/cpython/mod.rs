@@ -28,6 +28,10 @@ pub struct KnownTypes {
     pub code: Addr,
     pub cell: Addr,
     pub set_dummy: Addr,
+    /// Classes known by identity, (type, (module, name)): `_asyncio.Task` and `.Future`,
+    /// the module's own attributes. Their instances are recognised even when the type's
+    /// name cannot be read (a damaged core).
+    pub classes: Vec<(Addr, (&'static str, &'static str))>,
 }
 
 /// A class's slots looked up so far: (attribute name, offset in an instance, if a slot).

@@ -62,6 +62,15 @@ impl Py<'_> {
         if let Some(c) = self.class_id_cache.borrow().get(&tp) {
             return Ok(c.clone());
         }
+        // A class known by identity (a module's own attribute) needs no reading of its name.
+        if let Some((_, (module, name))) = self.types.classes.iter().find(|(t, _)| *t == tp) {
+            let id = Arc::new(ClassId {
+                module: (*module).into(),
+                name: (*name).into(),
+            });
+            self.class_id_cache.borrow_mut().insert(tp, id.clone());
+            return Ok(id);
+        }
         let tp_name = self.type_name(tp)?;
         let (prefix, name) = tp_name.rsplit_once('.').unwrap_or(("builtins", &tp_name));
         let module: Arc<str> = if self.type_flags(tp)? & TPFLAGS_HEAPTYPE != 0 {

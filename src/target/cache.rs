@@ -205,6 +205,11 @@ impl<'m> Reader<'m> {
         Ok(())
     }
 
+    /// The back end's writable stretches ([`Memory::writable`]).
+    pub fn writable(&self) -> Vec<(Addr, u64)> {
+        self.mem.writable()
+    }
+
     /// The same reader, spending from `budget`.
     pub fn with_budget(mut self, budget: Option<Arc<Budget>>) -> Self {
         self.spending = budget;

@@ -19,6 +19,7 @@ struct Segment {
     memsz: u64,
     offset: u64,
     filesz: u64,
+    writable: bool,
 }
 
 /// A file mapping recorded in `NT_FILE`.
@@ -71,6 +72,7 @@ impl CoreFile {
                     memsz: ph.memsz,
                     offset: ph.offset,
                     filesz: ph.filesz,
+                    writable: ph.flags & 2 != 0,
                 }),
                 PT_NOTE => {
                     let notes = slice(b, ph.offset, ph.filesz)
@@ -186,6 +188,13 @@ impl Memory for CoreFile {
     }
 
     /// The dumped bytes of the segment `addr` lies in.
+    fn writable(&self) -> Vec<(Addr, u64)> {
+        (self.segments.iter())
+            .filter(|s| s.writable && s.filesz > 0)
+            .map(|s| (s.vaddr, s.filesz.min(s.memsz)))
+            .collect()
+    }
+
     fn mapped(&self, addr: Addr) -> Option<(Addr, &[u8])> {
         let i = self.segment(addr)?;
         let s = &self.segments[i];

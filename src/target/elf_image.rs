@@ -48,6 +48,8 @@ pub fn header(b: &[u8]) -> Option<Header> {
 /// One program header.
 pub struct ProgramHeader {
     pub kind: u32,
+    /// `PF_X` 1, `PF_W` 2, `PF_R` 4.
+    pub flags: u32,
     pub offset: u64,
     pub vaddr: u64,
     pub filesz: u64,
@@ -59,6 +61,7 @@ pub fn program_headers(table: &[u8]) -> impl Iterator<Item = ProgramHeader> + '_
     table.chunks_exact(PHDR_SIZE).filter_map(|ph| {
         Some(ProgramHeader {
             kind: u32_at(ph, 0)?,
+            flags: u32_at(ph, 4)?,
             offset: u64_at(ph, 8)?,
             vaddr: u64_at(ph, 16)?,
             filesz: u64_at(ph, 32)?,

@@ -65,6 +65,10 @@ impl Memory for WithFiles<'_> {
         self.inner.mapped(addr)
     }
 
+    fn writable(&self) -> Vec<(Addr, u64)> {
+        self.inner.writable()
+    }
+
     fn trim(&self) {
         self.inner.trim()
     }

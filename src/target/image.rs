@@ -57,6 +57,7 @@ impl Start {
             code,
             cell,
             set_dummy,
+            classes: Vec::new(),
         };
         let layout = Layout {
             version,

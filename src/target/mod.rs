@@ -55,6 +55,13 @@ pub trait Memory {
         None
     }
 
+    /// The stretches of the target's writable memory this back end holds (a core's
+    /// segments), where its objects are: searched for tasks when their registry is
+    /// damaged. Empty where they cannot be listed (a debugger's memory).
+    fn writable(&self) -> Vec<(Addr, u64)> {
+        Vec::new()
+    }
+
     /// Let go of what this back end holds of the target's memory and can get back cheaply:
     /// a mapped core's pages, which the kernel maps again from its page cache at the next
     /// read. Called as a decode goes, so our footprint is what one stretch of it reads,

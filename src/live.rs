@@ -21,6 +21,9 @@ pub enum Pause {
     Check,
     /// Hold it for the whole read.
     Whole,
+    /// Never hold it (`--nonblocking`): read while it runs, then read again to see whether
+    /// anything changed meanwhile; if something did, the answer says it mixes moments.
+    Never,
 }
 
 /// How the snapshot was taken, for `--stats`.
@@ -44,6 +47,9 @@ pub fn take(pid: i32, opts: &Options, pause: Pause, threads: usize) -> Result<(S
         ..opts.clone()
     };
     let mut how = String::from("read while stopped");
+    if pause == Pause::Never {
+        return nonblocking(&process, &reading, threads);
+    }
     if pause == Pause::Check {
         let modules = process.modules()?;
         let journal = Journal::new(process.memory());
@@ -87,6 +93,50 @@ pub fn take(pid: i32, opts: &Options, pause: Pause, threads: usize) -> Result<(S
     };
     process.resume();
     Ok((snap?, finish(&process, paused_from, how)))
+}
+
+/// Read `process` while it runs, never stopping it; the same reads made again say whether
+/// the answer is that of one moment. A process that churns (tasks made and finished by
+/// the thousand) may give pointers to freed objects: those cost their task or field, and
+/// the answer's warning says it was torn.
+fn nonblocking(
+    process: &Process,
+    reading: &Options,
+    threads: usize,
+) -> Result<(Snapshot, Reading)> {
+    let modules = process.modules()?;
+    let journal = Journal::new(process.memory());
+    let snap = snapshot::take_shared(&journal, &modules, reading, threads);
+    let notes = journal.finish();
+    let check = notes.check(process);
+    let mut snap = match snap {
+        Ok(snap) => snap,
+        Err(_) if !process.alive() => return Err(live::exited(process.pid)),
+        Err(e) => return Err(e),
+    };
+    let torn = |why: String| {
+        format!(
+            "read without stopping the process (--nonblocking): {why}, so the answer may mix moments (without --nonblocking it is that of one)"
+        )
+    };
+    let how = match check {
+        Check::Unchanged { reads, bytes } => format!(
+            "read while running, never stopped; {reads} reads ({:.1} MB) gave the same bytes again",
+            bytes as f64 / 1e6
+        ),
+        Check::Changed { addr } => {
+            snap.warnings.push(torn(format!(
+                "memory at {addr:#x} changed while it was read"
+            )));
+            "read while running, never stopped; memory changed meanwhile".into()
+        }
+        Check::TooMany => {
+            snap.warnings
+                .push(torn("too many reads to check them all".into()));
+            "read while running, never stopped; too many reads to check".into()
+        }
+    };
+    Ok((snap, finish(process, Duration::ZERO, how)))
 }
 
 /// Stop every thread; a process that is gone by now exited while we read it.

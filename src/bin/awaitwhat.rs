@@ -185,6 +185,10 @@ struct OutputArgs {
     /// the whole read.
     #[arg(long, value_enum, default_value = "check")]
     pause: PauseArg,
+    /// With --pid: never stop the process, not even to check (a churning server); the
+    /// answer warns when memory changed while it was read.
+    #[arg(long)]
+    nonblocking: bool,
     /// Print what the decode cost (reads, bytes) to stderr.
     #[arg(long)]
     stats: bool,
@@ -314,6 +318,7 @@ fn take(
         }
         (None, Some(pid)) => {
             let pause = match opts.pause {
+                _ if opts.nonblocking => live::Pause::Never,
                 PauseArg::Check => live::Pause::Check,
                 PauseArg::Whole => live::Pause::Whole,
             };

@@ -199,9 +199,9 @@ fn recover_tasks(py: &Py<'_>, runtime: Addr, interp: Addr, reg: &mut Registry) {
     let mut all: BTreeSet<Addr> = reg.tasks.iter().copied().collect();
     let before = all.len();
     for (start, len) in regions {
-        let mut at = start;
-        while at < start.saturating_add(len) && all.len() < py.limits.tasks {
-            let n = SEARCH_CHUNK.min(start + len - at);
+        let (mut at, end) = (start, start.saturating_add(len));
+        while at < end && all.len() < py.limits.tasks {
+            let n = SEARCH_CHUNK.min(end - at);
             let Ok(bytes) = py.mem.bytes(at, n as usize) else {
                 break;
             };

@@ -124,7 +124,7 @@ impl Image {
                 .ok_or_else(|| bad("a segment longer than the file"))?;
             if segments
                 .last()
-                .is_some_and(|(a, b)| a + b.len() as u64 > addr)
+                .is_some_and(|(a, b)| a.saturating_add(b.len() as u64) > addr)
             {
                 return Err(bad("segments out of order"));
             }

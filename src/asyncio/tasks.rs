@@ -407,6 +407,9 @@ fn linked_tasks(py: &Py<'_>, head: Addr) -> Result<Vec<Addr>> {
     let (next, node) = (o.llist_next()?, o.task_node()?);
     let mut out = Vec::new();
     let mut n = py.mem.ptr(head + next)?;
+    // A damaged list may loop without coming back to its head: Brent's cycle check (a
+    // marker moved to every power-of-two step) stops it in a few times its length.
+    let (mut marker, mut steps, mut power) = (n, 0usize, 1usize);
     while n != 0 && n != head {
         if out.len() >= MAX_LIST {
             return Err(Error::Limit {
@@ -416,6 +419,17 @@ fn linked_tasks(py: &Py<'_>, head: Addr) -> Result<Vec<Addr>> {
         }
         out.push(n - node);
         n = py.mem.ptr(n + next)?;
+        steps += 1;
+        if n == marker {
+            return Err(Error::Implausible {
+                what: "task list (it loops without coming back to its head)",
+                addr: head,
+                value: out.len() as u64,
+            });
+        }
+        if steps == power {
+            (marker, steps, power) = (n, 0, power * 2);
+        }
     }
     Ok(out)
 }

@@ -125,7 +125,12 @@ impl<'m> Reader<'m> {
 
     fn backend(&self, addr: Addr, buf: &mut [u8]) -> Result<()> {
         if let Some(b) = &self.spending {
-            let spent = b.spend(buf.len() as u64).and_then(|_| b.in_time());
+            // The clock is asked every few hundred calls: a call to it costs more than a read.
+            let calls = self.stats.get().callbacks;
+            let spent = b.spend(buf.len() as u64).and_then(|_| match calls % 256 {
+                0 => b.in_time(),
+                _ => Ok(()),
+            });
             if spent.is_err() {
                 self.over.set(true);
             }

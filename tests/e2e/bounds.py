@@ -14,19 +14,10 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-AW = os.path.join(REPO, "target", "release", "awaitwhat")
-ROOT = os.environ.get("PYENV_ROOT") or subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-PYTHON = os.path.join(ROOT, "versions", "3.12.1", "bin", "python3.12")
+from checks import AW, PYTHON, REPO, Checks
+
+check = Checks()
 LONG_LEN = 200000
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("%s %s%s" % ("ok  " if ok else "FAIL", name, ": " + str(detail)[:1500] if detail and not ok else ""),
-          flush=True)
 
 
 def decode(pid, *args):
@@ -70,8 +61,7 @@ def main():
         finally:
             p.kill()
             p.wait()
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(check.summary())
 
 
 def run_checks(pid, oracle):

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from checks import AW, PYTHON, REPO, Checks
+from checks import AW, REPO, Checks, require, start_helper
 
 check = Checks()
 LONG_LEN = 200000
@@ -41,19 +41,11 @@ def limit_warnings(snap):
 
 
 def main():
-    for need in (AW, PYTHON):
-        if not os.path.exists(need):
-            sys.exit("bounds.py: %s is missing (scripts/setup builds and installs it)" % need)
+    require("bounds.py")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "oracle.json")
-        p = subprocess.Popen([PYTHON, os.path.join(REPO, "tests", "scenarios", "_bounds.py"), path],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = start_helper("_bounds", path)
         try:
-            deadline = time.time() + 120
-            while not os.path.exists(path) or not os.path.getsize(path):
-                if p.poll() is not None or time.time() > deadline:
-                    sys.exit("_bounds.py did not get ready: %s" % p.communicate(timeout=5)[1][-500:])
-                time.sleep(0.05)
             time.sleep(0.2)
             with open(path) as f:
                 oracle = json.load(f)

@@ -25,3 +25,26 @@ class Checks:
     def summary(self):
         print("%d passed, %d failed" % (self.passed, self.failed))
         return 1 if self.failed else 0
+
+
+def require(script):
+    """Exit with one line when the CLI or the interpreter is missing."""
+    import sys
+    for need in (AW, PYTHON):
+        if not os.path.exists(need):
+            sys.exit("%s: %s is missing (scripts/setup builds and installs it)" % (script, need))
+
+
+def start_helper(name, path, seconds=120):
+    """Start tests/scenarios/NAME.py PATH; return the process once it has written PATH."""
+    import sys
+    import time
+    p = subprocess.Popen([PYTHON, os.path.join(REPO, "tests", "scenarios", name + ".py"), path],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + seconds
+    while not os.path.exists(path) or not os.path.getsize(path):
+        if p.poll() is not None or time.time() > deadline:
+            p.kill()
+            sys.exit("%s.py did not get ready: %s" % (name, p.communicate(timeout=5)[1][-500:]))
+        time.sleep(0.05)
+    return p

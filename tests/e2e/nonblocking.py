@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 
-from checks import AW, PYTHON, REPO, Checks
+from checks import AW, Checks, require, start_helper
 
 check = Checks()
 SNAPSHOTS = 200
@@ -23,19 +23,10 @@ def status(pid):
 
 
 def main():
-    for need in (AW, PYTHON):
-        if not os.path.exists(need):
-            sys.exit("nonblocking.py: %s is missing (scripts/setup builds and installs it)" % need)
+    require("nonblocking.py")
     with tempfile.TemporaryDirectory() as tmp:
-        ready = os.path.join(tmp, "ready")
-        p = subprocess.Popen([PYTHON, os.path.join(REPO, "tests", "scenarios", "_churn.py"), ready],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = start_helper("_churn", os.path.join(tmp, "ready"), seconds=60)
         try:
-            deadline = time.time() + 60
-            while not os.path.exists(ready):
-                if p.poll() is not None or time.time() > deadline:
-                    sys.exit("_churn.py did not start: %s" % p.communicate(timeout=5)[1][-500:])
-                time.sleep(0.05)
             run(p)
         finally:
             p.kill()

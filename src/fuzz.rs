@@ -109,29 +109,52 @@ impl Seed {
     }
 }
 
-/// A seed's image with edited words.
+/// A seed's image with edited words: the segments an edit lands in are copied with it
+/// applied, and the rest are served from the seed as they are, so the decode reads the
+/// image through [`Memory::mapped`] as it would a core file.
 pub struct Edited<'s> {
-    pub image: &'s Image,
-    pub edits: BTreeMap<Addr, u64>,
+    image: &'s Image,
+    /// The edited segments by base address.
+    copies: BTreeMap<Addr, Vec<u8>>,
+}
+
+impl<'s> Edited<'s> {
+    pub fn new(image: &'s Image, edits: &BTreeMap<Addr, u64>) -> Edited<'s> {
+        let mut copies: BTreeMap<Addr, Vec<u8>> = BTreeMap::new();
+        for (&word, &value) in edits {
+            let Some((base, bytes)) = image.mapped(word) else {
+                continue;
+            };
+            let copy = copies.entry(base).or_insert_with(|| bytes.to_vec());
+            let at = (word - base) as usize;
+            if let Some(dst) = copy.get_mut(at..at + 8) {
+                dst.copy_from_slice(&value.to_le_bytes());
+            }
+        }
+        Edited { image, copies }
+    }
 }
 
 impl Memory for Edited<'_> {
     fn read(&self, addr: Addr, buf: &mut [u8]) -> crate::error::Result<()> {
-        self.image.read(addr, buf)?;
-        let end = addr.saturating_add(buf.len() as u64);
-        for (&w, &v) in self.edits.range(addr.saturating_sub(7)..end) {
-            for (i, b) in v.to_le_bytes().into_iter().enumerate() {
-                let at = w + i as u64;
-                if at >= addr && at < end {
-                    buf[(at - addr) as usize] = b;
-                }
-            }
-        }
+        let unreadable = crate::error::Error::Unreadable {
+            addr,
+            len: buf.len(),
+        };
+        let (base, bytes) = self.mapped(addr).ok_or_else(|| unreadable.clone())?;
+        let at = (addr - base) as usize;
+        let src = bytes.get(at..at + buf.len()).ok_or(unreadable)?;
+        buf.copy_from_slice(src);
         Ok(())
     }
 
     fn worth_caching(&self) -> bool {
         false
+    }
+
+    fn mapped(&self, addr: Addr) -> Option<(Addr, &[u8])> {
+        let (base, bytes) = self.image.mapped(addr)?;
+        Some((base, self.copies.get(&base).map_or(bytes, |c| &c[..])))
     }
 }
 
@@ -144,10 +167,7 @@ pub fn run(seeds: &[Seed], data: &[u8]) -> bool {
     let Some(seed) = seeds.get(pick as usize % seeds.len().max(1)) else {
         return false;
     };
-    let memory = Edited {
-        image: &seed.image,
-        edits: seed.edits(edits),
-    };
+    let memory = Edited::new(&seed.image, &seed.edits(edits));
     let Ok(snap) = crate::snapshot::take_image(&memory, &seed.image.start, &Options::everything())
     else {
         return false;

@@ -11,6 +11,8 @@ use crate::model::Snapshot;
 use crate::target::{Addr, Memory, Module};
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
 
 /// Reads target memory: copy `len` bytes at `addr` into `buf`; return 0, or nonzero if unreadable.
 pub type aw_read_fn =
@@ -63,6 +65,63 @@ unsafe fn from_c(p: *const c_char) -> Option<String> {
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
+/// Calls into the library now running; while any is, a panic is recorded, not printed.
+static GUARDED: AtomicUsize = AtomicUsize::new(0);
+/// The last panic's message and place, for the one line that reports it.
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Runs `f` so that a panic (a bug of ours) comes back as one line of error naming what
+/// panicked and where, and the debugger the library is loaded in goes on: a panic must not
+/// cross the C ABI, and Rust's own report (several lines on stderr) would land in the
+/// middle of the user's session.
+fn guard<T>(
+    what: &str,
+    f: impl FnOnce() -> std::result::Result<T, String>,
+) -> std::result::Result<T, String> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.load(Ordering::SeqCst) == 0 {
+                return previous(info);
+            }
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            let place = info
+                .location()
+                .map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+            let line = format!("{}{place}", message.lines().next().unwrap_or(""));
+            *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(line);
+        }));
+    });
+    GUARDED.fetch_add(1, Ordering::SeqCst);
+    let result = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.fetch_sub(1, Ordering::SeqCst);
+    result.unwrap_or_else(|_| {
+        let why = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
+        Err(format!(
+            "internal error: the {what} panicked ({}); please report this with the command and, \
+             for a core, its image (`awaitwhat image --core CORE -o FILE`)",
+            why.as_deref().unwrap_or("no message")
+        ))
+    })
+}
+
+/// `AWAITWHAT_TEST_PANIC=once`: the first decode in this process panics, so that a test
+/// can see the panic reported in one line and the debugger go on. Nothing else reads it.
+fn test_panic() {
+    static FIRED: AtomicBool = AtomicBool::new(false);
+    if std::env::var_os("AWAITWHAT_TEST_PANIC").is_some_and(|v| v == "once")
+        && !FIRED.swap(true, Ordering::SeqCst)
+    {
+        panic!("AWAITWHAT_TEST_PANIC=once asked for this panic");
+    }
+}
+
 fn take(
     target: *const aw_target,
     modules: *const aw_module,
@@ -72,6 +131,7 @@ fn take(
     if target.is_null() {
         return Err("no target given".into());
     }
+    test_panic();
     // SAFETY: the caller passes a valid aw_target for the duration of the call.
     let target = unsafe { &*target };
     let mut list = Vec::with_capacity(n_modules.min(65536));
@@ -109,10 +169,7 @@ pub unsafe extern "C" fn aw_snapshot_take(
     options_json: *const c_char,
     error: *mut *mut c_char,
 ) -> *mut aw_snapshot {
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        take(target, modules, n_modules, options_json)
-    }))
-    .unwrap_or_else(|_| Err("internal error: the decoder panicked (please report this)".into()));
+    let result = guard("decoder", || take(target, modules, n_modules, options_json));
     match result {
         Ok(inner) => Box::into_raw(Box::new(aw_snapshot { inner })),
         Err(msg) => {
@@ -141,10 +198,10 @@ pub unsafe extern "C" fn aw_snapshot_render(
     let format = unsafe { from_c(format) }.unwrap_or_else(|| "text".into());
     // SAFETY: as documented.
     let s = unsafe { &(*snapshot).inner };
-    catch_unwind(AssertUnwindSafe(|| crate::render::render(s, &format)))
-        .ok()
-        .and_then(|r| r.ok())
-        .map_or(std::ptr::null_mut(), to_c)
+    guard("renderer", || {
+        crate::render::render(s, &format).map_err(|e| e.to_string())
+    })
+    .map_or(std::ptr::null_mut(), to_c)
 }
 
 /// Render what `view_json` shows of a snapshot (NULL or `{}`: all of it), e.g.
@@ -170,7 +227,7 @@ pub unsafe extern "C" fn aw_snapshot_render_view(
     let format = format.unwrap_or_else(|| "text".into());
     // SAFETY: as documented.
     let s = unsafe { &(*snapshot).inner };
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    let result = guard("renderer", || {
         let view: crate::render::view::View = match view {
             Some(text) if !text.trim().is_empty() => {
                 serde_json::from_str(&text).map_err(|e| format!("bad view: {e}"))?
@@ -178,8 +235,7 @@ pub unsafe extern "C" fn aw_snapshot_render_view(
             _ => Default::default(),
         };
         crate::render::render_view(s, &format, &view)
-    }))
-    .unwrap_or_else(|_| Err("internal error: the renderer panicked (please report this)".into()));
+    });
     match result {
         Ok(text) => to_c(text),
         Err(msg) => {

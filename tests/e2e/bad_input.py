@@ -2,6 +2,7 @@
 """Bad input under gdb: each case must give a one-line, specific error and leave gdb usable
 (a later command still runs). Standard library only; prints `N passed, M failed`."""
 
+import json
 import os
 import re
 import shutil
@@ -28,13 +29,14 @@ def python(version):
     return os.path.join(ROOT, "versions", version, "bin", "python" + version.rsplit(".", 1)[0])
 
 
-def gdb(*args, commands=("py-await-stacks",)):
+def gdb(*args, commands=("py-await-stacks",), extra_env=None):
     cmd = ["gdb", "-nx", "-batch", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off", *args,
            "-ex", "source " + SCRIPT]
     for c in commands:
         cmd += ["-ex", c]
     cmd += ["-ex", "echo %s\\n" % ALIVE]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(extra_env or {})
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     return r.stdout + r.stderr
 
@@ -42,7 +44,7 @@ def gdb(*args, commands=("py-await-stacks",)):
 LLDB = os.environ.get("AWAITWHAT_LLDB", "lldb-22")
 
 
-def lldb(*commands, core=None, exe=None):
+def lldb(*commands, core=None, exe=None, extra_env=None):
     """Run lldb on a command file sourced with stop-on-error off, so a command after an error
     still runs (the "lldb stays usable" half of each case)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lldb", delete=False) as f:
@@ -55,6 +57,7 @@ def lldb(*commands, core=None, exe=None):
         path = f.name
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        env.update(extra_env or {})
         r = subprocess.run([LLDB, "-b", "-O", "settings set symbols.enable-external-lookup false",
                             "-o", "command source -e false " + path], capture_output=True, text=True,
                            timeout=300, env=env, stdin=subprocess.DEVNULL)
@@ -240,6 +243,44 @@ def case_view_errors(work):
 def case_lldb_view_errors(work):
     return view_errors(work, lambda pid, c, pattern: expect_lldb(
         lldb("process attach -p %d" % pid, "awaitwhat " + c, "process detach"), pattern))
+
+
+def panic_reported(work, run):
+    """A panic inside the library (made on purpose by AWAITWHAT_TEST_PANIC=once: the first
+    decode panics) is one line naming it and where, with no Rust report on stderr; the same
+    command then answers in the same session."""
+    oracle = os.path.join(work, "oracle.json")
+    p = subprocess.Popen([python("3.12.1"), os.path.join(REPO, "tests", "scenarios", "demo.py"), oracle],
+                         stdout=subprocess.DEVNULL)
+    try:
+        wait_for(oracle, p)
+        out = run(p.pid)
+    finally:
+        p.kill()
+    problem = expect(out, r"^awaitwhat: internal error: the decoder panicked \(AWAITWHAT_TEST_PANIC=once asked for "
+                          r"this panic at src/ffi\.rs:\d+\); please report this")
+    if problem:
+        return problem
+    noise = [l for l in out.splitlines() if "panicked" in l and not l.startswith("awaitwhat:")]
+    if noise:
+        return "the panic was also reported outside the one line: %r" % noise
+    with open(oracle) as f:
+        names = [t["name"] for t in json.load(f)["tasks"]]
+    if not names or not all(("'%s'" % n) in out for n in names):
+        return "the second decode in the same session did not show the tasks %s:\n%s" % (names, out[-1500:])
+    return None
+
+
+def case_panic(work):
+    return panic_reported(work, lambda pid: gdb("-p", str(pid), extra_env={"AWAITWHAT_TEST_PANIC": "once"},
+                                                commands=("py-await-stacks", "py-await-stacks", "detach")))
+
+
+def case_lldb_panic(work):
+    return panic_reported(work, lambda pid: "\n".join(
+        l[len("error: "):] if l.startswith("error: awaitwhat:") else l
+        for l in lldb("process attach -p %d" % pid, "awaitwhat stacks", "awaitwhat stacks", "process detach",
+                      extra_env={"AWAITWHAT_TEST_PANIC": "once"}).splitlines()))
 
 
 def case_help(_):

@@ -221,7 +221,7 @@ pub fn discover(
     let mut python = None;
     for m in modules.iter().filter(|m| may_hold_runtime(m)) {
         match load(m) {
-            Ok(l) if l.elf.symbol("_PyRuntime").is_some() => {
+            Ok(l) if root_symbol(&l).is_some() => {
                 python = Some(l);
                 break;
             }
@@ -230,16 +230,30 @@ pub fn discover(
         }
     }
     if python.is_none() {
-        // An interpreter too old to have _PyRuntime (≤3.6) still names its version.
+        // An interpreter too old to have _PyRuntime still names its version.
         let named = modules
             .iter()
             .filter(|m| may_hold_runtime(m))
             .find_map(|m| version_from_name(m.file_name()));
-        if let Some(v) = named.filter(|v| (v.major, v.minor) < (3, 7)) {
-            return Err(Error::Unsupported {
-                version: v.minor_string(),
-                supported: layout::table::supported(),
-            });
+        match named {
+            Some(v) if (v.major, v.minor) < (3, 6) => {
+                return Err(Error::Unsupported {
+                    version: v.minor_string(),
+                    supported: layout::table::supported(),
+                });
+            }
+            Some(v) if (v.major, v.minor) == (3, 6) => {
+                return Err(Error::Target(format!(
+                    "Python 3.6 keeps its interpreters in the static `interp_head`, which only a symbol table names, and {} has none: install its debug symbols (e.g. python3-debuginfo) or use an unstripped build",
+                    modules
+                        .iter()
+                        .filter(|m| may_hold_runtime(m))
+                        .map(|m| m.file_name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            _ => {}
         }
     }
     let python = python.ok_or_else(|| {
@@ -251,9 +265,11 @@ pub fn discover(
         ))
     })?;
     check_matches(raw, &python, &mut warnings)?;
-    let runtime = python.symbol("_PyRuntime").unwrap_or(0);
+    let runtime = root_symbol(&python).unwrap_or(0);
     let (version, exact) = detect_version(mem, &python)?;
-    if !(version.major == 3 && (8..=15).contains(&version.minor)) {
+    if !(version.major == 3 && (6..=15).contains(&version.minor))
+        || Era::of(version).runtime_struct != python.symbol("_PyRuntime").is_some()
+    {
         let shown = if exact {
             version.to_string()
         } else {
@@ -297,6 +313,8 @@ pub fn discover(
             0
         },
         classes: Vec::new(),
+        asyncio_statics: ["all_tasks", "current_tasks"]
+            .map(|name| asyncio.as_ref().and_then(|a| a.symbol(name)).unwrap_or(0)),
     };
     Ok(Found {
         python,
@@ -306,6 +324,14 @@ pub fn discover(
         types,
         warnings,
     })
+}
+
+/// Where the interpreters are listed from: `_PyRuntime` (3.7+), or 3.6's static
+/// `interp_head` (see [`Era::runtime_struct`]).
+fn root_symbol(python: &Loaded) -> Option<Addr> {
+    python
+        .symbol("_PyRuntime")
+        .or_else(|| python.symbol("interp_head"))
 }
 
 /// Version from `Py_Version` (3.11+), else from the file name (`libpython3.9.so`);

@@ -238,6 +238,17 @@ pub struct Task {
     pub detail: Option<Box<TaskDetail>>,
 }
 
+impl Task {
+    /// Its name quoted, then its address (`'worker-1' 0x7f…`); the address alone for a
+    /// task without a name (≤3.7 have none).
+    pub fn name_and_address(&self) -> String {
+        match &self.name {
+            Some(n) => format!("'{n}' {}", self.address),
+            None => self.address.to_string(),
+        }
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }

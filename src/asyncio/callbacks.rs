@@ -35,17 +35,20 @@ pub enum Link {
 }
 
 /// The callables registered on a future (C `fut_callback0` + `fut_callbacks`, or the
-/// pure-Python `_callbacks` list of `(callback, context)` tuples).
+/// pure-Python `_callbacks` list of `(callback, context)` tuples; 3.6: bare callables).
 pub fn callbacks(py: &Py<'_>, fut: Addr) -> Result<Vec<Addr>> {
     let Some(c_layout) = future_kind(py, fut)? else {
         return Ok(Vec::new());
     };
     let o = py.off();
     let mut out = Vec::new();
+    let contexts = py.era.callback_contexts;
     let list = if c_layout {
-        let first = py.mem.ptr(fut + o.fut_callback0()?)?;
-        if first != 0 {
-            out.push(first);
+        if contexts {
+            let first = py.mem.ptr(fut + o.fut_callback0()?)?;
+            if first != 0 {
+                out.push(first);
+            }
         }
         py.mem.ptr(fut + o.fut_callbacks()?)?
     } else {
@@ -53,7 +56,9 @@ pub fn callbacks(py: &Py<'_>, fut: Addr) -> Result<Vec<Addr>> {
     };
     if list != 0 && !py.is_none(list)? {
         for entry in py.list(list)?.into_iter().take(MAX_CALLBACKS) {
-            if let Some(&cb) = py.tuple(entry)?.first() {
+            if !contexts {
+                out.push(entry);
+            } else if let Some(&cb) = py.tuple(entry)?.first() {
                 out.push(cb);
             }
         }

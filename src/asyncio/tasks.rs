@@ -270,13 +270,21 @@ pub fn registry(
     let globals = py.mem.ptr(module + py.off().md_dict()?)?;
     let mut tasks = BTreeSet::new();
     let mut warnings = Vec::new();
-    let weaksets: &[&str] = if py.era.registry == TaskRegistry::Scheduled {
-        &["_scheduled_tasks"]
-    } else {
-        &["_all_tasks"]
+    let weaksets = match py.era.registry {
+        TaskRegistry::Scheduled => {
+            vec![("_scheduled_tasks", py.dict_get(globals, "_scheduled_tasks"))]
+        }
+        TaskRegistry::Statics => vec![
+            ("all_tasks", static_of_asyncio(py, 0, "all_tasks")),
+            (
+                "asyncio.tasks.Task._all_tasks",
+                python_task_set(py, sys_modules),
+            ),
+        ],
+        _ => vec![("_all_tasks", py.dict_get(globals, "_all_tasks"))],
     };
-    for name in weaksets {
-        match py.dict_get(globals, name) {
+    for (name, set) in weaksets {
+        match set {
             Ok(Some(ws)) => collect(&mut tasks, &mut warnings, name, weakset(py, ws)),
             Ok(None) => warnings.push(format!(
                 "_asyncio has no {name}: tasks registered there are not shown"
@@ -294,12 +302,15 @@ pub fn registry(
         }
     }
     // Which task each loop runs: its loss costs the running marks, not the tasks.
-    let current = match py
-        .dict_get(globals, "_current_tasks")
-        .and_then(|d| match d {
-            Some(d) => py.dict_items(d),
-            None => Ok(Vec::new()),
-        }) {
+    let current_tasks = if py.era.registry == TaskRegistry::Statics {
+        static_of_asyncio(py, 1, "current_tasks")
+    } else {
+        py.dict_get(globals, "_current_tasks")
+    };
+    let current = match current_tasks.and_then(|d| match d {
+        Some(d) => py.dict_items(d),
+        None => Ok(Vec::new()),
+    }) {
         Ok(items) => items.into_iter().map(|(_, t)| t).collect(),
         Err(e) => {
             warnings.push(format!(
@@ -316,6 +327,34 @@ pub fn registry(
         damaged,
         task_type: py.dict_get(globals, "Task").ok().flatten(),
     }))
+}
+
+/// 3.6: the object one of `_asyncio`'s statics points to (`all_tasks`, `current_tasks`;
+/// [`KnownTypes::asyncio_statics`]), found through the module's symbol table.
+fn static_of_asyncio(py: &Py<'_>, which: usize, name: &str) -> Result<Option<Addr>> {
+    match py.types.asyncio_statics[which] {
+        0 => Err(Error::Target(format!(
+            "_asyncio's symbol table does not name its static {name} (a stripped build: install its debug symbols)"
+        ))),
+        at => Ok(Some(py.mem.ptr(at)?).filter(|&p| p != 0)),
+    }
+}
+
+/// 3.6: the weak set the pure-Python `asyncio.tasks.Task` class (`_PyTask`) registers its
+/// instances in, a class attribute. `Ok(None)` when that module or class is not there.
+fn python_task_set(py: &Py<'_>, sys_modules: Addr) -> Result<Option<Addr>> {
+    let Some(module) = py.dict_get(sys_modules, "asyncio.tasks")? else {
+        return Ok(None);
+    };
+    let globals = py.mem.ptr(module + py.off().md_dict()?)?;
+    let Some(class) = py.dict_get(globals, "_PyTask")? else {
+        return Ok(None);
+    };
+    let dict = py.mem.ptr(class + py.off().tp_dict()?)?;
+    if dict == 0 {
+        return Ok(None);
+    }
+    py.dict_get(dict, "_all_tasks")
 }
 
 /// 3.14+: native tasks are linked into per-thread lists (and the interpreter's, for tasks
@@ -537,7 +576,9 @@ pub fn task_name_cut(
     task: Addr,
     c_layout: bool,
 ) -> Result<Option<(String, Option<u64>)>> {
-    let name = if c_layout {
+    let name = if !py.era.task_names {
+        return Ok(None);
+    } else if c_layout {
         py.mem.ptr(task + py.off().task_name()?)?
     } else {
         py.attr(task, "_name")?.unwrap_or(0)

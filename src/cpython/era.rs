@@ -50,7 +50,10 @@ pub enum ManagedDict {
 /// Where asyncio keeps its tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskRegistry {
-    /// ≤3.11: the `_all_tasks` weak set.
+    /// 3.6: `_asyncio`'s static `all_tasks` weak set (no module attribute names it), and
+    /// the pure-Python `Task` class's own `_all_tasks`.
+    Statics,
+    /// 3.7–3.11: the `_all_tasks` weak set.
     AllTasks,
     /// 3.12–3.13: the `_scheduled_tasks` weak set and the `_eager_tasks` set.
     Scheduled,
@@ -61,6 +64,14 @@ pub enum TaskRegistry {
 /// The differences the readers depend on, for one version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Era {
+    /// 3.7+: the interpreters hang off `_PyRuntime`; 3.6 lists them from the static
+    /// `interp_head` of `pystate.c`.
+    pub runtime_struct: bool,
+    /// 3.8+: tasks have names.
+    pub task_names: bool,
+    /// 3.7+: a future keeps each callback with its context (`(callback, context)` tuples),
+    /// and a C future its first one apart (`fut_callback0`); 3.6 lists bare callables.
+    pub callback_contexts: bool,
     pub frames: Frames,
     pub line_table: LineTable,
     pub managed_dict: ManagedDict,
@@ -96,6 +107,9 @@ impl Era {
     pub fn of(v: Version) -> Era {
         let at_least = |minor| v.at_least(3, minor);
         Era {
+            runtime_struct: at_least(7),
+            task_names: at_least(8),
+            callback_contexts: at_least(7),
             frames: match v.minor {
                 _ if at_least(14) => Frames::Tagged,
                 13 => Frames::Executable,
@@ -117,6 +131,7 @@ impl Era {
             registry: match v.minor {
                 _ if at_least(14) => TaskRegistry::Linked,
                 12 | 13 => TaskRegistry::Scheduled,
+                6 => TaskRegistry::Statics,
                 _ => TaskRegistry::AllTasks,
             },
             code_units: at_least(10),
@@ -152,11 +167,13 @@ mod tests {
 
     #[test]
     fn frames_by_version() {
-        let kinds: Vec<Frames> = (8..=15).map(|m| era(m).frames).collect();
+        let kinds: Vec<Frames> = (6..=15).map(|m| era(m).frames).collect();
         use Frames::*;
         assert_eq!(
             kinds,
             [
+                Objects,
+                Objects,
                 Objects,
                 Objects,
                 States,
@@ -171,7 +188,7 @@ mod tests {
 
     #[test]
     fn only_311_and_312_need_the_resume_opcodes() {
-        for m in 8..=15 {
+        for m in 6..=15 {
             assert_eq!(era(m).resume.is_some(), m == 11 || m == 12, "3.{m}");
         }
     }

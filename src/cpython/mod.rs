@@ -32,6 +32,9 @@ pub struct KnownTypes {
     /// the module's own attributes. Their instances are recognised even when the type's
     /// name cannot be read (a damaged core).
     pub classes: Vec<(Addr, (&'static str, &'static str))>,
+    /// 3.6: where `_asyncio` keeps its static `all_tasks` and `current_tasks` (each a
+    /// pointer to a weak set and a dict, named by its symbol table only).
+    pub asyncio_statics: [Addr; 2],
 }
 
 /// A class's slots looked up so far: (attribute name, offset in an instance, if a slot).

@@ -31,11 +31,17 @@ pub struct ThreadState {
 }
 
 impl Py<'_> {
-    /// Interpreter states, main interpreter first as CPython lists them.
+    /// Interpreter states, main interpreter first as CPython lists them. `runtime` is
+    /// `_PyRuntime`, or 3.6's `interp_head` (the list's head itself).
     pub fn interpreters(&self, runtime: Addr) -> Result<Vec<Addr>> {
         let o = self.off();
         let mut out = Vec::new();
-        let mut i = self.mem.ptr(runtime + o.rt_interpreters_head()?)?;
+        let head = if self.era.runtime_struct {
+            runtime + o.rt_interpreters_head()?
+        } else {
+            runtime
+        };
+        let mut i = self.mem.ptr(head)?;
         // A list that breaks or loops keeps the interpreters before the break (the main
         // one is the last).
         while i != 0 && !out.contains(&i) && out.len() < MAX_INTERPRETERS {

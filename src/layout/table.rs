@@ -17,6 +17,8 @@ pub struct TableFile {
 
 /// (file name, contents) of every table, embedded.
 pub const EMBEDDED: &[(&str, &str)] = &[
+    ("3.6.json", include_str!("../../offsets/3.6.json")),
+    ("3.7.json", include_str!("../../offsets/3.7.json")),
     ("3.8.json", include_str!("../../offsets/3.8.json")),
     ("3.9.json", include_str!("../../offsets/3.9.json")),
     ("3.10.json", include_str!("../../offsets/3.10.json")),

@@ -21,8 +21,10 @@ pub fn render(s: &Snapshot, colour: bool) -> String {
     );
     let names: IdMap<String> = (s.tasks.iter())
         .map(|t| {
-            let name = t.name.as_deref().unwrap_or("?");
-            (t.address, format!("{} '{name}' {}", t.type_name, t.address))
+            (
+                t.address,
+                format!("{} {}", t.type_name, t.name_and_address()),
+            )
         })
         .collect();
     for l in &s.loops {

@@ -49,12 +49,11 @@ pub fn busy_loops(out: &mut String, s: &Snapshot) {
         let th = thread_of(s, tid);
         let inner = th.and_then(|th| th.frames.last()).or(t.frames.last());
         let lp = t.event_loop.map_or(String::new(), |l| format!(" {l}"));
-        let name = t.name.as_deref().unwrap_or("?");
         let _ = write!(
             out,
-            "The event loop{lp} runs nothing else: its {} is inside task '{name}' {}",
+            "The event loop{lp} runs nothing else: its {} is inside task {}",
             thread_name(th, tid),
-            t.address
+            t.name_and_address()
         );
         if let Some(f) = inner {
             let _ = write!(out, ", in {}", at(f));

@@ -241,7 +241,7 @@ fn entry(out: &mut String, index: &Index<'_>, e: &Entry<'_>, many_loops: bool) {
     let t = e.tasks[0];
     if e.tasks.len() > 1 {
         let names: Vec<String> = (e.tasks.iter().skip(1).take(SAMPLE))
-            .map(|t| format!("'{}' {}", t.name.as_deref().unwrap_or("?"), t.address))
+            .map(|t| t.name_and_address())
             .collect();
         let more = e.tasks.len() - 1 - names.len();
         let count = format!("{} tasks with this stack:", e.tasks.len());
@@ -323,8 +323,10 @@ pub fn render_detail(s: &Snapshot, colour: bool) -> String {
 const SAMPLE: usize = 3;
 
 fn task(out: &mut String, index: &Index<'_>, t: &Task, many_loops: bool) {
-    let name = t.name.as_deref().unwrap_or("?");
-    let head = format!("{} '{}'", t.type_name, name);
+    let head = match &t.name {
+        Some(name) => format!("{} '{name}'", t.type_name),
+        None => t.type_name.to_string(),
+    };
     let _ = write!(
         out,
         "{} {} [{}",

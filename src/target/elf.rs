@@ -13,6 +13,11 @@ const MAX_FILE: u64 = 1 << 30;
 /// 1,000-task decode.
 pub const SYMBOLS: &[&str] = &[
     "_PyRuntime",
+    // 3.6, which has no `_PyRuntime`: the statics of `pystate.c` and of `_asyncio` that
+    // hold the interpreters and the tasks, named only by the symbol table.
+    "interp_head",
+    "all_tasks",
+    "current_tasks",
     "Py_Version",
     "_PySet_Dummy",
     "PyCoro_Type",

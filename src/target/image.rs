@@ -25,6 +25,9 @@ pub struct Start {
     /// The static types' addresses: coroutine, generator, async_generator, code, cell,
     /// set_dummy.
     pub types: [Addr; 6],
+    /// 3.6: `_asyncio`'s statics ([`KnownTypes::asyncio_statics`]).
+    #[serde(default)]
+    pub statics: [Addr; 2],
 }
 
 impl Start {
@@ -41,6 +44,7 @@ impl Start {
                 types.cell,
                 types.set_dummy,
             ],
+            statics: types.asyncio_statics,
         }
     }
 
@@ -58,6 +62,7 @@ impl Start {
             cell,
             set_dummy,
             classes: Vec::new(),
+            asyncio_statics: self.statics,
         };
         let layout = Layout {
             version,
@@ -196,6 +201,7 @@ mod tests {
             runtime: 0x1000,
             offsets: BTreeMap::new(),
             types: [0; 6],
+            statics: [0; 2],
         };
         let image = Image::from_bytes(&Image::of_reads(&reader, start).to_bytes()).expect("parses");
         assert_eq!(image.segments().len(), 2);

@@ -16,13 +16,13 @@ SCRIPT = os.path.join(REPO, "gdb", "awaitwhat.py")
 ROOT = os.environ.get("PYENV_ROOT") or subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() \
     or os.path.expanduser("~/.pyenv")
 ALIVE = "STILL-ALIVE"
+# Runs on any Python (2.7 included): says it is ready, then sleeps.
 OLD_PROGRAM = """
-import asyncio, sys
-async def main():
-    open(sys.argv[1], "w").close()
-    await asyncio.sleep(3600)
-asyncio.get_event_loop().run_until_complete(main())
+import sys, time
+open(sys.argv[1], "w").close()
+time.sleep(3600)
 """
+SUPPORTED = r"\(supported: 3\.6, 3\.7, 3\.8, 3\.9, 3\.10, 3\.11, 3\.12, 3\.13, 3\.14, 3\.15\)"
 
 
 def python(version):
@@ -113,19 +113,13 @@ def unsupported(version, work):
     try:
         wait_for(ready, p)
         minor = version.rsplit(".", 1)[0]
-        return expect(gdb("-p", str(p.pid)),
-                      r"Python %s(\.\d+)? is not supported \(supported: 3\.8, 3\.9, 3\.10, 3\.11, 3\.12, 3\.13, 3\.14, 3\.15\)"
-                      % re.escape(minor))
+        return expect(gdb("-p", str(p.pid)), r"Python %s(\.\d+)? is not supported %s" % (re.escape(minor), SUPPORTED))
     finally:
         p.kill()
 
 
-def case_python_37(work):
-    return unsupported("3.7.16", work)
-
-
-def case_python_36(work):
-    return unsupported("3.6.15", work)
+def case_python_27(work):
+    return unsupported("2.7.18", work)
 
 
 def case_mismatched_core(work):
@@ -175,8 +169,8 @@ def case_lldb_not_python(_):
         p.kill()
 
 
-def case_lldb_python_37(work):
-    exe = python("3.7.16")
+def case_lldb_python_27(work):
+    exe = python("2.7.18")
     prog = os.path.join(work, "old.py")
     with open(prog, "w") as f:
         f.write(OLD_PROGRAM)
@@ -185,7 +179,7 @@ def case_lldb_python_37(work):
     try:
         wait_for(ready, p)
         out = lldb("process attach -p %d" % p.pid, "awaitwhat stacks", "process detach")
-        return expect_lldb(out, r"Python 3\.7(\.\d+)? is not supported \(supported: 3\.8, .*3\.15\)")
+        return expect_lldb(out, r"Python 2\.7(\.\d+)? is not supported " + SUPPORTED)
     finally:
         p.kill()
 

@@ -465,7 +465,11 @@ pub fn build(
         // The task's frames are in `tasks[]`; the node does not copy them.
         let mut details = Details::new();
         details.insert("type", t.type_name.clone());
-        let label = Label::named("Task", t.name.clone().unwrap_or_else(|| "?".into()));
+        // A task without a name (≤3.7) is named by its address.
+        let label = match &t.name {
+            Some(name) => Label::named("Task", name.clone()),
+            None => Label::new(format!("Task {}", t.address)),
+        };
         let state = Some(ObjectState::Future(t.state));
         b.add(t.address.0, Kind::Task, label, state, details);
         b.pending.push(t.address.0);

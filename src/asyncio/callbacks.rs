@@ -95,7 +95,10 @@ pub fn classify(py: &Py<'_>, cb: Addr) -> Result<Link> {
                 "_gather.<locals>._done_callback",
             ]) {
                 found("outer", Link::Gather)?
-            } else if tasks(&["shield.<locals>._inner_done_callback"]) {
+            } else if tasks(&[
+                "shield.<locals>._inner_done_callback",
+                "shield.<locals>._done_callback", // 3.6
+            ]) {
                 found("outer", Link::Shield)?
             } else if tasks(&["_wait.<locals>._on_completion"]) {
                 found("waiter", Link::Wait)?

@@ -18,11 +18,11 @@ const TASKS: &[((&str, &str), bool)] = &[
     (("_asyncio", "Task"), true),
     (("asyncio.tasks", "Task"), false),
 ];
-/// asyncio's Future and Task classes, and whether each has the C layout.
+/// asyncio's Future classes, and whether each has the C layout. A task's class chain
+/// holds its future class too, which decides for its future part: 3.6's pure-Python Task
+/// derives from the C Future (the C struct, and its task part in its dict).
 const FUTURES: &[((&str, &str), bool)] = &[
-    (("_asyncio", "Task"), true),
     (("_asyncio", "Future"), true),
-    (("asyncio.tasks", "Task"), false),
     (("asyncio.futures", "Future"), false),
 ];
 
@@ -658,7 +658,9 @@ pub fn decode_task(
     running: &[ThreadStack],
 ) -> Result<model::Task> {
     let o = py.off();
-    let state = future_state(py, task, c_layout)?;
+    // The future part's layout (3.6's pure-Python Task has the C one).
+    let future_c = future_kind(py, task)?.unwrap_or(c_layout);
+    let state = future_state(py, task, future_c)?;
     // An unreadable name costs the name, not the task (the graph's node says why).
     let (name, name_length) = match task_name_cut(py, task, c_layout) {
         Ok(Some((name, whole))) => (Some(Arc::from(name)), whole),
@@ -676,7 +678,7 @@ pub fn decode_task(
         awaiting: None,
         running_on_thread: None,
         error: None,
-        event_loop: task_field(py, task, c_layout, o.fut_loop(), "_loop")
+        event_loop: task_field(py, task, future_c, o.fut_loop(), "_loop")
             .ok()
             .filter(|&l| l != 0)
             .map(Id),

@@ -290,13 +290,20 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
             let Some(sock) = local("sock")? else {
                 return Ok(None);
             };
-            let fd = int(local("fd")?);
+            let lp = local("self")?;
+            let (fd, watched) = match (int(local("fd")?), lp) {
+                (Some(fd), Some(lp)) => (Some(fd), selector_events_of_loop(py, lp, Some(fd))?),
+                (fd, None) => (fd, None),
+                // 3.7 keeps no fd among these frames' locals: the selector's key whose
+                // handle completes this frame's future names it.
+                (None, Some(lp)) => match local("fut")? {
+                    Some(fut) => selector_key_of_future(py, lp, fut)?
+                        .map_or((None, None), |(fd, events)| (Some(fd), Some(events))),
+                    None => (None, None),
+                },
+            };
             let mut d = Details::new();
             d.insert("fd", fd);
-            let watched = match local("self")? {
-                Some(lp) => selector_events_of_loop(py, lp, fd)?,
-                None => None,
-            };
             let edge = if function == "sock_sendall" || function == "sock_connect" {
                 EdgeKind::Write
             } else {
@@ -370,6 +377,38 @@ fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Opt
         }
     }
     Ok(Some(0))
+}
+
+/// The file descriptor and events of the loop's selector key whose reader or writer
+/// handle takes `fut` as an argument (the callback that completes it when the socket is
+/// ready).
+fn selector_key_of_future(py: &Py<'_>, lp: Addr, fut: Addr) -> Result<Option<(i64, i64)>> {
+    let Some(selector) = py.attr(lp, "_selector")? else {
+        return Ok(None);
+    };
+    let Some(map) = py.attr(selector, "_fd_to_key")? else {
+        return Ok(None);
+    };
+    for (_, key) in py.dict_items(map)? {
+        // SelectorKey(fileobj, fd, events, data); data is (reader, writer) handles.
+        let key = py.tuple(key)?;
+        let (Some(&fd), Some(&events), Some(&data)) = (key.get(1), key.get(2), key.get(3)) else {
+            continue;
+        };
+        for handle in py.tuple(data)? {
+            if py.is_none(handle)? {
+                continue;
+            }
+            let takes = match py.attr(handle, "_args")? {
+                Some(args) => py.tuple(args)?.contains(&fut),
+                None => false,
+            };
+            if takes {
+                return Ok(Some((py.int(fd)?, py.int(events)?)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The socket of one of asyncio's selector transports (known by identity): its fd, the

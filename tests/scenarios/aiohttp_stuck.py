@@ -14,12 +14,14 @@ from aiohttp import web  # noqa: E402
 
 import oracle  # noqa: E402
 
+# From 3.8: scripts/setup installs the (pinned) libraries of these scenarios for 3.8 on.
+MIN_VERSION = (3, 8)
 # What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
 # these literals; a dict keyed by version means "from this version on").
 # Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
 EXPECT_SHAPES = {
     # aiohttp 3.10 (the last for CPython 3.8) sends the request from _request itself.
-    (3, 8): [
+    (3, 6): [
         ("main", ["main"], "Future"),
         ("client", ["fetch", "__aenter__", "_request", "start", "read"], "Future"),
         ("handler", ["_handle_request", "_handle", "handle", "wait"], "Future"),

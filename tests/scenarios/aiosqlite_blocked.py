@@ -14,6 +14,8 @@ import aiosqlite  # noqa: E402
 
 import oracle  # noqa: E402
 
+# From 3.8: scripts/setup installs the (pinned) libraries of these scenarios for 3.8 on.
+MIN_VERSION = (3, 8)
 # What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
 # these literals; a dict keyed by version means "from this version on").
 # Task shapes: (name, frame functions outermost first, what it awaits[, task type]).

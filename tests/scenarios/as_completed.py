@@ -16,7 +16,7 @@ async def slow(n):
 
 def internal_queue():
     """The Queue the main task waits on inside as_completed (found in-process)."""
-    obj = STATE["main"].get_coro()
+    obj = oracle.coro_of(STATE["main"])
     while obj is not None:
         frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
         if frame is None:

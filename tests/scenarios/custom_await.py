@@ -39,7 +39,9 @@ class FutureAwaitable:
 
 class SleepAwaitable:
     def __await__(self):
-        yield from asyncio.sleep(3600).__await__()
+        sleep = asyncio.sleep(3600)
+        # 3.6's asyncio.sleep is a generator-based coroutine: iterated as it is.
+        yield from (sleep.__await__() if hasattr(sleep, "__await__") else sleep)
 
 
 class WrapperAwaitable:

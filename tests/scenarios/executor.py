@@ -17,7 +17,7 @@ HAS_TO_THREAD = sys.version_info >= (3, 9)
 # these literals; a dict keyed by version means "from this version on").
 # Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
 EXPECT_SHAPES = {
-    (3, 8): [
+    (3, 6): [
         ("main", ["main"], "_GatheringFuture"),
         ("executor", ["in_executor"], "Future"),
     ],
@@ -30,14 +30,14 @@ EXPECT_SHAPES = {
 # The oracle's graph: entries per section (links per kind), and each registered
 # primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
 EXPECT_GRAPH = {
-    (3, 8): {"gathers": 1, "waits": 2, "executors": 1, "links": {"executor": 1}},
+    (3, 6): {"gathers": 1, "waits": 2, "executors": 1, "links": {"executor": 1}},
     (3, 9): {"gathers": 1, "waits": 3, "executors": 2, "links": {"executor": 2}},
 }
 EXPECT_PRIMITIVES = []
 # Threads besides the main one: (name, or None for any; its innermost functions, outermost
 # first, where a list means any one of them).
 EXPECT_THREADS = {
-    (3, 8): [(None, ["blocking_fn", "wait", "wait"])],
+    (3, 6): [(None, ["blocking_fn", "wait", "wait"])],
     (3, 9): [
         (None, ["blocking_fn", "wait", "wait"]),
         (None, ["other_blocking_fn", "wait", "wait"]),

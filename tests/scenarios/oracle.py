@@ -64,6 +64,7 @@ FAST_POLLS = 200  # first polls via call_soon, the rest via call_later
 POLL_DELAY = 0.002
 
 _names = {}  # id(task) -> explicit name
+_labels = {}  # ≤3.7: id(task) -> the name= a scenario gave (see _old_asyncio)
 _by_name = {}  # explicit name -> task
 _resources = []  # (object, holders or UNKNOWN, wakers or None), in registration order
 _taskgroups = []  # registered asyncio.TaskGroup objects
@@ -96,10 +97,94 @@ def named(task):
     """Record the explicit name of a task created with name=... and return it.
 
     Only call this on tasks that were given a name explicitly."""
-    _names[id(task)] = task.get_name()
+    _names[id(task)] = _labels[id(task)] if NAMELESS else task.get_name()
     _by_name[_names[id(task)]] = task
     _keep.append((task,))
     return task
+
+
+# Tasks have names from 3.8 on. Before, a scenario's name=... is kept here only, as a
+# label: the oracle still says "name" (every expectation is by name) and adds
+# "nameless": true, and the task itself stays as nameless as the decoder must show it.
+NAMELESS = sys.version_info < (3, 8)
+
+
+def _old_asyncio():
+    """≤3.7: let the scenarios' calls of 3.8's asyncio run. create_task takes name=
+    (recorded in _labels); 3.6 also gets 3.7's create_task, get_running_loop,
+    current_task and all_tasks, made of what it has. Only the scenario's own calls go
+    through these: the tasks, futures and frames are asyncio's own."""
+    import asyncio
+    if not NAMELESS or getattr(_old_asyncio, "done", False):
+        return
+    _old_asyncio.done = True
+    base = asyncio.BaseEventLoop.create_task
+
+    def loop_create_task(self, coro, *, name=None):
+        task = base(self, coro)
+        if name is not None:
+            _labels[id(task)] = name
+        return task
+
+    asyncio.BaseEventLoop.create_task = loop_create_task
+
+    def get_running_loop():
+        loop = asyncio._get_running_loop()
+        if loop is None:
+            raise RuntimeError("no running event loop")
+        return loop
+
+    def create_task(coro, *, name=None):
+        return get_running_loop().create_task(coro, name=name)
+
+    asyncio.create_task = asyncio.tasks.create_task = create_task
+    if sys.version_info < (3, 7):
+        def current_task(loop=None):
+            return asyncio.Task.current_task(loop) or asyncio.tasks._PyTask.current_task(loop)
+
+        def all_tasks(loop=None):
+            every = set(asyncio.Task.all_tasks(loop)) | set(asyncio.tasks._PyTask.all_tasks(loop))
+            return {t for t in every if not t.done()}
+
+        asyncio.get_running_loop = asyncio.events.get_running_loop = get_running_loop
+        asyncio.current_task = asyncio.tasks.current_task = current_task
+        asyncio.all_tasks = asyncio.tasks.all_tasks = all_tasks
+
+
+if "asyncio" in sys.modules:
+    _old_asyncio()
+
+
+def new_task(cls, coro, loop, name):
+    """cls(coro, loop=loop, name=name), a Task class called directly (≤3.7: the name is
+    the oracle's label only)."""
+    if not NAMELESS:
+        return cls(coro, loop=loop, name=name)
+    task = cls(coro, loop=loop)
+    _labels[id(task)] = name
+    return task
+
+
+def when_of(handle):
+    """handle.when() (3.7+, uvloop's too), or its _when."""
+    return handle.when() if hasattr(handle, "when") else handle._when
+
+
+def cancelled_of(handle):
+    """handle.cancelled() (3.7+), or its _cancelled."""
+    return handle.cancelled() if hasattr(handle, "cancelled") else handle._cancelled
+
+
+def coro_of(task):
+    """task.get_coro() (3.8+), or its _coro."""
+    get = getattr(task, "get_coro", None)
+    return get() if get is not None else task._coro
+
+
+def loop_of(fut):
+    """fut.get_loop() (3.7+), or its _loop."""
+    get = getattr(fut, "get_loop", None)
+    return get() if get is not None else fut._loop
 
 
 def keep(obj):
@@ -171,11 +256,12 @@ def thread_stacks():
             frame = frame.f_back
         stack.reverse()
         out.append({
-            "native_id": getattr(t, "native_id", None),
+            "native_id": getattr(t, "native_id", None),  # 3.8+
+            "ident": ident,
             "name": t.name if t is not None else None,
             "frames": stack,
         })
-    out.sort(key=lambda d: (d["native_id"] is None, d["native_id"] or 0))
+    out.sort(key=lambda d: (d["native_id"] is None, d["native_id"] or 0, d["ident"]))
     return out
 
 
@@ -337,7 +423,7 @@ def _io_entry(task, obj, kind, edge):
         fd = obj.fileno()
         ok = False
     try:
-        key = task.get_loop()._selector.get_key(fd)
+        key = loop_of(task)._selector.get_key(fd)
         events = key.events
         if kind == "socket":
             handles = [h for h in key.data or () if h is not None]
@@ -457,7 +543,7 @@ def _owner(task, awaited):
     import asyncio
     stdlib = os.path.dirname(asyncio.__file__) + os.sep
     selves = []
-    for obj in reversed(chain_objects(task.get_coro())):
+    for obj in reversed(chain_objects(coro_of(task))):
         frame = _frame_of(obj)
         if frame.f_code.co_filename.startswith(stdlib):
             continue
@@ -763,7 +849,7 @@ def _link_of(cb):
             return ("wait_for", cb.args[0])
         return None
     name = getattr(cb, "__qualname__", "")
-    if name == "shield.<locals>._inner_done_callback":
+    if name in ("shield.<locals>._inner_done_callback", "shield.<locals>._done_callback"):  # 3.7+, 3.6
         return ("shield", _closure_var(cb, "outer"))
     if name == "_wait.<locals>._on_completion":
         return ("wait", _closure_var(cb, "waiter"))
@@ -851,7 +937,7 @@ def _foreign_sleep_handles(suspended):
     both are found through gc.get_referrers, which only reads)."""
     out = {}
     for t in suspended:
-        frame = _innermost_frame(t.get_coro())
+        frame = _innermost_frame(coro_of(t))
         if frame is None or frame.f_code.co_name != "sleep":
             continue
         w = t._fut_waiter
@@ -996,7 +1082,7 @@ def compute_graph(loop, tasks, running_task=None):
                 sleep_handle[id(h._args[0])] = h
         if not hasattr(lp, "_scheduled"):
             sleep_handle.update(_foreign_sleep_handles(
-                [t for t in suspended if t.get_loop() is lp]))
+                [t for t in suspended if loop_of(t) is lp]))
 
     # Bookkeeping links, from the callbacks of every future in sight.
     seen, todo, links, executors = set(), [], [], []
@@ -1057,7 +1143,7 @@ def compute_graph(loop, tasks, running_task=None):
     for t in suspended:
         w = t._fut_waiter
         ta = hex(id(t))
-        frame = _innermost_frame(t.get_coro())
+        frame = _innermost_frame(coro_of(t))
         fname = frame.f_code.co_filename if frame is not None else ""
         fn = frame.f_code.co_name if frame is not None else ""
         in_asyncio = os.sep + "asyncio" + os.sep in fname
@@ -1072,7 +1158,7 @@ def compute_graph(loop, tasks, running_task=None):
             # frame object's locals dict, which awaitwhat never reads.
             timers.append({"address": hex(id(h)), "task": ta,
                            "kind": "timer", "edge": "sleep",
-                           "when": h.when(), "cancelled": h.cancelled(),
+                           "when": when_of(h), "cancelled": cancelled_of(h),
                            "delay": frame.f_locals.get("delay")})
         elif in_asyncio and fname.endswith(PRIMITIVE_MODULES):
             problems.append(
@@ -1100,7 +1186,7 @@ def compute_graph(loop, tasks, running_task=None):
         timeout_cls = getattr(asyncio, "Timeout", None)
         if timeout_cls is not None:
             handles = set()
-            for obj in chain_objects(t.get_coro()):
+            for obj in chain_objects(coro_of(t)):
                 refs = gc.get_referents(obj)
                 scopes = [r.__self__ for r in refs
                           if isinstance(r, types.MethodType) and
@@ -1115,7 +1201,7 @@ def compute_graph(loop, tasks, running_task=None):
                         timers.append({
                             "address": hex(id(h)), "task": ta,
                             "kind": "timeout", "edge": "timeout",
-                            "when": h.when(), "cancelled": h.cancelled()})
+                            "when": when_of(h), "cancelled": cancelled_of(h)})
     io = []
     for task, obj, kind, edge in _io:
         try:
@@ -1180,7 +1266,7 @@ def _loop_state(lp, running_task):
     state = {"address": hex(id(lp)), "thread_id": getattr(lp, "_thread_id", None)}
     if not hasattr(lp, "_ready"):
         return state  # uvloop: libuv keeps them
-    blocked = running_task is not None and running_task.get_loop() is lp
+    blocked = running_task is not None and loop_of(running_task) is lp
     state["ready"] = [_callback_ref(h._callback) for h in lp._ready] if blocked else []
     scheduled = list(lp._scheduled)
     live = [h for h in scheduled if not h._cancelled]
@@ -1243,7 +1329,7 @@ def _pending_tasks(loop):
     for lp in _loops(loop):
         for t in list(asyncio.all_tasks(lp)) + [
                 t for t in list(getattr(asyncio.tasks, "_scheduled_tasks", ()))
-                if t.get_loop() is lp]:
+                if loop_of(t) is lp]:
             if id(t) not in seen:
                 seen.add(id(t))
                 tasks.append(t)
@@ -1263,10 +1349,10 @@ def compute(loop, running=None):
     problems = []
     bare = []  # (awaiting entry, future) of bare futures nothing else explains
     pending = _pending_tasks(loop)
-    loop_threads = {getattr(t.get_loop(), "_thread_id", None) for t in pending}
+    loop_threads = {getattr(loop_of(t), "_thread_id", None) for t in pending}
     for t in pending:
         if running is not None and t is running[0]:
-            frames = running_frames(t.get_coro(), running[1])
+            frames = running_frames(coro_of(t), running[1])
             if frames is None:
                 problems.append("running task %s: its coroutine's frame is "
                                 "not on the given stack" % hex(id(t)))
@@ -1274,23 +1360,26 @@ def compute(loop, running=None):
             tasks.append({
                 "address": hex(id(t)),
                 "name": _names.get(id(t)),
+            "nameless": NAMELESS,
+                "nameless": NAMELESS,
                 "state": "pending",
                 "type": type(t).__name__,
                 "frames": frames,
                 "awaiting": None,
                 "running_on_thread": running[2],
-                "loop": hex(id(t.get_loop())),
+                "loop": hex(id(loop_of(t))),
             })
             continue
         w = t._fut_waiter
         tasks.append({
             "address": hex(id(t)),
             "name": _names.get(id(t)),
+            "nameless": NAMELESS,
             "state": "pending",
             "type": type(t).__name__,
-            "frames": await_chain(t.get_coro()),
+            "frames": await_chain(coro_of(t)),
             "awaiting": None if w is None else _awaiting(t, w, loop_threads),
-            "loop": hex(id(t.get_loop())),
+            "loop": hex(id(loop_of(t))),
         })
         # Where it was created, when asyncio's debug mode recorded it (`awaitwhat task`).
         created = getattr(t, "_source_traceback", None)
@@ -1304,7 +1393,7 @@ def compute(loop, running=None):
     held_by_computed = len(bare) <= _HELD_MAX
     if bare and held_by_computed:
         # The frames whose f_locals awaitwhat knows to be copies: every chain's and thread's.
-        frames = [_frame_of(o) for t in pending for o in chain_objects(t.get_coro())]
+        frames = [_frame_of(o) for t in pending for o in chain_objects(coro_of(t))]
         for f in sys._current_frames().values():
             while f is not None:
                 frames.append(f)
@@ -1318,7 +1407,7 @@ def compute(loop, running=None):
     tasks.sort(key=lambda d: int(d["address"], 16))
     loops = []
     for t in pending:
-        lp = t.get_loop()
+        lp = loop_of(t)
         if hex(id(lp)) not in [x["address"] for x in loops]:
             loops.append({"address": hex(id(lp)),
                           "thread_id": getattr(lp, "_thread_id", None)})
@@ -1403,8 +1492,8 @@ def diff(old, new):
                     if x != y:
                         return "task %s frame #%d: %r -> %r" % (addr, i, x, y)
             return "task %s %s: %r -> %r" % (addr, k, a.get(k), b.get(k))
-    ot = {t["native_id"]: t for t in old.get("threads", [])}
-    nt = {t["native_id"]: t for t in new.get("threads", [])}
+    ot = {(t["native_id"], t.get("ident")): t for t in old.get("threads", [])}
+    nt = {(t["native_id"], t.get("ident")): t for t in new.get("threads", [])}
     if set(ot) != set(nt):
         return "thread set: %s -> %s" % (sorted(ot), sorted(nt))
     for tid in ot:
@@ -1499,6 +1588,7 @@ def run(main=None, *, ready=None, setup=None, main_name="main",
     import asyncio
 
     oracle_path()
+    _old_asyncio()
     loop = (loop_factory or asyncio.new_event_loop)()
     asyncio.set_event_loop(loop)
     if setup is not None:

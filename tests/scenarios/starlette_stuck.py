@@ -17,6 +17,8 @@ from starlette.routing import Route  # noqa: E402
 
 import oracle  # noqa: E402
 
+# From 3.8: scripts/setup installs the (pinned) libraries of these scenarios for 3.8 on.
+MIN_VERSION = (3, 8)
 # What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
 # these literals; a dict keyed by version means "from this version on").
 # Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
@@ -51,7 +53,7 @@ def ready():
     """The endpoint waits on the event, the client for the response line."""
     if not STUCK or len(STUCK[0]._waiters) != 1 or not CLIENT:
         return False
-    chain = oracle.chain_objects(CLIENT[0].get_coro())
+    chain = oracle.chain_objects(oracle.coro_of(CLIENT[0]))
     if not chain or getattr(chain[-1], "__name__", "") != "_wait_for_data":
         return False
     if not READERS[1:]:

@@ -44,8 +44,8 @@ async def main():
     loop = asyncio.get_running_loop()
     tasks = [
         oracle.named(loop.create_task(sleeper(), name="via-factory")),
-        oracle.named(MyTask(sleeper(), loop=loop, name="direct")),
-        oracle.named(MyPyTask(sleeper(), loop=loop, name="py-subclass")),
+        oracle.named(oracle.new_task(MyTask, sleeper(), loop, "direct")),
+        oracle.named(oracle.new_task(MyPyTask, sleeper(), loop, "py-subclass")),
     ]
     await asyncio.gather(*tasks)
 

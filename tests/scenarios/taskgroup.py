@@ -13,7 +13,7 @@ MIN_VERSION = (3, 11)
 # these literals; a dict keyed by version means "from this version on").
 # Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
 EXPECT_SHAPES = {
-    (3, 8): [
+    (3, 6): [
         ("main", ["main", "__aexit__"], "Future"),
         ("child-0", ["child", "wait"], "Future"),
         ("child-1", ["child", "wait"], "Future"),

@@ -21,6 +21,8 @@ except ImportError as e:
              "under target/pydeps/%d.%d, put that on PYTHONPATH" % ((e,) + sys.version_info[:2]))
 
 
+# From 3.8: awaitwhat reads the timers of uvloop 0.21+, which needs CPython 3.8.
+MIN_VERSION = (3, 8)
 # What the end-to-end matrix expects of this scenario (tests/e2e/harness/expect.py reads
 # these literals; a dict keyed by version means "from this version on").
 # Task shapes: (name, frame functions outermost first, what it awaits[, task type]).

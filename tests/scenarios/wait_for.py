@@ -13,7 +13,7 @@ import oracle  # noqa: E402
 # these literals; a dict keyed by version means "from this version on").
 # Task shapes: (name, frame functions outermost first, what it awaits[, task type]).
 EXPECT_SHAPES = {
-    (3, 8): [
+    (3, 6): [
         ("main", ["main", "wait_for"], "Future"),
         (None, ["slow", "wait"], "Future"),
     ],
@@ -24,7 +24,7 @@ EXPECT_SHAPES = {
 # The oracle's graph: entries per section (links per kind), and each registered
 # primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
 EXPECT_GRAPH = {
-    (3, 8): {"resources": 1, "waits": 1, "links": {"wait_for": 1}},
+    (3, 6): {"resources": 1, "waits": 1, "links": {"wait_for": 1}},
     (3, 12): {"resources": 1, "timers": 1},
 }
 EXPECT_PRIMITIVES = [("Event", [], None)]

@@ -18,7 +18,7 @@ EXPECT_GRADE = "not a deadlock"
 # The oracle's graph: entries per section (links per kind), and each registered
 # primitive's (type, holders, wakers) by task name ("other": a waker that is no task).
 EXPECT_GRAPH = {
-    (3, 8): {"gathers": 1, "resources": 2, "waits": 2, "links": {"wait_for": 1}},
+    (3, 6): {"gathers": 1, "resources": 2, "waits": 2, "links": {"wait_for": 1}},
     (3, 12): {"gathers": 1, "resources": 2, "timers": 1, "waits": 1},
 }
 EXPECT_PRIMITIVES = [("Lock", ["A"], None), ("Event", [], ["B"])]

@@ -37,7 +37,7 @@ SID_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 LIB_NAME = "libawaitwhat.so"
 
-PYENV_VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+PYENV_VERSIONS = ["3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 DEB_PYTHONS = {"deb3.11": ("3.11", "/usr/bin/python3.11")}
 SID_PYTHONS = {"sid3.14": "3.14", "sid3.15": "3.15"}
 ALL_VERSIONS = PYENV_VERSIONS + list(DEB_PYTHONS) + list(SID_PYTHONS)

@@ -1,8 +1,8 @@
 //! Step 1: from the module list, find the interpreter (version, `_PyRuntime`) and the
 //! layout to read it with. Nothing here runs code in the target.
 
-use crate::cpython::KnownTypes;
 use crate::cpython::era::Era;
+use crate::cpython::{KnownTypes, Statics};
 use crate::error::{Error, Result};
 use crate::layout::{self, Layout, Offsets, Source, Version};
 use crate::target::core::CoreFile;
@@ -313,8 +313,17 @@ pub fn discover(
             0
         },
         classes: Vec::new(),
-        asyncio_statics: ["all_tasks", "current_tasks"]
-            .map(|name| asyncio.as_ref().and_then(|a| a.symbol(name)).unwrap_or(0)),
+        statics: Statics {
+            all_tasks: asyncio
+                .as_ref()
+                .and_then(|a| a.symbol("all_tasks"))
+                .unwrap_or(0),
+            current_tasks: (asyncio.as_ref())
+                .and_then(|a| a.symbol("current_tasks"))
+                .unwrap_or(0),
+            generations: sym("generations"),
+            collecting: sym("collecting"),
+        },
     };
     Ok(Found {
         python,

@@ -275,7 +275,10 @@ pub fn registry(
             vec![("_scheduled_tasks", py.dict_get(globals, "_scheduled_tasks"))]
         }
         TaskRegistry::Statics => vec![
-            ("all_tasks", static_of_asyncio(py, 0, "all_tasks")),
+            (
+                "all_tasks",
+                static_of_asyncio(py, py.types.statics.all_tasks, "all_tasks"),
+            ),
             (
                 "asyncio.tasks.Task._all_tasks",
                 python_task_set(py, sys_modules),
@@ -303,7 +306,7 @@ pub fn registry(
     }
     // Which task each loop runs: its loss costs the running marks, not the tasks.
     let current_tasks = if py.era.registry == TaskRegistry::Statics {
-        static_of_asyncio(py, 1, "current_tasks")
+        static_of_asyncio(py, py.types.statics.current_tasks, "current_tasks")
     } else {
         py.dict_get(globals, "_current_tasks")
     };
@@ -330,9 +333,9 @@ pub fn registry(
 }
 
 /// 3.6: the object one of `_asyncio`'s statics points to (`all_tasks`, `current_tasks`;
-/// [`KnownTypes::asyncio_statics`]), found through the module's symbol table.
-fn static_of_asyncio(py: &Py<'_>, which: usize, name: &str) -> Result<Option<Addr>> {
-    match py.types.asyncio_statics[which] {
+/// [`crate::cpython::Statics`]), found through the module's symbol table.
+fn static_of_asyncio(py: &Py<'_>, at: Addr, name: &str) -> Result<Option<Addr>> {
+    match at {
         0 => Err(Error::Target(format!(
             "_asyncio's symbol table does not name its static {name} (a stripped build: install its debug symbols)"
         ))),

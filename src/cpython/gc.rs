@@ -1,11 +1,11 @@
 //! The collector's lists: every object the garbage collector tracks, for the questions no
 //! registry answers ("what holds this future?"). Each generation, and the permanent one
 //! (`gc.freeze()`), is a circular doubly linked list of `PyGC_Head`s, each right before its
-//! object, with the generation's own head as the sentinel. Every GIL build from 3.8 to 3.15
+//! object, with the generation's own head as the sentinel. Every GIL build from 3.6 to 3.15
 //! keeps them so; only where the state lives and the generations start moved.
 
 use super::Py;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::target::Addr;
 
 /// Generations of the collector, besides the permanent one.
@@ -23,28 +23,58 @@ pub struct Tracked {
     pub collecting: bool,
 }
 
+/// Where one collector keeps its lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GcState {
+    /// The first generation's head; the others follow it.
+    generations: Addr,
+    /// The permanent generation's head (3.7+: `gc.freeze()`).
+    permanent: Option<Addr>,
+    /// The flag set while a collection runs.
+    collecting: Addr,
+}
+
 impl Py<'_> {
-    /// The collector's state of `interp` (3.8: the runtime's, shared by all interpreters).
-    pub fn gc_state(&self, runtime: Addr, interp: Addr) -> Result<Addr> {
+    /// The collector's state of `interp` (3.7–3.8: the runtime's, shared by all
+    /// interpreters; 3.6: the statics of `gcmodule.c`).
+    pub fn gc_state(&self, runtime: Addr, interp: Addr) -> Result<GcState> {
         let o = self.off();
-        match o.is_gc() {
-            Ok(at) => Ok(interp + at),
-            Err(_) => Ok(runtime + o.rt_gc()?),
+        if !self.era.runtime_struct {
+            let s = self.types.statics;
+            if s.generations == 0 || s.collecting == 0 {
+                return Err(Error::Target(
+                    "the interpreter's symbol table does not name the collector's generations (a stripped build: install its debug symbols)".into(),
+                ));
+            }
+            return Ok(GcState {
+                generations: s.generations,
+                permanent: None,
+                collecting: s.collecting,
+            });
         }
+        let state = match o.is_gc() {
+            Ok(at) => interp + at,
+            Err(_) => runtime + o.rt_gc()?,
+        };
+        Ok(GcState {
+            generations: state + o.gc_generations()?,
+            permanent: Some(state + o.gc_permanent()?),
+            collecting: state + o.gc_collecting()?,
+        })
     }
 
     /// Every object tracked by the collector whose state is at `state`, at most `limit`.
-    pub fn gc_objects(&self, state: Addr, limit: usize) -> Result<Tracked> {
+    pub fn gc_objects(&self, state: GcState, limit: usize) -> Result<Tracked> {
         let o = self.off();
         let head_size = o.gc_head_size()?;
-        let first = state + o.gc_generations()?;
+        let first = state.generations;
         let step = o.gc_generation_size()?.0;
         // Addresses from the target may be anything: sums that overflow read address 0.
         let mut heads: Vec<Addr> = (0..GENERATIONS)
             .map(|g| first.checked_add(g * step).unwrap_or(0))
             .collect();
-        heads.push(state + o.gc_permanent()?);
-        let collecting = self.mem.i32(state + o.gc_collecting()?)? != 0;
+        heads.extend(state.permanent);
+        let collecting = self.mem.i32(state.collecting)? != 0;
         let mut objects = Vec::new();
         let mut cut = false;
         for head in heads {

@@ -32,9 +32,22 @@ pub struct KnownTypes {
     /// the module's own attributes. Their instances are recognised even when the type's
     /// name cannot be read (a damaged core).
     pub classes: Vec<(Addr, (&'static str, &'static str))>,
-    /// 3.6: where `_asyncio` keeps its static `all_tasks` and `current_tasks` (each a
-    /// pointer to a weak set and a dict, named by its symbol table only).
-    pub asyncio_statics: [Addr; 2],
+    /// 3.6: what only symbol tables name.
+    pub statics: Statics,
+}
+
+/// 3.6, which has no `_PyRuntime`, keeps what the decoder starts from in static
+/// variables, named only by symbol tables: their addresses, 0 when unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Statics {
+    /// `_asyncio`'s `all_tasks` (a pointer to its weak set of C tasks).
+    pub all_tasks: Addr,
+    /// `_asyncio`'s `current_tasks` (a pointer to its dict of running tasks by loop).
+    pub current_tasks: Addr,
+    /// The collector's `generations` array of `gcmodule.c`.
+    pub generations: Addr,
+    /// The collector's `collecting` flag.
+    pub collecting: Addr,
 }
 
 /// A class's slots looked up so far: (attribute name, offset in an instance, if a slot).

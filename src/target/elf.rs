@@ -18,6 +18,8 @@ pub const SYMBOLS: &[&str] = &[
     "interp_head",
     "all_tasks",
     "current_tasks",
+    "generations",
+    "collecting",
     "Py_Version",
     "_PySet_Dummy",
     "PyCoro_Type",

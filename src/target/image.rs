@@ -7,7 +7,7 @@
 //! an address (u64), a length (u32) and its bytes, little-endian, in address order.
 
 use super::{Addr, Memory, Reader};
-use crate::cpython::KnownTypes;
+use crate::cpython::{KnownTypes, Statics};
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Offsets, Source, Version};
 use std::collections::BTreeMap;
@@ -25,9 +25,9 @@ pub struct Start {
     /// The static types' addresses: coroutine, generator, async_generator, code, cell,
     /// set_dummy.
     pub types: [Addr; 6],
-    /// 3.6: `_asyncio`'s statics ([`KnownTypes::asyncio_statics`]).
+    /// 3.6: what only symbol tables name.
     #[serde(default)]
-    pub statics: [Addr; 2],
+    pub statics: Statics,
 }
 
 impl Start {
@@ -44,7 +44,7 @@ impl Start {
                 types.cell,
                 types.set_dummy,
             ],
-            statics: types.asyncio_statics,
+            statics: types.statics,
         }
     }
 
@@ -62,7 +62,7 @@ impl Start {
             cell,
             set_dummy,
             classes: Vec::new(),
-            asyncio_statics: self.statics,
+            statics: self.statics,
         };
         let layout = Layout {
             version,
@@ -201,7 +201,7 @@ mod tests {
             runtime: 0x1000,
             offsets: BTreeMap::new(),
             types: [0; 6],
-            statics: [0; 2],
+            statics: Statics::default(),
         };
         let image = Image::from_bytes(&Image::of_reads(&reader, start).to_bytes()).expect("parses");
         assert_eq!(image.segments().len(), 2);

@@ -254,7 +254,7 @@ pub fn stream_state(py: &Py<'_>, obj: Addr) -> Result<Option<Addr>> {
 fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Option<Resource>> {
     let local = |name: &str| py.frame_local(frame, code, name);
     let int = |obj: Option<Addr>| obj.and_then(|o| py.int(o).ok());
-    let (addr, kind, edge, mut d, what) = match function {
+    let (addr, kind, edge, d, what) = match function {
         "_wait_for_data" => {
             let Some(reader) = local("self")? else {
                 return Ok(None);
@@ -298,7 +298,7 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
                 // handle completes this frame's future names it.
                 (None, Some(lp)) => match local("fut")? {
                     Some(fut) => selector_key_of_future(py, lp, fut)?
-                        .map_or((None, None), |(fd, events)| (Some(fd), Some(events))),
+                        .map_or((None, None), |k| (Some(k.fd), Some(k.events))),
                     None => (None, None),
                 },
             };
@@ -338,20 +338,65 @@ fn io_wait(py: &Py<'_>, frame: Addr, code: Addr, function: &str) -> Result<Optio
         }
         _ => return Ok(None),
     };
-    let watched = what.map(|(_, events)| events);
+    Ok(Some(fd_resource(
+        addr,
+        kind,
+        edge,
+        d,
+        what.map(|(_, events)| events),
+    )))
+}
+
+/// A stream or socket waited on: its details (`fd`), and what the loop's selector watches.
+fn fd_resource(
+    addr: Addr,
+    kind: Kind,
+    edge: EdgeKind,
+    mut d: Details,
+    watched: Option<i64>,
+) -> Resource {
     if let Some(events) = watched {
         d.insert("selector_events", events);
     }
     let fd = d.get("fd").and_then(Fact::as_int);
     let label = Label::with(kind.as_str(), Facts::Fd { fd, watched });
-    Ok(Some(Resource {
+    Resource {
         addr,
         kind,
         label,
         details: d,
         edge,
         holders: Vec::new(),
-    }))
+    }
+}
+
+/// 3.6: a socket wait is a plain future that `sock_recv`, `sock_sendall` and the like
+/// return (no coroutine frame of theirs holds the socket): the loop's selector key whose
+/// handle completes `fut` names the socket (among the handle's arguments, a
+/// `socket.socket`), its fd, and whether it waits to read or to write.
+pub fn socket_of_future(py: &Py<'_>, lp: Addr, fut: Addr) -> Result<Option<Resource>> {
+    let Some(key) = selector_key_of_future(py, lp, fut)? else {
+        return Ok(None);
+    };
+    for &arg in &key.args {
+        if py.class_in(arg, &[(("socket", "socket"), ())])?.is_some() {
+            let mut d = Details::new();
+            d.insert("fd", Some(key.fd));
+            let edge = if key.writer {
+                EdgeKind::Write
+            } else {
+                EdgeKind::Read
+            };
+            return Ok(Some(fd_resource(
+                arg,
+                Kind::Socket,
+                edge,
+                d,
+                Some(key.events),
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Events (1 read, 2 write) the transport's loop selector has registered for `fd`.
@@ -379,10 +424,19 @@ fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Opt
     Ok(Some(0))
 }
 
-/// The file descriptor and events of the loop's selector key whose reader or writer
-/// handle takes `fut` as an argument (the callback that completes it when the socket is
-/// ready).
-fn selector_key_of_future(py: &Py<'_>, lp: Addr, fut: Addr) -> Result<Option<(i64, i64)>> {
+/// A selector key whose reader or writer handle takes a given future as an argument.
+struct FutureKey {
+    fd: i64,
+    events: i64,
+    /// The writer's handle (else the reader's).
+    writer: bool,
+    /// The handle's arguments.
+    args: Vec<Addr>,
+}
+
+/// The loop's selector key whose reader or writer handle takes `fut` as an argument (the
+/// callback that completes it when the file descriptor is ready).
+fn selector_key_of_future(py: &Py<'_>, lp: Addr, fut: Addr) -> Result<Option<FutureKey>> {
     let Some(selector) = py.attr(lp, "_selector")? else {
         return Ok(None);
     };
@@ -395,16 +449,21 @@ fn selector_key_of_future(py: &Py<'_>, lp: Addr, fut: Addr) -> Result<Option<(i6
         let (Some(&fd), Some(&events), Some(&data)) = (key.get(1), key.get(2), key.get(3)) else {
             continue;
         };
-        for handle in py.tuple(data)? {
+        for (i, handle) in py.tuple(data)?.into_iter().enumerate().take(2) {
             if py.is_none(handle)? {
                 continue;
             }
-            let takes = match py.attr(handle, "_args")? {
-                Some(args) => py.tuple(args)?.contains(&fut),
-                None => false,
+            let args = match py.attr(handle, "_args")? {
+                Some(args) => py.tuple(args)?,
+                None => continue,
             };
-            if takes {
-                return Ok(Some((py.int(fd)?, py.int(events)?)));
+            if args.contains(&fut) {
+                return Ok(Some(FutureKey {
+                    fd: py.int(fd)?,
+                    events: py.int(events)?,
+                    writer: i == 1,
+                    args,
+                }));
             }
         }
     }

@@ -72,6 +72,9 @@ pub struct Era {
     /// 3.7+: a future keeps each callback with its context (`(callback, context)` tuples),
     /// and a C future its first one apart (`fut_callback0`); 3.6 lists bare callables.
     pub callback_contexts: bool,
+    /// 3.7+: `loop.sock_recv` and the like are coroutines whose frames hold the socket;
+    /// 3.6's return a plain future.
+    pub socket_coroutines: bool,
     pub frames: Frames,
     pub line_table: LineTable,
     pub managed_dict: ManagedDict,
@@ -110,6 +113,7 @@ impl Era {
             runtime_struct: at_least(7),
             task_names: at_least(8),
             callback_contexts: at_least(7),
+            socket_coroutines: at_least(7),
             frames: match v.minor {
                 _ if at_least(14) => Frames::Tagged,
                 13 => Frames::Executable,

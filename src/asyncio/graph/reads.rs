@@ -85,7 +85,13 @@ pub fn read(py: &Py<'_>, t: &Task, cx: &Context<'_>) -> TaskReads {
         r.globals = globals.into();
     }
     if t.waiter.is_some() {
-        let wait = waits::classify(py, &t.frames, cx.clock, cx.stdlib);
+        let mut wait = waits::classify(py, &t.frames, cx.clock, cx.stdlib);
+        if !py.era.socket_coroutines
+            && let (Ok(None), Some(fut), Some(lp)) = (&wait, t.waiter, t.event_loop)
+            && let Ok(Some(r)) = waits::socket_of_future(py, lp.0, fut)
+        {
+            wait = Ok(Some(Wait::Described(Box::new(r))));
+        }
         if let Ok(Some(Wait::Primitive { addr, kind, edge })) = wait
             && cx
                 .described

@@ -369,6 +369,17 @@ fn detect_version(mem: &Reader<'_>, python: &Loaded) -> Result<(Version, bool)> 
     })
 }
 
+/// A debug interpreter's file (`Py_DEBUG`): its ABI flags after the version hold a `d`
+/// (`python3.14d`, `libpython3.15d.so.1.0`, `libpython3.6dm.so`).
+pub fn debug_build(name: &str) -> bool {
+    let Some(rest) = (name.strip_prefix("libpython")).or_else(|| name.strip_prefix("python"))
+    else {
+        return false;
+    };
+    let flags = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    flags.split('.').next().is_some_and(|f| f.contains('d'))
+}
+
 /// `libpython3.9.so.1.0`, `libpython3.6m.so`, `python3.12` → the version they name.
 fn version_from_name(name: &str) -> Option<Version> {
     let digits = name
@@ -476,7 +487,7 @@ fn choose_layout(
     opts: &Options,
     warnings: &mut Vec<String>,
 ) -> Result<Layout> {
-    let table = layout::table::for_version(version);
+    let table = layout::table::for_version(version, debug_build(python.module.file_name()));
     if !opts.no_dwarf {
         let mut map = BTreeMap::new();
         let mut ok = false;
@@ -548,4 +559,27 @@ fn dwarf_fields(
         Ok(fields)
     })
     .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_version_and_debug_build() {
+        let cases = [
+            ("libpython3.9.so.1.0", (3, 9), false),
+            ("libpython3.6m.so.1.0", (3, 6), false),
+            ("libpython3.6dm.so.1.0", (3, 6), true),
+            ("python3.14d", (3, 14), true),
+            ("libpython3.15d.so.1.0", (3, 15), true),
+            ("python3.12", (3, 12), false),
+        ];
+        for (name, (major, minor), debug) in cases {
+            let v = version_from_name(name).expect(name);
+            assert_eq!((v.major, v.minor), (major, minor), "{name}");
+            assert_eq!(debug_build(name), debug, "{name}");
+        }
+        assert!(!debug_build("libc.so.6"));
+    }
 }

@@ -565,6 +565,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             let table = TableFile {
                 python,
+                debug_build: names
+                    .first()
+                    .is_some_and(|n| awaitwhat::discover::debug_build(n)),
                 generated_from: names,
                 offsets,
             };

@@ -11,6 +11,9 @@ pub struct TableFile {
     pub python: String,
     /// Which files' DWARF it came from (file names only).
     pub generated_from: Vec<String>,
+    /// Made from a debug interpreter (`Py_DEBUG`, `python3.Xd`), whose structs differ.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub debug_build: bool,
     /// `Type.path` → offset or size; `enum.NAME` → constant (signed, hence i64).
     pub offsets: BTreeMap<String, i64>,
 }
@@ -31,6 +34,8 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("3.13.json", include_str!("../../offsets/3.13.json")),
     ("3.14.json", include_str!("../../offsets/3.14.json")),
     ("3.15.json", include_str!("../../offsets/3.15.json")),
+    ("3.14d.json", include_str!("../../offsets/3.14d.json")),
+    ("3.15d.json", include_str!("../../offsets/3.15d.json")),
 ];
 
 impl TableFile {
@@ -63,13 +68,20 @@ pub fn supported() -> String {
         .join(", ")
 }
 
-/// The embedded table for this version: the one generated from exactly this version if
-/// there is one (Debian's 3.11.2 next to pyenv's 3.11.7), else the nearest patch release of
-/// the same minor version.
-pub fn for_version(version: Version) -> Option<(TableFile, Offsets)> {
-    let mut same_minor: Vec<(Version, TableFile)> = EMBEDDED
+/// The embedded table for this version and build (a debug interpreter's, else the
+/// release one): the one generated from exactly this version if there is one (Debian's
+/// 3.11.2 next to pyenv's 3.11.7), else the nearest patch release of the same minor version.
+pub fn for_version(version: Version, debug_build: bool) -> Option<(TableFile, Offsets)> {
+    let tables: Vec<TableFile> = EMBEDDED
         .iter()
         .filter_map(|(_, text)| parse(text).ok())
+        .collect();
+    let has_debug = tables.iter().any(|t| {
+        t.debug_build && Version::parse(&t.python).is_some_and(|v| v.minor == version.minor)
+    });
+    let mut same_minor: Vec<(Version, TableFile)> = tables
+        .into_iter()
+        .filter(|t| t.debug_build == (debug_build && has_debug))
         .filter_map(|t| Version::parse(&t.python).map(|v| (v, t)))
         .filter(|(v, _)| (v.major, v.minor) == (version.major, version.minor))
         .collect();
@@ -78,4 +90,18 @@ pub fn for_version(version: Version) -> Option<(TableFile, Offsets)> {
         let (o, _) = Offsets::from_map(&t.values());
         (t, o)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_debug_interpreter_gets_its_own_table_where_there_is_one() {
+        let table = |v: &str, debug| for_version(Version::parse(v).unwrap(), debug).unwrap().0;
+        assert!(table("3.14.10", true).debug_build);
+        assert!(!table("3.14.10", false).debug_build);
+        // No debug table for 3.12: the release one (3.13+ check it against the interpreter).
+        assert!(!table("3.12.1", true).debug_build);
+    }
 }

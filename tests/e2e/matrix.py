@@ -9,7 +9,7 @@
 
 Interpreters (--versions, default all):
 
-  3.8 ... 3.13  pyenv builds (with DWARF), debugged by the host's gdb
+  3.6 ... 3.13  pyenv builds (with DWARF), debugged by the host's gdb
                 (/usr/bin/gdb) and lldb (/usr/bin/lldb-22).
   deb3.11       Debian bookworm's stripped /usr/bin/python3.11 with no debug
                 package: awaitwhat must use its tables ("layout": "table").
@@ -20,6 +20,9 @@ Interpreters (--versions, default all):
                 inside the chroot.  Every cell runs twice, as variant "dwarf"
                 (sid's -dbg DWARF, "layout": "dwarf") and variant "no-dwarf"
                 (the commands get --no-dwarf, "layout": "debug-offsets").
+  sid3.14d      the same for sid's debug interpreters python3.14d and
+  sid3.15d      python3.15d (python3.X-dbg, built with Py_DEBUG; since 3.8
+                they load the release builds' extension modules).
 
 For each (interpreter, scenario) the scenario program is started and writes
 an oracle (tests/scenarios/oracle.py).  Then, in this order:

@@ -106,7 +106,7 @@ class SidTree:
         shutil.copytree(os.path.dirname(LLDB_SCRIPT),
                         os.path.join(host, "lldb"), ignore=ignore)
         shutil.copy(lib, os.path.join(host, "gdb", LIB_NAME))
-        for v in SID_PYTHONS.values():
+        for v in sorted({v for v, _ in SID_PYTHONS.values()}):
             deps = os.path.join(PYDEPS_DIR, v)
             if os.path.isdir(deps):  # else the scenarios that need it say so
                 shutil.copytree(deps, os.path.join(host, "pydeps", v),
@@ -200,8 +200,7 @@ class Interp:
             self.version, self.python = DEB_PYTHONS[name]
         elif name in SID_PYTHONS:
             self.kind = "sid"
-            self.version = SID_PYTHONS[name]
-            self.python = "/usr/bin/python" + self.version  # in the chroot
+            self.version, self.python = SID_PYTHONS[name]  # in the chroot
         else:
             self.kind = "pyenv"
             self.version = name

@@ -39,7 +39,14 @@ LIB_NAME = "libawaitwhat.so"
 
 PYENV_VERSIONS = ["3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 DEB_PYTHONS = {"deb3.11": ("3.11", "/usr/bin/python3.11")}
-SID_PYTHONS = {"sid3.14": "3.14", "sid3.15": "3.15"}
+# name: (version, interpreter in the chroot); the "d" ones are Debian's debug interpreters
+# (python3.X-dbg: built with Py_DEBUG).
+SID_PYTHONS = {
+    "sid3.14": ("3.14", "/usr/bin/python3.14"),
+    "sid3.15": ("3.15", "/usr/bin/python3.15"),
+    "sid3.14d": ("3.14", "/usr/bin/python3.14d"),
+    "sid3.15d": ("3.15", "/usr/bin/python3.15d"),
+}
 ALL_VERSIONS = PYENV_VERSIONS + list(DEB_PYTHONS) + list(SID_PYTHONS)
 ALL_MODES = ["gdb-live", "lldb-live", "cli-live", "ps", "gdb-core",
              "lldb-core", "host-gdb-core", "host-lldb-core", "cli-core",

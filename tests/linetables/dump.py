@@ -9,7 +9,8 @@ import sys
 import types
 
 MODULES = ["asyncio.base_events", "asyncio.tasks", "asyncio.locks", "asyncio.queues", "json.decoder",
-           "email.message", "argparse", "dataclasses", "typing", "inspect", "pathlib", "difflib", "textwrap"]
+           "email.message", "argparse", "dataclasses", "typing", "inspect", "pathlib", "difflib", "textwrap",
+           "tarfile", "subprocess"]
 
 
 def codes(co):
@@ -42,6 +43,8 @@ def table(co):
 
 out = []
 for name in MODULES:
+    if name == "dataclasses" and sys.version_info < (3, 7):
+        continue  # new in 3.7
     mod = importlib.import_module(name)
     with open(mod.__file__, encoding="utf-8") as f:
         top = compile(f.read(), mod.__file__, "exec")

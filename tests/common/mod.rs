@@ -158,16 +158,14 @@ pub fn compare(oracle: &Value, got: &Value) -> Vec<String> {
                 frames(&h["frames"])
             ));
         }
+        // ≤3.7: the oracle's name is the scenario's label; the task has none.
+        let nameless = w["nameless"].as_bool() == Some(true);
         match w["name"].as_str() {
-            // ≤3.7: the oracle's name is the scenario's label; the task has none.
-            _ if w["nameless"].as_bool() == Some(true) => {
-                if !h["name"].is_null() {
-                    errors.push(format!(
-                        "task {addr} name: none expected, got {}",
-                        h["name"]
-                    ))
-                }
-            }
+            _ if nameless && !h["name"].is_null() => errors.push(format!(
+                "task {addr} name: none expected, got {}",
+                h["name"]
+            )),
+            _ if nameless => {}
             Some(n) if h["name"].as_str() != Some(n) => {
                 errors.push(format!("task {addr} name: oracle {n} got {}", h["name"]))
             }

@@ -66,8 +66,13 @@ pub fn cycles(objects: &[Object], edges: &[Edge], outside: &Others<'_>) -> Vec<C
             if let Some(&pos) = seen.get(&next) {
                 let mut nodes: Vec<usize> = path[pos..].to_vec();
                 let mut used: Vec<usize> = via[pos..].to_vec();
-                // Name the cycle from a task, the thing a reader looks for.
-                if let Some(first_task) = nodes.iter().position(|&n| all[n].kind == Kind::Task) {
+                // Name the cycle from a task, the thing a reader looks for: the first by
+                // name (then address), so that a program's cycle reads the same on every
+                // run, wherever its objects were allocated.
+                let first_task = (0..nodes.len())
+                    .filter(|&i| all[nodes[i]].kind == Kind::Task)
+                    .min_by_key(|&i| (all[nodes[i]].label.name.clone(), all[nodes[i]].id.0));
+                if let Some(first_task) = first_task {
                     nodes.rotate_left(first_task);
                     used.rotate_left(first_task);
                 }

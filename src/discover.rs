@@ -1,5 +1,5 @@
-//! Step 1: from the module list, find the interpreter (version, `_PyRuntime`) and the
-//! layout to read it with. Nothing here runs code in the target.
+//! Step 1: from the module list, find the interpreter (version, `_PyRuntime` or 3.6's
+//! `interp_head`) and the layout to read it with. Nothing here runs code in the target.
 
 use crate::cpython::era::Era;
 use crate::cpython::{KnownTypes, Statics};

@@ -579,9 +579,10 @@ pub fn task_name_cut(
     task: Addr,
     c_layout: bool,
 ) -> Result<Option<(String, Option<u64>)>> {
-    let name = if !py.era.task_names {
+    if !py.era.task_names {
         return Ok(None);
-    } else if c_layout {
+    }
+    let name = if c_layout {
         py.mem.ptr(task + py.off().task_name()?)?
     } else {
         py.attr(task, "_name")?.unwrap_or(0)

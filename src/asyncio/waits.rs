@@ -407,15 +407,24 @@ fn selector_events(py: &Py<'_>, transport: Addr, fd: Option<i64>) -> Result<Opti
     }
 }
 
-fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Option<i64>> {
-    let Some(fd) = fd else { return Ok(None) };
+/// The loop's selector's keys by file descriptor (`_selector._fd_to_key`), `None` for a
+/// loop without one.
+fn selector_keys(py: &Py<'_>, lp: Addr) -> Result<Option<Vec<(Addr, Addr)>>> {
     let Some(selector) = py.attr(lp, "_selector")? else {
         return Ok(None);
     };
-    let Some(map) = py.attr(selector, "_fd_to_key")? else {
+    match py.attr(selector, "_fd_to_key")? {
+        Some(map) => py.dict_items(map).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn selector_events_of_loop(py: &Py<'_>, lp: Addr, fd: Option<i64>) -> Result<Option<i64>> {
+    let Some(fd) = fd else { return Ok(None) };
+    let Some(keys) = selector_keys(py, lp)? else {
         return Ok(None);
     };
-    for (k, key) in py.dict_items(map)? {
+    for (k, key) in keys {
         if py.int(k).ok() == Some(fd) {
             // SelectorKey(fileobj, fd, events, data) is a named tuple.
             return Ok(py.tuple(key)?.get(2).and_then(|&e| py.int(e).ok()));
@@ -437,13 +446,10 @@ struct FutureKey {
 /// The loop's selector key whose reader or writer handle takes `fut` as an argument (the
 /// callback that completes it when the file descriptor is ready).
 fn selector_key_of_future(py: &Py<'_>, lp: Addr, fut: Addr) -> Result<Option<FutureKey>> {
-    let Some(selector) = py.attr(lp, "_selector")? else {
+    let Some(keys) = selector_keys(py, lp)? else {
         return Ok(None);
     };
-    let Some(map) = py.attr(selector, "_fd_to_key")? else {
-        return Ok(None);
-    };
-    for (_, key) in py.dict_items(map)? {
+    for (_, key) in keys {
         // SelectorKey(fileobj, fd, events, data); data is (reader, writer) handles.
         let key = py.tuple(key)?;
         let (Some(&fd), Some(&events), Some(&data)) = (key.get(1), key.get(2), key.get(3)) else {
